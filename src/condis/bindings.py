@@ -1,0 +1,550 @@
+"""Protocol bindings: ProtocolBindAdapterEx, NdisOpenAdapterEx, and unbinding.
+
+Theory of operation (guide/binding-states-of-a-protocol-driver.md,
+guide/protocol-binding-states-and-operations.md and the bind/unbind pages):
+
+* When an adapter comes up, or a protocol loads while adapters are up, NDIS
+  calls the protocol's ProtocolBindAdapterEx at PASSIVE_LEVEL with a
+  BindContext. Inside it the protocol calls NdisOpenAdapterEx, which issues
+  the NdisBindingHandle; the open completes at once or, if NDIS pends it,
+  through ProtocolOpenAdapterCompleteEx. ProtocolBindAdapterEx then returns
+  a status, or NDIS_STATUS_PENDING and later NdisCompleteBindAdapterEx.
+* When the bind has completed successfully, NDIS tells the CoNDIS protocol
+  about the address families registered on the adapter (af.py).
+* To unbind, NDIS calls ProtocolUnbindAdapterEx with an UnbindContext. The
+  protocol closes its AFs, calls NdisCloseAdapterEx (the binding handle is
+  invalid from that call on; the close completes at once or through
+  ProtocolCloseAdapterCompleteEx), and returns a status, or PENDING and later
+  NdisCompleteUnbindAdapterEx.
+
+Choices the pages leave open:
+
+* Whether NDIS pends NdisOpenAdapterEx and NdisCloseAdapterEx is NDIS's own
+  business; condis pends them when `Ndis.config.open_adapter_pends` /
+  `close_adapter_pends` say so, and completes them from an NDIS work item.
+* NDIS's pause and restart of a binding (ProtocolNetPnPEvent) are outside the
+  CoNDIS pages; a binding whose bind completed is running.
+* NDIS binds every loaded protocol to every adapter, in load order; a
+  protocol declines an adapter by failing ProtocolBindAdapterEx.
+* A host operation that must wait for a pended bind or unbind (adapter
+  removal) runs the scheduler until it completes; if nothing left can
+  complete it, NDIS would hang there, which is reported under
+  CoNdisPendingOnTeardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Any, Final
+
+from condis.adapters import Adapter, AdapterMixin
+from condis.constants import PASSIVE_LEVEL
+from condis.drivers import DriverBlock, DriverKind
+from condis.handles import BindContextHandle, BindingHandle, DriverHandle, UnbindContextHandle
+from condis.ops import Operation, OpInput
+from condis.runtime import CondisInternalError, ddi, handler
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_ADAPTER_NOT_FOUND,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_RESOURCES,
+    NDIS_STATUS_SUCCESS,
+    NDIS_STATUS_UNSUPPORTED_MEDIA,
+)
+from condis.structs import (
+    NDIS_BIND_PARAMETERS,
+    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
+    NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
+    NDIS_OPEN_PARAMETERS,
+    NDIS_PROTOCOL_CO_CHARACTERISTICS,
+)
+
+__all__ = [
+    "BINDING_TRANSITIONS",
+    "Binding",
+    "BindingInput",
+    "BindingMixin",
+    "BindingState",
+    "NdisConfig",
+    "OpenState",
+]
+
+handler(
+    "ProtocolBindAdapterEx",
+    "ProtocolUnbindAdapterEx",
+    "ProtocolOpenAdapterCompleteEx",
+    "ProtocolCloseAdapterCompleteEx",
+)
+
+
+class BindingState(Enum):
+    OPENING = "opening"
+    RUNNING = "running"
+    CLOSING = "closing"
+    UNBOUND = "unbound"
+
+
+class BindingInput(Enum):
+    BIND_COMPLETE = "bind completed with NDIS_STATUS_SUCCESS"
+    BIND_FAILED = "bind completed with a failure"
+    UNBIND = "ProtocolUnbindAdapterEx called"
+    UNBIND_COMPLETE = "unbind completed"
+
+
+_B, _BI = BindingState, BindingInput
+BINDING_TRANSITIONS: Final[Mapping[tuple[BindingState, BindingInput], BindingState]] = (
+    MappingProxyType(
+        {
+            (_B.OPENING, _BI.BIND_COMPLETE): _B.RUNNING,
+            (_B.OPENING, _BI.BIND_FAILED): _B.UNBOUND,
+            (_B.RUNNING, _BI.UNBIND): _B.CLOSING,
+            (_B.CLOSING, _BI.UNBIND_COMPLETE): _B.UNBOUND,
+        }
+    )
+)
+
+
+class OpenState(Enum):
+    """The NdisOpenAdapterEx / NdisCloseAdapterEx side of a binding."""
+
+    NOT_OPENED = "not opened"
+    OPEN_PENDING = "open pending"
+    OPEN = "open"
+    CLOSE_PENDING = "close pending"
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class NdisConfig:
+    """How this host's NDIS behaves where NDIS, not a driver, decides."""
+
+    #: NdisOpenAdapterEx returns NDIS_STATUS_PENDING and completes later
+    open_adapter_pends: bool = False
+    #: NdisCloseAdapterEx returns NDIS_STATUS_PENDING and completes later
+    close_adapter_pends: bool = False
+
+
+@dataclass(eq=False, slots=True)
+class Binding:
+    """NDIS's record of one protocol's binding to one adapter."""
+
+    protocol: DriverBlock
+    adapter: Adapter
+    bind_context: BindContextHandle
+    bind_op: Operation
+    state: BindingState = BindingState.OPENING
+    open_state: OpenState = OpenState.NOT_OPENED
+    handle: BindingHandle | None = None
+    context: object = None
+    open_parameters: NDIS_OPEN_PARAMETERS | None = None
+    unbind_context: UnbindContextHandle | None = None
+    unbind_op: Operation | None = None
+    #: per-binding handlers set with NdisSetOptionalHandlers(NdisBindingHandle, ...)
+    protocol_co: NDIS_PROTOCOL_CO_CHARACTERISTICS | None = None
+    client: NDIS_CO_CLIENT_OPTIONAL_HANDLERS | None = None
+    call_manager: NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS | None = None
+    #: AF registrations this (call manager's) binding made (af.py)
+    registrations: list[Any] = field(default_factory=list)
+    #: AFs this (client's) binding opened (af.py)
+    afs: list[Any] = field(default_factory=list)
+
+    def move(self, event: BindingInput) -> None:
+        target = BINDING_TRANSITIONS.get((self.state, event))
+        if target is None:
+            raise CondisInternalError(f"binding: {event.value} is not legal in {self.state}")
+        self.state = target
+
+    @property
+    def label(self) -> str:
+        return f"{self.protocol.name}->{self.adapter.name}"
+
+    @property
+    def co_handlers(self) -> NDIS_PROTOCOL_CO_CHARACTERISTICS | None:
+        return self.protocol_co or self.protocol.protocol_co
+
+    @property
+    def client_handlers(self) -> NDIS_CO_CLIENT_OPTIONAL_HANDLERS | None:
+        return self.client or self.protocol.client
+
+    @property
+    def cm_handlers(self) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS | None:
+        return self.call_manager or self.protocol.call_manager
+
+    @property
+    def is_client(self) -> bool:
+        return self.client_handlers is not None
+
+    @property
+    def is_call_manager(self) -> bool:
+        return self.cm_handlers is not None
+
+
+def _status(value: NDIS_STATUS | None) -> NDIS_STATUS:
+    if value is None:
+        raise CondisInternalError("a status handler returned no status")
+    return value
+
+
+class BindingMixin(AdapterMixin):
+    """Bindings: bind and unbind, NdisOpenAdapterEx, NdisCloseAdapterEx."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config = NdisConfig()
+        self._bindings: list[Binding] = []
+
+    @property
+    def bindings(self) -> tuple[Binding, ...]:
+        """Every binding not yet unbound, in bind order."""
+        return tuple(b for b in self._bindings if b.state is not BindingState.UNBOUND)
+
+    def binding(self, protocol: str, adapter: str) -> Binding:
+        """The live binding of protocol `protocol` to adapter `adapter`."""
+        for b in self.bindings:
+            if b.protocol.name == protocol and b.adapter.name == adapter:
+                return b
+        raise KeyError(f"no binding of {protocol!r} to {adapter!r}")
+
+    # --- hooks from drivers.py and adapters.py ---------------------------------------
+
+    def _driver_loaded(self, block: DriverBlock) -> None:
+        super()._driver_loaded(block)
+        if block.kind is DriverKind.PROTOCOL:
+            for adapter in self.adapters:
+                if adapter.is_up:
+                    self._bind(block, adapter)
+
+    def _adapter_started(self, adapter: Adapter) -> None:
+        super()._adapter_started(adapter)
+        for block in self.drivers:
+            if block.kind is DriverKind.PROTOCOL and adapter.is_up:
+                self._bind(block, adapter)
+
+    def _unbind_all(self, adapter: Adapter) -> None:
+        def order(b: Binding) -> int:
+            return 0 if b.is_call_manager else 1 if b.is_client else 2
+
+        for binding in sorted(
+            (b for b in adapter.bindings if b.state is BindingState.RUNNING), key=order
+        ):
+            self._unbind(binding)
+
+    def _binding_bound(self, binding: Binding) -> None:
+        """Hook: a bind completed successfully (af.py announces AFs)."""
+
+    def _binding_closing(self, binding: Binding, ddi_name: str) -> None:
+        """Hook: NdisCloseAdapterEx was called (af.py checks AFs and withdraws them)."""
+
+    def _binding_optional_target(
+        self, ddi_name: str, handle: object
+    ) -> tuple[DriverBlock, Any] | None:
+        binding = self._binding_for(ddi_name, "NdisHandle", handle)
+        return None if binding is None else (binding.protocol, binding)
+
+    # --- host side ----------------------------------------------------------------------
+
+    def unbind_adapter(self, binding: Binding) -> None:
+        """Have NDIS unbind `binding` (as when a user disables the binding)."""
+        self._check_alive()
+        if not isinstance(binding, Binding):
+            raise TypeError(f"unbind_adapter: binding must be a Binding, not {type(binding).__name__}")
+        if binding.state is not BindingState.RUNNING:
+            raise ValueError(f"unbind_adapter: binding {binding.label} is {binding.state.value}")
+        self._unbind(binding)
+
+    def _drive(self, done: Callable[[], bool]) -> bool:
+        """Run deferred work until `done()` holds; False if nothing left can make it so."""
+        while not done():
+            if self.scheduler.step() is None:
+                return False
+        return True
+
+    # --- bind ----------------------------------------------------------------------------
+
+    def _bind(self, protocol: DriverBlock, adapter: Adapter) -> Binding:
+        assert protocol.protocol_chars is not None
+        ctx = self.handles.issue(BindContextHandle, None)
+        op = self._new_op(
+            "bind", "ProtocolBindAdapterEx", ("NdisCompleteBindAdapterEx",), ctx
+        )
+        binding = Binding(protocol=protocol, adapter=adapter, bind_context=ctx, bind_op=op)
+        self.handles.attach(ctx, binding)
+        self._bindings.append(binding)
+        adapter.bindings.append(binding)
+        params = NDIS_BIND_PARAMETERS(
+            AdapterName=adapter.name,
+            MediaType=adapter.medium,
+            ConnectionOriented=adapter.driver.is_co_miniport,
+        )
+        status = (
+            self._call_status(
+                protocol,
+                "ProtocolBindAdapterEx",
+                protocol.protocol_chars.BindAdapterHandlerEx,
+                protocol.context,
+                ctx,
+                params,
+                handle=ctx,
+                op=op.id,
+                irql=PASSIVE_LEVEL,
+            )
+        )
+        event = OpInput.RETURNED_PENDING if status == NDIS_STATUS_PENDING else OpInput.RETURNED
+        row = self._step_op(op, event, "ProtocolBindAdapterEx", protocol, ctx)
+        if row.delivers:
+            self._bind_finished(binding, status)
+        return binding
+
+    def _bind_finished(self, binding: Binding, status: NDIS_STATUS) -> None:
+        where = "NdisCompleteBindAdapterEx" if binding.bind_op.state.name == "DONE_ASYNC" else (
+            "ProtocolBindAdapterEx"
+        )
+        self.handles.close(binding.bind_context)
+        if status == NDIS_STATUS_SUCCESS:
+            if binding.open_state is not OpenState.OPEN:
+                self._violation(
+                    "NdisBindIncomplete",
+                    ddi=where,
+                    driver=binding.protocol,
+                    handle=binding.bind_context,
+                    detail=f"bind of {binding.label} completed with NDIS_STATUS_SUCCESS while "
+                    f"the adapter open is {binding.open_state.value}",
+                )
+                status = NDIS_STATUS_FAILURE
+            else:
+                binding.move(BindingInput.BIND_COMPLETE)
+                self._call_passive(
+                    "NDIS announces address families", lambda: self._binding_bound(binding)
+                )
+                return
+        if binding.open_state in (OpenState.OPEN, OpenState.OPEN_PENDING):
+            self._violation(
+                "NdisBindIncomplete",
+                ddi=where,
+                driver=binding.protocol,
+                handle=binding.handle,
+                detail=f"bind of {binding.label} failed ({status}) but left the adapter open",
+            )
+            if binding.handle is not None:
+                self.handles.close(binding.handle)
+        binding.move(BindingInput.BIND_FAILED)
+        self._forget_binding(binding)
+
+    def _forget_binding(self, binding: Binding) -> None:
+        if binding in binding.adapter.bindings:
+            binding.adapter.bindings.remove(binding)
+
+    @ddi("NdisCompleteBindAdapterEx")
+    def NdisCompleteBindAdapterEx(self, BindAdapterContext: BindContextHandle, Status: int) -> None:
+        """Complete a bind that ProtocolBindAdapterEx pended (nf-ndis-ndiscompletebindadapterex)."""
+        name = "NdisCompleteBindAdapterEx"
+        status = self._status_arg(name, "Status", Status)
+        binding = self._resolve(name, "BindAdapterContext", BindAdapterContext, BindContextHandle)
+        if not isinstance(binding, Binding):
+            return None
+        with self._begin(name, binding.protocol, handle=BindAdapterContext) as call:
+            if self._complete_op(binding.bind_op, name, binding.protocol, BindAdapterContext):
+                self._bind_finished(binding, status)
+            return call.done()
+
+    # --- open / close -----------------------------------------------------------------------
+
+    @ddi("NdisOpenAdapterEx")
+    def NdisOpenAdapterEx(
+        self,
+        NdisProtocolHandle: DriverHandle,
+        ProtocolBindingContext: object,
+        OpenParameters: NDIS_OPEN_PARAMETERS,
+        BindContext: BindContextHandle,
+    ) -> tuple[NDIS_STATUS, BindingHandle | None]:
+        """Open the adapter of a bind in progress (nf-ndis-ndisopenadapterex).
+
+        Returns (status, NdisBindingHandle). SUCCESS; PENDING (the handle is
+        valid once ProtocolOpenAdapterCompleteEx reports success);
+        RESOURCES; ADAPTER_NOT_FOUND when OpenParameters.AdapterName is not
+        the adapter being bound; UNSUPPORTED_MEDIA when MediumArray lacks the
+        adapter's medium; FAILURE outside ProtocolBindAdapterEx's bind or when
+        that bind already opened the adapter.
+        """
+        name = "NdisOpenAdapterEx"
+        if not isinstance(OpenParameters, NDIS_OPEN_PARAMETERS):
+            raise TypeError(
+                f"{name}: OpenParameters must be an NDIS_OPEN_PARAMETERS, "
+                f"not {type(OpenParameters).__name__}"
+            )
+        protocol = self._resolve(name, "NdisProtocolHandle", NdisProtocolHandle, DriverHandle)
+        binding = self._resolve(name, "BindContext", BindContext, BindContextHandle)
+        if not isinstance(protocol, DriverBlock) or not isinstance(binding, Binding):
+            return NDIS_STATUS_FAILURE, None
+        with self._begin(name, protocol, handle=BindContext) as call:
+            if binding.protocol is not protocol:
+                self._violation(
+                    "NdisHandleForeign",
+                    ddi=name,
+                    driver=protocol,
+                    handle=BindContext,
+                    detail=f"BindContext belongs to {binding.protocol.name}'s bind",
+                )
+                return call.done(NDIS_STATUS_FAILURE), None
+            if not binding.bind_op.outstanding or binding.open_state is not OpenState.NOT_OPENED:
+                return call.done(NDIS_STATUS_FAILURE), None
+            if OpenParameters.AdapterName != binding.adapter.name:
+                return call.done(NDIS_STATUS_ADAPTER_NOT_FOUND), None
+            if binding.adapter.medium not in OpenParameters.MediumArray:
+                return call.done(NDIS_STATUS_UNSUPPORTED_MEDIA), None
+            if self._allocation_fails(name):
+                return call.done(NDIS_STATUS_RESOURCES), None
+            handle = self.handles.issue(BindingHandle, binding)
+            binding.handle = handle
+            binding.context = ProtocolBindingContext
+            binding.open_parameters = OpenParameters
+            OpenParameters.SelectedMediumIndex = OpenParameters.MediumArray.index(
+                binding.adapter.medium
+            )
+            call.handle = handle
+            if not self.config.open_adapter_pends:
+                binding.open_state = OpenState.OPEN
+                return call.done(NDIS_STATUS_SUCCESS, result=handle), handle
+            binding.open_state = OpenState.OPEN_PENDING
+            self._defer("NDIS completes NdisOpenAdapterEx", lambda: self._open_completes(binding))
+            return call.done(NDIS_STATUS_PENDING, result=handle), handle
+
+    def _open_completes(self, binding: Binding) -> None:
+        assert binding.protocol.protocol_chars is not None
+        binding.open_state = OpenState.OPEN
+        self._call_void(
+            binding.protocol,
+            "ProtocolOpenAdapterCompleteEx",
+            binding.protocol.protocol_chars.OpenAdapterCompleteHandlerEx,
+            binding.context,
+            NDIS_STATUS_SUCCESS,
+            handle=binding.handle,
+            irql=PASSIVE_LEVEL,
+        )
+
+    @ddi("NdisCloseAdapterEx")
+    def NdisCloseAdapterEx(self, NdisBindingHandle: BindingHandle) -> NDIS_STATUS:
+        """Close a binding (nf-ndis-ndiscloseadapterex): SUCCESS or PENDING.
+
+        The handle is invalid from this call on. Every AF the binding opened
+        (as a client) or made available (as a call manager) must be closed by
+        now, and none of their operations pending.
+        """
+        name = "NdisCloseAdapterEx"
+        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        if binding is None:
+            return NDIS_STATUS_FAILURE
+        with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
+            self._binding_closing(binding, name)
+            self.handles.close(NdisBindingHandle)
+            if not self.config.close_adapter_pends:
+                binding.open_state = OpenState.CLOSED
+                return call.done(NDIS_STATUS_SUCCESS)
+            binding.open_state = OpenState.CLOSE_PENDING
+            self._defer("NDIS completes NdisCloseAdapterEx", lambda: self._close_completes(binding))
+            return call.done(NDIS_STATUS_PENDING)
+
+    def _close_completes(self, binding: Binding) -> None:
+        assert binding.protocol.protocol_chars is not None
+        binding.open_state = OpenState.CLOSED
+        self._call_void(
+            binding.protocol,
+            "ProtocolCloseAdapterCompleteEx",
+            binding.protocol.protocol_chars.CloseAdapterCompleteHandlerEx,
+            binding.context,
+            handle=binding.handle,
+            irql=PASSIVE_LEVEL,
+        )
+
+    def _binding_for(self, ddi_name: str, param: str, handle: object) -> Binding | None:
+        """Resolve an NdisBindingHandle that must be open for its protocol."""
+        binding = self._resolve(ddi_name, param, handle, BindingHandle)
+        if not isinstance(binding, Binding):
+            return None
+        if binding.open_state is OpenState.OPEN_PENDING:
+            self._violation(
+                "NdisHandleNotYetValid",
+                ddi=ddi_name,
+                driver=self.current_driver or binding.protocol,
+                handle=binding.handle,
+                detail=f"{param} is not valid until ProtocolOpenAdapterCompleteEx reports the open",
+            )
+            return None
+        return binding
+
+    # --- unbind -------------------------------------------------------------------------------
+
+    def _unbind(self, binding: Binding) -> None:
+        assert binding.protocol.protocol_chars is not None
+        binding.move(BindingInput.UNBIND)
+        ctx = self.handles.issue(UnbindContextHandle, binding)
+        op = self._new_op(
+            "unbind", "ProtocolUnbindAdapterEx", ("NdisCompleteUnbindAdapterEx",), ctx
+        )
+        binding.unbind_context, binding.unbind_op = ctx, op
+        status = (
+            self._call_status(
+                binding.protocol,
+                "ProtocolUnbindAdapterEx",
+                binding.protocol.protocol_chars.UnbindAdapterHandlerEx,
+                ctx,
+                binding.context,
+                handle=ctx,
+                op=op.id,
+                irql=PASSIVE_LEVEL,
+            )
+        )
+        if status not in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING):
+            self._violation(
+                "CoNdisHandlerStatus",
+                ddi="ProtocolUnbindAdapterEx",
+                driver=binding.protocol,
+                handle=ctx,
+                detail=f"returned {status}; a protocol cannot fail an unbind",
+            )
+            status = NDIS_STATUS_SUCCESS
+        event = OpInput.RETURNED_PENDING if status == NDIS_STATUS_PENDING else OpInput.RETURNED
+        row = self._step_op(op, event, "ProtocolUnbindAdapterEx", binding.protocol, ctx)
+        if row.delivers:
+            self._unbind_finished(binding, "ProtocolUnbindAdapterEx")
+            return
+        if not self._frames and not self._drive(lambda: not op.outstanding):
+            self._violation(
+                "CoNdisPendingOnTeardown",
+                ddi="ProtocolUnbindAdapterEx",
+                driver=binding.protocol,
+                handle=ctx,
+                detail=f"the pended unbind of {binding.label} can no longer complete; "
+                "NDIS would wait for it forever",
+            )
+
+    def _unbind_finished(self, binding: Binding, where: str) -> None:
+        if binding.open_state is not OpenState.CLOSED:
+            self._violation(
+                "CoNdisUnbindIncomplete",
+                ddi=where,
+                driver=binding.protocol,
+                handle=binding.unbind_context,
+                detail=f"unbind of {binding.label} completed while the adapter close is "
+                f"{binding.open_state.value}",
+            )
+        assert binding.unbind_context is not None
+        self.handles.close(binding.unbind_context)
+        binding.move(BindingInput.UNBIND_COMPLETE)
+        self._forget_binding(binding)
+
+    @ddi("NdisCompleteUnbindAdapterEx")
+    def NdisCompleteUnbindAdapterEx(self, UnbindContext: UnbindContextHandle) -> None:
+        """Complete an unbind that ProtocolUnbindAdapterEx pended."""
+        name = "NdisCompleteUnbindAdapterEx"
+        binding = self._resolve(name, "UnbindContext", UnbindContext, UnbindContextHandle)
+        if not isinstance(binding, Binding) or binding.unbind_op is None:
+            return None
+        with self._begin(name, binding.protocol, handle=UnbindContext) as call:
+            if self._complete_op(binding.unbind_op, name, binding.protocol, UnbindContext):
+                self._unbind_finished(binding, name)
+            return call.done()

@@ -1,0 +1,125 @@
+"""The `condis` command line (click for parsing, rich for tables)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from condis.catalogue import CATALOGUE
+from condis.errors import BugCheck
+from condis.runtime import IMPLEMENTED
+from condis.scheduler import Policy, RandomPolicy
+from condis.trace import TraceRecord, to_jsonl, to_mermaid, to_table_rows
+from condis.trace.export import TABLE_COLUMNS
+from condis.verifier import RULES
+
+__all__ = ["main"]
+
+
+def _print_trace(records: list[TraceRecord], *, as_json: bool, diagram: str | None, title: str) -> None:
+    if as_json:
+        sys.stdout.write(to_jsonl(records))
+        return
+    if diagram == "mermaid":
+        sys.stdout.write(to_mermaid(records, title=title))
+        return
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in TABLE_COLUMNS:
+        table.add_column(column, no_wrap=column in ("name", "handle"))
+    for row in to_table_rows(records):
+        table.add_row(*row)
+    Console(width=200).print(table)
+
+
+@click.group()
+@click.version_option(package_name="condis")
+def main() -> None:
+    """Run, verify and race-test CoNDIS drivers in Python."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per trace record.")
+@click.option(
+    "--diagram", type=click.Choice(["mermaid"]), default=None, help="Print a sequence diagram."
+)
+@click.option(
+    "--seed", type=int, default=None, help="Pick among ready work items at random, seeded."
+)
+def demo(as_json: bool, diagram: str | None, seed: int | None) -> None:
+    """Run the address-family lifecycle with the sample drivers and print its trace."""
+    from condis.demo import af_lifecycle
+
+    policy: Policy | None = None if seed is None else RandomPolicy(seed)
+    try:
+        ndis = af_lifecycle(policy=policy)
+    except BugCheck as exc:
+        click.echo(str(exc), err=True)
+        for record in exc.excerpt:
+            click.echo("  " + record.brief(), err=True)
+        sys.exit(1)
+    _print_trace(list(ndis.trace), as_json=as_json, diagram=diagram, title="condis demo: AF lifecycle")
+    if ndis.verifier.violations:
+        for v in ndis.verifier.violations:
+            click.echo(f"violation {v.rule} in {v.ddi}: {v.detail}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per DDI.")
+def ddi(as_json: bool) -> None:
+    """List every DDI and handler in the spec index, with IRQL, rule and status."""
+    rows = [
+        {
+            "name": e.name,
+            "kind": e.kind.value,
+            "area": e.area,
+            "role": e.role,
+            "irql": None if e.irql is None else e.irql.text,
+            "rule": e.primary_rule,
+            "implemented": e.name in IMPLEMENTED,
+        }
+        for e in CATALOGUE.values()
+        if e.kind.value != "structure"
+    ]
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    table = Table(title=f"{sum(r['implemented'] for r in rows)} of {len(rows)} implemented")
+    for column in ("name", "kind", "role", "irql", "rule", "implemented"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c] if row[c] is not None else "") for c in ("name", "kind", "role", "irql", "rule")), "yes" if row["implemented"] else "no")
+    Console(width=200).print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per rule.")
+def rules(as_json: bool) -> None:
+    """List the rules condis checks."""
+    if as_json:
+        for r in RULES.values():
+            click.echo(
+                json.dumps(
+                    {
+                        "id": r.id,
+                        "statement": r.statement,
+                        "applies_to": list(r.applies_to),
+                        "source": r.source,
+                        "bugcheck": f"0x{r.bugcheck:X}",
+                        "parameter1": None if r.parameter1 is None else f"0x{r.parameter1:X}",
+                        "windows": r.windows,
+                    }
+                )
+            )
+        return
+    table = Table(title=f"{len(RULES)} rules")
+    for column in ("id", "statement", "source"):
+        table.add_column(column)
+    for r in RULES.values():
+        table.add_row(r.id, r.statement, r.source)
+    Console(width=200).print(table)

@@ -1,0 +1,663 @@
+"""The machinery every DDI and handler crossing goes through.
+
+`NdisCore` is the part of the `Ndis` host that no single entity owns: the
+execution contexts (who is running, at which IRQL), the trace, the verifier,
+fault injection, the handle table and the scheduler. Entity modules (drivers,
+adapters, bindings, address families, deferred work) are mixins on top of it
+and call into it in a fixed pattern:
+
+1. check Python types (TypeError / ValueError naming DDI and parameter);
+2. `_resolve` each handle (stale, foreign, wrong-kind handles are
+   violations);
+3. `with self._begin(name, driver) as call:` attributes the DDI to the
+   calling driver (a foreign caller is a violation), records the call and
+   checks the IRQL against the DDI catalogue (spec/INDEX.md);
+4. check the entity's state table; only then change state;
+5. `return call.done(status)` records the return.
+
+Nothing changes state before step 4 passes, which is how a rejected call
+leaves the host exactly as it was.
+
+Execution contexts. Windows runs driver code on threads and DPCs at some
+IRQL; condis keeps a stack of `Frame`s instead. NDIS pushes a frame when it
+calls a handler (at the IRQL the handler's page documents), when the
+scheduler runs a work item (PASSIVE_LEVEL) or a timer (DISPATCH_LEVEL).
+Spin locks raise and restore the IRQL of the frame that holds them. A DDI
+called with no frame on the stack (a test, or an upper layer such as TAPI
+calling into a driver) runs in a frame made for the call, attributed to the
+driver that owns the handle, at PASSIVE_LEVEL unless `driver_context` says
+otherwise.
+
+A handler NDIS documents at PASSIVE_LEVEL is never called at DISPATCH_LEVEL:
+if a driver completes an operation at DISPATCH_LEVEL whose completion
+handler runs at PASSIVE_LEVEL (NdisCmOpenAddressFamilyComplete ->
+ProtocolClOpenAfCompleteEx), NDIS queues the handler call as an NDIS work
+item, as Windows does, and it runs when the scheduler next runs.
+
+When an exception escapes a driver handler (a `BugCheck` or a bug in the
+driver's Python), the NDIS operation that called the handler has been cut
+short; the host is then down, as a machine is after a bug check, and every
+later DDI raises `SystemCrashed`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from condis.catalogue import CATALOGUE, IrqlRequirement
+from condis.constants import KIRQL, PASSIVE_LEVEL
+from condis.errors import CondisInternalError, SystemCrashed
+from condis.handles import NDIS_HANDLE, HandleTable, Resolution, new_host_id
+from condis.ops import Operation, OpInput, OpTransition
+from condis.scheduler import Item, ItemKind, Policy, Scheduler
+from condis.status import NDIS_STATUS, NDIS_STATUS_PENDING
+from condis.trace import Phase, RecordKind, Trace, TraceRecord
+from condis.verifier import FaultInjector, Mode, Verifier
+
+if TYPE_CHECKING:
+    from condis.drivers import DriverBlock
+    from condis.spinlocks import NDIS_SPIN_LOCK
+
+__all__ = ["IMPLEMENTED", "DdiCall", "Frame", "NdisCore", "Origin", "Returns", "ddi", "handler"]
+
+#: Every DDI name condis implements, filled by the `ddi` decorator.
+IMPLEMENTED: set[str] = set()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def ddi(*names: str) -> Callable[[F], F]:
+    """Mark a method as the implementation of the named DDI(s)."""
+
+    def mark(fn: F) -> F:
+        IMPLEMENTED.update(names or (fn.__name__,))
+        return fn
+
+    return mark
+
+
+def handler(*names: str) -> None:
+    """Record handler names that NDIS calls (for `condis ddi`)."""
+    IMPLEMENTED.update(names)
+
+
+class Returns(Enum):
+    """What a WDK handler returns."""
+
+    VOID = "VOID"
+    STATUS = "NDIS_STATUS"
+    STATUS_OUT = "NDIS_STATUS and an out-parameter"
+
+
+class Origin(Enum):
+    HANDLER = "handler"
+    WORK_ITEM = "work item"
+    TIMER = "timer"
+    NDIS = "NDIS"
+    EXTERNAL = "external"
+
+
+@dataclass(slots=True, eq=False)
+class Frame:
+    """One execution context: a driver's code (or NDIS's) at some IRQL."""
+
+    driver: DriverBlock | None
+    irql: KIRQL
+    name: str
+    origin: Origin
+    locks: list[NDIS_SPIN_LOCK] = field(default_factory=list)
+
+
+def _summary(value: object) -> str:
+    if isinstance(value, NDIS_HANDLE):
+        return value.label
+    if isinstance(value, NDIS_STATUS | KIRQL):
+        return str(value)
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class DdiCall:
+    """One DDI call in progress (see the module docstring, steps 3 and 5)."""
+
+    __slots__ = ("core", "depth0", "driver", "frame", "handle", "name", "op", "pushed")
+
+    def __init__(
+        self,
+        core: NdisCore,
+        name: str,
+        driver: DriverBlock | None,
+        frame: Frame,
+        pushed: bool,
+        handle: NDIS_HANDLE | None,
+        op: int | None,
+    ) -> None:
+        self.core = core
+        self.name = name
+        self.driver = driver
+        self.frame = frame
+        self.pushed = pushed
+        self.handle = handle
+        self.op = op
+        self.depth0 = core._depth
+
+    def __enter__(self) -> DdiCall:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.core._depth = self.depth0
+        if self.pushed and self.core._frames and self.core._frames[-1] is self.frame:
+            self.core._frames.pop()
+
+    def done(self, status: NDIS_STATUS | int | None = None, *, result: object = None) -> Any:
+        """Record the return and give back `status` (or `result` for non-status DDIs)."""
+        st = None if status is None else NDIS_STATUS(status)
+        self.core._record(
+            Phase.RETURN,
+            RecordKind.DDI,
+            self.name,
+            self.driver,
+            handle=self.handle,
+            status=st,
+            result=None if result is None else _summary(result),
+            op=self.op,
+        )
+        return st if status is not None else result
+
+
+class NdisCore:
+    """Shared state and machinery of one simulated host (see module docstring)."""
+
+    def __init__(self, *, policy: Policy | None = None, mode: Mode = Mode.STRICT) -> None:
+        self._host = new_host_id()
+        self.handles = HandleTable(self._host)
+        self.trace = Trace()
+        self.verifier = Verifier(mode=mode)
+        self.faults = FaultInjector()
+        self.scheduler = Scheduler() if policy is None else Scheduler(policy=policy)
+        self._frames: list[Frame] = []
+        self._crashed: BaseException | None = None
+        self._ops: dict[int, Operation] = {}
+        self._depth = 0
+        self._op_ids = itertools.count(1)
+
+    # --- host state ------------------------------------------------------------
+
+    @property
+    def crashed(self) -> BaseException | None:
+        """The exception that stopped the host, or None while it runs."""
+        return self._crashed
+
+    @property
+    def now(self) -> int:
+        """Simulated system time, in 100-ns units."""
+        return self.scheduler.now
+
+    def _check_alive(self) -> None:
+        if self._crashed is not None:
+            raise SystemCrashed(f"the host stopped earlier: {self._crashed}") from self._crashed
+
+    @property
+    def current_irql(self) -> KIRQL:
+        """The IRQL of the code running now (PASSIVE_LEVEL when nothing runs)."""
+        return self._frames[-1].irql if self._frames else PASSIVE_LEVEL
+
+    @property
+    def current_driver(self) -> DriverBlock | None:
+        """The driver whose code is running now, if any."""
+        return self._frames[-1].driver if self._frames else None
+
+    @contextmanager
+    def driver_context(self, driver: DriverBlock, irql: KIRQL = PASSIVE_LEVEL) -> Iterator[None]:
+        """Run the body as `driver`'s code at `irql`, as if on one of its threads.
+
+        Tests and upper layers use this to call DDIs the way the driver would,
+        for example at DISPATCH_LEVEL.
+        """
+        self._check_alive()
+        if not isinstance(irql, KIRQL):
+            raise TypeError(f"driver_context: irql must be a KIRQL, not {type(irql).__name__}")
+        frame = Frame(driver, irql, "driver_context", Origin.EXTERNAL)
+        self._frames.append(frame)
+        try:
+            yield
+        finally:
+            if self._frames and self._frames[-1] is frame:
+                self._frames.pop()
+
+    # --- trace -----------------------------------------------------------------
+
+    def _record(
+        self,
+        phase: Phase,
+        kind: RecordKind,
+        name: str,
+        driver: DriverBlock | None,
+        *,
+        handle: NDIS_HANDLE | None = None,
+        status: NDIS_STATUS | None = None,
+        result: str | None = None,
+        op: int | None = None,
+        args: Mapping[str, object] | None = None,
+        irql: KIRQL | None = None,
+    ) -> TraceRecord:
+        # Depth is the nesting of calls: everything a DDI or handler does before
+        # it returns is one deeper than its call record.
+        if phase is Phase.CALL:
+            depth = self._depth
+            self._depth += 1
+        else:
+            self._depth = max(0, self._depth - 1)
+            depth = self._depth
+        record = TraceRecord(
+            seq=self.trace.next_seq,
+            phase=phase,
+            kind=kind,
+            name=name,
+            driver=None if driver is None else driver.name,
+            irql=self.current_irql if irql is None else irql,
+            time=self.scheduler.now,
+            depth=depth,
+            handle=None if handle is None else handle.label,
+            status=status,
+            result=result,
+            op=op,
+            args=tuple((k, _summary(v)) for k, v in (args or {}).items()),
+        )
+        self.trace.append(record)
+        return record
+
+    # --- verifier --------------------------------------------------------------
+
+    def _violation(
+        self,
+        rule_id: str,
+        *,
+        ddi: str,
+        driver: DriverBlock | None,
+        handle: NDIS_HANDLE | None = None,
+        detail: str,
+    ) -> None:
+        """Report a broken rule (raises BugCheck in strict mode)."""
+        self.verifier.violation(
+            rule_id,
+            ddi=ddi,
+            driver=None if driver is None else driver.name,
+            handle=None if handle is None else handle.label,
+            detail=detail,
+            seq=self.trace.next_seq,
+            excerpt=self.trace.tail(12),
+        )
+
+    def _resolve(
+        self, ddi_name: str, param: str, handle: object, kind: type[NDIS_HANDLE]
+    ) -> object | None:
+        """The object `handle` stands for, or None after reporting a violation.
+
+        Raises TypeError if `handle` is not an NDIS handle at all.
+        """
+        self._check_alive()
+        if handle is None:
+            raise ValueError(f"{ddi_name}: {param} is required (got None)")
+        if not isinstance(handle, NDIS_HANDLE):
+            raise TypeError(
+                f"{ddi_name}: {param} must be an {kind.KIND} issued by NDIS, "
+                f"not {type(handle).__name__}"
+            )
+        found = self.handles.resolve(handle, kind)
+        if found is Resolution.OK:
+            return self.handles.lookup(handle)
+        rule_id, what = {
+            Resolution.FOREIGN: ("NdisHandleForeign", "was not issued by this host"),
+            Resolution.WRONG_KIND: ("NdisHandleWrongKind", f"is not an {kind.KIND}"),
+            Resolution.STALE: ("NdisHandleStale", "is no longer valid (closed)"),
+        }[found]
+        self._violation(
+            rule_id,
+            ddi=ddi_name,
+            driver=self.current_driver,
+            handle=handle,
+            detail=f"{param} {handle.label} {what}",
+        )
+        return None
+
+    def _allocation_fails(self, point: str) -> bool:
+        """Ask fault injection whether NDIS's allocation at `point` fails now."""
+        return self.faults.should_fail(point, self.trace.next_seq)
+
+    # --- DDI calls ---------------------------------------------------------------
+
+    def _begin(
+        self,
+        name: str,
+        driver: DriverBlock | None,
+        *,
+        handle: NDIS_HANDLE | None = None,
+        args: Mapping[str, object] | None = None,
+        op: int | None = None,
+        irql: IrqlRequirement | None = None,
+        rule: str | None = None,
+    ) -> DdiCall:
+        """Start a DDI called by `driver` (see module docstring, step 3).
+
+        `irql` and `rule` override the catalogue for DDIs spec/INDEX.md does not
+        list (NdisWaitEvent and friends).
+        """
+        self._check_alive()
+        pushed = False
+        if not self._frames:
+            frame = Frame(driver, PASSIVE_LEVEL, name, Origin.EXTERNAL)
+            self._frames.append(frame)
+            pushed = True
+        else:
+            frame = self._frames[-1]
+        call = DdiCall(self, name, driver, frame, pushed, handle, op)
+        self._record(Phase.CALL, RecordKind.DDI, name, driver, handle=handle, op=op, args=args)
+        try:
+            if (
+                driver is not None
+                and frame.driver is not None
+                and frame.driver is not driver
+                and not pushed
+            ):
+                self._violation(
+                    "NdisHandleForeign",
+                    ddi=name,
+                    driver=frame.driver,
+                    handle=handle,
+                    detail=f"{frame.driver.name} passed a handle that belongs to {driver.name}",
+                )
+            entry = CATALOGUE.get(name)
+            requirement = irql if irql is not None else (entry.irql if entry else None)
+            rule_id = rule if rule is not None else (entry.primary_rule if entry else None)
+            if requirement is not None and not requirement.allows(frame.irql):
+                self._violation(
+                    rule_id or "Irql_Miscellaneous_Function",
+                    ddi=name,
+                    driver=frame.driver or driver,
+                    handle=handle,
+                    detail=f"called at {frame.irql}; {name} requires IRQL {requirement}",
+                )
+        except BaseException:
+            call.__exit__(None, None, None)
+            raise
+        return call
+
+    # --- handler calls -------------------------------------------------------------
+
+    def _invoke(
+        self,
+        driver: DriverBlock,
+        name: str,
+        fn: Callable[..., Any] | None,
+        *args: Any,
+        handle: NDIS_HANDLE | None = None,
+        op: int | None = None,
+        returns: Returns = Returns.VOID,
+        irql: KIRQL | None = None,
+    ) -> tuple[NDIS_STATUS | None, object]:
+        """Call driver entry point `name` (= `fn`) with `args` at the right IRQL.
+
+        `returns` says what the WDK handler returns: VOID, an NDIS_STATUS, or
+        an NDIS_STATUS plus an out-parameter. A handler with an out-parameter
+        (ProtocolCmOpenAf's CallMgrAfContext) returns ``(status, value)``, or
+        just ``status`` when it has no value to give (PENDING, a failure).
+        Returns (status or None, out-value or None).
+        """
+        self._check_alive()
+        if fn is None:
+            raise CondisInternalError(f"NDIS would call {driver.name}'s missing {name}")
+        level = self.current_irql if irql is None else irql
+        entry = CATALOGUE.get(name)
+        if entry is not None and entry.irql is not None and not entry.irql.allows(level):
+            raise CondisInternalError(
+                f"NDIS would call {name} at {level}; its page says {entry.irql}"
+            )
+        frame = Frame(driver, level, name, Origin.HANDLER)
+        self._frames.append(frame)
+        depth0 = self._depth
+        self._record(Phase.CALL, RecordKind.HANDLER, name, driver, handle=handle, op=op)
+        status: NDIS_STATUS | None = None
+        out: object = None
+        try:
+            result = fn(*args)
+            if frame.locks:
+                held = ", ".join(lock.label for lock in frame.locks)
+                self._violation(
+                    "SpinLock",
+                    ddi=name,
+                    driver=driver,
+                    handle=handle,
+                    detail=f"{name} returned to NDIS holding spin lock {held}",
+                )
+            if returns is Returns.STATUS_OUT and isinstance(result, tuple):
+                if len(result) != 2:
+                    raise TypeError(
+                        f"{name} of {driver.name} returned {result!r}; "
+                        f"it returns (NDIS_STATUS, value) or NDIS_STATUS"
+                    )
+                result, out = result
+            if returns is Returns.VOID:
+                if result is not None:
+                    raise TypeError(f"{name} of {driver.name} returned {result!r}; it is VOID")
+            elif isinstance(result, bool) or not isinstance(result, int):
+                raise TypeError(
+                    f"{name} of {driver.name} returned {result!r}; "
+                    f"{name} must return an NDIS_STATUS"
+                )
+            else:
+                status = NDIS_STATUS(result)
+        except BaseException as exc:
+            self._crashed = exc
+            raise
+        finally:
+            if self._frames and self._frames[-1] is frame:
+                self._frames.pop()
+            self._depth = depth0 + 1
+        self._record(
+            Phase.RETURN,
+            RecordKind.HANDLER,
+            name,
+            driver,
+            handle=handle,
+            status=status,
+            op=op,
+            irql=level,
+        )
+        return status, out
+
+    def _call_void(
+        self, driver: DriverBlock, name: str, fn: Callable[..., Any] | None, *args: Any,
+        handle: NDIS_HANDLE | None = None, op: int | None = None, irql: KIRQL | None = None,
+    ) -> None:
+        """`_invoke` for a VOID handler."""
+        self._invoke(driver, name, fn, *args, handle=handle, op=op, irql=irql)
+
+    def _call_status(
+        self, driver: DriverBlock, name: str, fn: Callable[..., Any] | None, *args: Any,
+        handle: NDIS_HANDLE | None = None, op: int | None = None, irql: KIRQL | None = None,
+    ) -> NDIS_STATUS:
+        """`_invoke` for a handler that returns an NDIS_STATUS."""
+        status, _ = self._invoke(
+            driver, name, fn, *args, handle=handle, op=op, irql=irql, returns=Returns.STATUS
+        )
+        assert status is not None
+        return status
+
+    # --- pendable operations ----------------------------------------------------------
+
+    def _new_op(
+        self, kind: str, handler_name: str, completers: tuple[str, ...], handle: NDIS_HANDLE | None
+    ) -> Operation:
+        op = Operation(
+            id=next(self._op_ids),
+            kind=kind,
+            handler=handler_name,
+            completers=completers,
+            handle=handle,
+            started=self.scheduler.now,
+        )
+        self._ops[op.id] = op
+        return op
+
+    def _step_op(
+        self,
+        op: Operation,
+        event: OpInput,
+        where: str,
+        driver: DriverBlock,
+        handle: NDIS_HANDLE | None,
+    ) -> OpTransition:
+        """Feed a handler's return to the completion contract (ops.py)."""
+        row = op.step(event)
+        if not op.outstanding:
+            self._ops.pop(op.id, None)
+        if row.rule is not None:
+            self._violation(
+                row.rule,
+                ddi=where,
+                driver=driver,
+                handle=handle,
+                detail=f"{where} {event.value} for {op.kind} operation #{op.id}, "
+                f"which its driver already completed",
+            )
+        return row
+
+    def _complete_op(
+        self, op: Operation | None, ddi_name: str, driver: DriverBlock, handle: NDIS_HANDLE
+    ) -> bool:
+        """A completion DDI for `op`: check it, step it; True if NDIS delivers it now."""
+        if op is None:
+            self._violation(
+                "CoNdisCompleteNotPending",
+                ddi=ddi_name,
+                driver=driver,
+                handle=handle,
+                detail=f"{ddi_name} called for {handle.label}, which has no such operation",
+            )
+            return False
+        if ddi_name not in op.completers:
+            self._violation(
+                "CoNdisMcmSpelling",
+                ddi=ddi_name,
+                driver=driver,
+                handle=handle,
+                detail=f"{op.kind} operation #{op.id} is completed with {' or '.join(op.completers)}",
+            )
+        before = op.state
+        row = op.step(OpInput.COMPLETED)
+        if not op.outstanding:
+            self._ops.pop(op.id, None)
+        if row.rule is not None:
+            what = {
+                "CoNdisCompleteNotPending": "whose handler did not return NDIS_STATUS_PENDING",
+                "CoNdisDoubleComplete": "which was already completed",
+            }.get(row.rule, f"in state {before.value}")
+            self._violation(
+                row.rule,
+                ddi=ddi_name,
+                driver=driver,
+                handle=handle,
+                detail=f"{ddi_name} for {op.kind} operation #{op.id} {what}",
+            )
+            return False
+        return row.delivers
+
+    def _status_arg(self, ddi_name: str, param: str, value: object) -> NDIS_STATUS:
+        """Check a Status argument of a completion DDI (never NDIS_STATUS_PENDING)."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{ddi_name}: {param} must be an NDIS_STATUS, not {type(value).__name__}")
+        status = NDIS_STATUS(value)
+        if status == NDIS_STATUS_PENDING:
+            self._violation(
+                "CoNdisCompleteStatus",
+                ddi=ddi_name,
+                driver=self.current_driver,
+                detail=f"{param} is NDIS_STATUS_PENDING; a completion gives the final status",
+            )
+        return status
+
+    @property
+    def operations(self) -> tuple[Operation, ...]:
+        """Every operation still outstanding, oldest first."""
+        return tuple(self._ops.values())
+
+    # --- deferred work ---------------------------------------------------------------
+
+    def _defer(
+        self,
+        label: str,
+        action: Callable[[], None],
+        *,
+        irql: KIRQL = PASSIVE_LEVEL,
+        owner: DriverBlock | None = None,
+        kind: ItemKind = ItemKind.NDIS,
+        due: int | None = None,
+    ) -> Item:
+        """Queue work to run later in its own frame (NDIS's own when owner is None)."""
+        item = Item(label, kind, irql, lambda: None, owner=None if owner is None else owner.name)
+        origin = {
+            ItemKind.NDIS: Origin.NDIS,
+            ItemKind.WORK_ITEM: Origin.WORK_ITEM,
+            ItemKind.TIMER: Origin.TIMER,
+        }[kind]
+
+        def run() -> None:
+            self._check_alive()
+            frame = Frame(owner, irql, label, origin)
+            self._frames.append(frame)
+            try:
+                action()
+                if frame.locks:
+                    held = ", ".join(lock.label for lock in frame.locks)
+                    self._violation(
+                        "SpinLock",
+                        ddi=label,
+                        driver=owner,
+                        detail=f"{label} returned holding spin lock {held}",
+                    )
+            except BaseException as exc:
+                self._crashed = exc
+                raise
+            finally:
+                if self._frames and self._frames[-1] is frame:
+                    self._frames.pop()
+
+        item.action = run
+        if due is None:
+            return self.scheduler.queue(item)
+        return self.scheduler.at(due, item)
+
+    def _call_passive(self, label: str, action: Callable[[], None]) -> None:
+        """Run `action` now if the current IRQL is PASSIVE_LEVEL, else defer it.
+
+        Used where NDIS must call a PASSIVE_LEVEL handler as the consequence of
+        a DDI that may be called at DISPATCH_LEVEL.
+        """
+        if self.current_irql <= PASSIVE_LEVEL:
+            action()
+        else:
+            self._defer(label, action, irql=PASSIVE_LEVEL)
+
+    # --- running the scheduler ---------------------------------------------------------
+
+    def run(self, *, until: int | None = None) -> int:
+        """Run deferred work (work items, timers, NDIS completions) until idle.
+
+        Returns the number of items that ran. `until` stops the clock there.
+        """
+        self._check_alive()
+        if self._frames:
+            raise CondisInternalError("run() called from driver code; use NdisWaitEvent")
+        return self.scheduler.run(until=until)
+
+    def step(self) -> Item | None:
+        """Run one deferred item; None if there was nothing to run."""
+        self._check_alive()
+        return self.scheduler.step()
+

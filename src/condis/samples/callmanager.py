@@ -1,0 +1,237 @@
+"""Sample stand-alone call manager: signaling as a protocol driver.
+
+Written the way a WDK sample would be. The call manager is a protocol with
+call-manager handlers (ProtocolSetOptions registers them). It binds to
+connection-oriented adapters and, once the open has completed, registers its
+AF types on each binding with NdisCmRegisterAddressFamilyEx; NDIS announces
+them to the clients bound to the same adapter when the bind completes.
+
+`completion` chooses how it answers ProtocolCmOpenAf and ProtocolCmCloseAf:
+"sync", or "pended", completing with NdisCmOpenAddressFamilyComplete /
+NdisCmCloseAddressFamilyComplete from a timer. (A protocol cannot use NDIS
+I/O work items, so a timer at DISPATCH_LEVEL is how it defers work; NDIS
+then calls the client's PASSIVE_LEVEL ProtocolClOpenAfCompleteEx from a work
+item of its own.)
+
+ProtocolUnbindAdapterEx asks the clients to close every AF open on the
+binding with NdisCmNotifyCloseAddressFamily, waits at PASSIVE_LEVEL for the
+pended notifications (ProtocolCmNotifyCloseAfComplete), cancels and frees its
+timer and closes the binding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from condis.constants import CO_ADDRESS_FAMILY_Q2931
+from condis.driver import ProtocolDriver
+from condis.handles import AfHandle, BindContextHandle, BindingHandle, TimerHandle, UnbindContextHandle
+from condis.spinlocks import NDIS_EVENT
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+    NDIS_STATUS_UNSUPPORTED_MEDIA,
+)
+from condis.structs import (
+    CO_ADDRESS_FAMILY,
+    NDIS_BIND_PARAMETERS,
+    NDIS_OPEN_PARAMETERS,
+    NDIS_TIMER_CHARACTERISTICS,
+)
+
+if TYPE_CHECKING:
+    from condis.ndis import Ndis
+
+__all__ = ["CmAf", "CmBinding", "SampleCallManager"]
+
+MAJOR_VERSION, MINOR_VERSION = 3, 1
+
+
+@dataclass(eq=False)
+class CmAf:
+    """CallMgrAfContext of the sample call manager."""
+
+    binding: CmBinding
+    handle: AfHandle
+    open: bool = False
+    notified: bool = False
+
+
+@dataclass(eq=False)
+class CmBinding:
+    """ProtocolBindingContext of the sample call manager."""
+
+    adapter_name: str
+    bind_context: BindContextHandle
+    handle: BindingHandle | None = None
+    unbind_context: UnbindContextHandle | None = None
+    timer: TimerHandle | None = None
+    deferred: list[Callable[[], None]] = field(default_factory=list)
+    afs: dict[AfHandle, CmAf] = field(default_factory=dict)
+    notifies_outstanding: int = 0
+    idle: NDIS_EVENT | None = None
+    registered: list[int] = field(default_factory=list)
+
+
+class SampleCallManager(ProtocolDriver):
+    """A stand-alone call manager (see the module docstring)."""
+
+    def __init__(
+        self,
+        ndis: Ndis,
+        *,
+        address_families: Sequence[int] = (CO_ADDRESS_FAMILY_Q2931,),
+        completion: Literal["sync", "pended"] = "sync",
+    ) -> None:
+        super().__init__(ndis)
+        if completion not in ("sync", "pended"):
+            raise ValueError(f"completion must be 'sync' or 'pended', not {completion!r}")
+        self.address_families = tuple(address_families)
+        self.completion = completion
+        self.bindings: list[CmBinding] = []
+
+    # --- binding --------------------------------------------------------------------------------
+
+    def ProtocolBindAdapterEx(
+        self, ProtocolDriverContext: object, BindContext: BindContextHandle, BindParameters: NDIS_BIND_PARAMETERS
+    ) -> NDIS_STATUS:
+        if not BindParameters.ConnectionOriented:
+            return NDIS_STATUS_UNSUPPORTED_MEDIA
+        assert self.driver_handle is not None
+        binding = CmBinding(adapter_name=BindParameters.AdapterName, bind_context=BindContext)
+        params = NDIS_OPEN_PARAMETERS(
+            AdapterName=BindParameters.AdapterName, MediumArray=[BindParameters.MediaType]
+        )
+        status, handle = self.ndis.NdisOpenAdapterEx(self.driver_handle, binding, params, BindContext)
+        binding.handle = handle
+        if status == NDIS_STATUS_PENDING:
+            self.bindings.append(binding)
+            return NDIS_STATUS_PENDING  # finished in ProtocolOpenAdapterCompleteEx
+        if status != NDIS_STATUS_SUCCESS:
+            return status
+        self.bindings.append(binding)
+        return self._finish_bind(binding)
+
+    def ProtocolOpenAdapterCompleteEx(self, ProtocolBindingContext: CmBinding, Status: NDIS_STATUS) -> None:
+        binding = ProtocolBindingContext
+        if Status == NDIS_STATUS_SUCCESS:
+            Status = self._finish_bind(binding)
+        if Status != NDIS_STATUS_SUCCESS:
+            self.bindings.remove(binding)
+        self.ndis.NdisCompleteBindAdapterEx(binding.bind_context, Status)
+
+    def _finish_bind(self, binding: CmBinding) -> NDIS_STATUS:
+        """With the adapter open: a timer for deferred completions, then the AFs."""
+        assert self.driver_handle is not None and binding.handle is not None
+        status, timer = self.ndis.NdisAllocateTimerObject(
+            self.driver_handle,
+            NDIS_TIMER_CHARACTERISTICS(TimerFunction=self._timer_fired, FunctionContext=binding),
+        )
+        if status != NDIS_STATUS_SUCCESS:
+            self.ndis.NdisCloseAdapterEx(binding.handle)
+            return status
+        binding.timer = timer
+        for af_type in self.address_families:
+            family = CO_ADDRESS_FAMILY(af_type, MAJOR_VERSION, MINOR_VERSION)
+            if self.ndis.NdisCmRegisterAddressFamilyEx(binding.handle, family) == NDIS_STATUS_SUCCESS:
+                binding.registered.append(af_type)
+        return NDIS_STATUS_SUCCESS
+
+    def ProtocolUnbindAdapterEx(
+        self, UnbindContext: UnbindContextHandle, ProtocolBindingContext: CmBinding
+    ) -> NDIS_STATUS:
+        binding = ProtocolBindingContext
+        ndis = self.ndis
+        binding.unbind_context = UnbindContext
+        binding.idle = ndis.NdisInitializeEvent()
+        # Before unbinding, every client with an AF open here must close it;
+        # an AF whose open is still pending is asked once the open completes.
+        while True:
+            ndis.NdisResetEvent(binding.idle)
+            for af in list(binding.afs.values()):
+                if af.open and not af.notified:
+                    af.notified = True
+                    binding.notifies_outstanding += 1
+                    if ndis.NdisCmNotifyCloseAddressFamily(af.handle) != NDIS_STATUS_PENDING:
+                        binding.notifies_outstanding -= 1
+            if not (binding.notifies_outstanding or binding.afs or binding.deferred):
+                break
+            ndis.NdisWaitEvent(binding.idle, 0)
+        assert binding.timer is not None and binding.handle is not None
+        ndis.NdisCancelTimerObject(binding.timer)
+        ndis.NdisFreeTimerObject(binding.timer)
+        status = ndis.NdisCloseAdapterEx(binding.handle)
+        if status == NDIS_STATUS_PENDING:
+            return NDIS_STATUS_PENDING  # finished in ProtocolCloseAdapterCompleteEx
+        self.bindings.remove(binding)
+        return NDIS_STATUS_SUCCESS
+
+    def ProtocolCloseAdapterCompleteEx(self, ProtocolBindingContext: CmBinding) -> None:
+        binding = ProtocolBindingContext
+        self.bindings.remove(binding)
+        assert binding.unbind_context is not None
+        self.ndis.NdisCompleteUnbindAdapterEx(binding.unbind_context)
+
+    def ProtocolCoAfRegisterNotify(self, ProtocolBindingContext: CmBinding, AddressFamily: CO_ADDRESS_FAMILY) -> None:
+        """A call manager is not a client: it simply returns (the page says so)."""
+
+    # --- deferring work (a timer: protocols have no I/O work items) ---------------------------------
+
+    def _defer(self, binding: CmBinding, work: Callable[[], None]) -> None:
+        assert binding.timer is not None
+        binding.deferred.append(work)
+        self.ndis.NdisSetTimerObject(binding.timer, -10_000)  # 1 ms from now
+
+    def _timer_fired(
+        self, SystemSpecific1: object, FunctionContext: CmBinding, SystemSpecific2: object, SystemSpecific3: object
+    ) -> None:
+        binding = FunctionContext
+        while binding.deferred:
+            binding.deferred.pop(0)()
+        if binding.idle is not None:
+            self.ndis.NdisSetEvent(binding.idle)
+
+    # --- call manager: address families ---------------------------------------------------------
+
+    def ProtocolCmOpenAf(
+        self, CallMgrBindingContext: CmBinding, AddressFamily: CO_ADDRESS_FAMILY, NdisAfHandle: AfHandle
+    ) -> NDIS_STATUS | tuple[NDIS_STATUS, CmAf]:
+        binding = CallMgrBindingContext
+        af = CmAf(binding=binding, handle=NdisAfHandle)
+        binding.afs[NdisAfHandle] = af
+        if self.completion == "sync":
+            af.open = True
+            return NDIS_STATUS_SUCCESS, af
+
+        def complete() -> None:
+            af.open = True
+            # Runs at DISPATCH_LEVEL (a timer); allowed for this DDI.
+            self.ndis.NdisCmOpenAddressFamilyComplete(NDIS_STATUS_SUCCESS, NdisAfHandle, af)
+
+        self._defer(binding, complete)
+        return NDIS_STATUS_PENDING
+
+    def ProtocolCmCloseAf(self, CallMgrAfContext: CmAf) -> NDIS_STATUS:
+        af = CallMgrAfContext
+        binding = af.binding
+        if self.completion == "sync":
+            af.open = False
+            del binding.afs[af.handle]
+            return NDIS_STATUS_SUCCESS
+
+        def complete() -> None:
+            af.open = False
+            del binding.afs[af.handle]
+            self.ndis.NdisCmCloseAddressFamilyComplete(NDIS_STATUS_SUCCESS, af.handle)
+
+        self._defer(binding, complete)
+        return NDIS_STATUS_PENDING
+
+    def ProtocolCmNotifyCloseAfComplete(self, CallMgrAfContext: CmAf, Status: NDIS_STATUS) -> None:
+        binding = CallMgrAfContext.binding
+        binding.notifies_outstanding -= 1
+        if binding.idle is not None:
+            self.ndis.NdisSetEvent(binding.idle)

@@ -1,0 +1,286 @@
+"""NDIS spin locks and events: IRQL and blocking, without threads.
+
+Spin locks (nf-ndis-ndisallocatespinlock.md and the acquire/release pages).
+NdisAcquireSpinLock raises the running code's IRQL to DISPATCH_LEVEL and
+keeps the old IRQL in the lock; NdisReleaseSpinLock restores it. The Dpr
+variants may be called only at DISPATCH_LEVEL and do not change the IRQL.
+condis checks the Static Driver Verifier rules on every call: acquiring a
+lock that is held (on Windows, a deadlock: condis's single thread of
+execution can never see it released), releasing a lock that is not held,
+mixing the Dpr and non-Dpr pairs, freeing a held lock, and returning from a
+handler with a lock still held (runtime.py).
+
+Events. A driver that must wait at PASSIVE_LEVEL (MiniportHaltEx waiting for
+its clients to close their AFs; ProtocolUnbindAdapterEx waiting for
+ProtocolCloseAdapterCompleteEx) uses NdisInitializeEvent, NdisSetEvent and
+NdisWaitEvent. These are WDK DDIs outside spec/INDEX.md (documented in the
+WDK's ndis.h pages: NdisWaitEvent at PASSIVE_LEVEL, NdisSetEvent and
+NdisResetEvent at <= DISPATCH_LEVEL). While a driver waits, the rest of the
+system goes on: condis runs the host's scheduler from inside NdisWaitEvent
+until the event is set. If nothing left can set it, an infinite wait is a
+hang (NdisWaitDeadlock); a finite wait moves the clock to its deadline and
+returns FALSE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from condis.catalogue import IrqlRequirement
+from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
+from condis.drivers import DriverBlock
+from condis.runtime import Frame, NdisCore, ddi
+from condis.scheduler import TICKS_PER_MS
+
+__all__ = ["NDIS_EVENT", "NDIS_SPIN_LOCK", "SyncMixin"]
+
+_serials = {"lock": 0, "event": 0}
+
+
+@dataclass(eq=False, slots=True)
+class NDIS_SPIN_LOCK:
+    """An NDIS spin lock (opaque to the driver)."""
+
+    serial: int
+    owner: str | None
+    freed: bool = False
+    holder: Frame | None = None
+    old_irql: KIRQL = PASSIVE_LEVEL
+    dpr: bool = False
+    acquisitions: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"NDIS_SPIN_LOCK#{self.serial}"
+
+    @property
+    def held(self) -> bool:
+        return self.holder is not None
+
+
+@dataclass(eq=False, slots=True)
+class NDIS_EVENT:
+    """An NDIS event (opaque to the driver)."""
+
+    serial: int
+    signaled: bool = False
+    waiters: list[Frame] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"NDIS_EVENT#{self.serial}"
+
+
+_PASSIVE = IrqlRequirement(relation="==", level=PASSIVE_LEVEL, text="PASSIVE_LEVEL")
+_DISPATCH_OR_LOWER = IrqlRequirement(relation="<=", level=DISPATCH_LEVEL, text="<= DISPATCH_LEVEL")
+_DISPATCH = IrqlRequirement(relation="==", level=DISPATCH_LEVEL, text="DISPATCH_LEVEL")
+
+
+class SyncMixin(NdisCore):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock_serial = 0
+        self._event_serial = 0
+        self._locks: list[NDIS_SPIN_LOCK] = []
+
+    @property
+    def spin_locks(self) -> tuple[NDIS_SPIN_LOCK, ...]:
+        """Spin locks allocated and not freed."""
+        return tuple(lock for lock in self._locks if not lock.freed)
+
+    def _caller(self, ddi_name: str) -> DriverBlock:
+        driver = self.current_driver
+        if driver is None:
+            raise ValueError(
+                f"{ddi_name}: must be called from driver code (a handler, a work item, "
+                "a timer, or Ndis.driver_context)"
+            )
+        return driver
+
+    def _lock_arg(self, ddi_name: str, lock: object) -> NDIS_SPIN_LOCK:
+        if not isinstance(lock, NDIS_SPIN_LOCK):
+            raise TypeError(
+                f"{ddi_name}: SpinLock must be an NDIS_SPIN_LOCK from NdisAllocateSpinLock, "
+                f"not {type(lock).__name__}"
+            )
+        if lock.freed:
+            raise ValueError(f"{ddi_name}: {lock.label} was freed with NdisFreeSpinLock")
+        return lock
+
+    # --- spin locks ---------------------------------------------------------------------------
+
+    @ddi("NdisAllocateSpinLock")
+    def NdisAllocateSpinLock(self) -> NDIS_SPIN_LOCK:
+        """Initialize a spin lock (any IRQL). Returns the lock (the C out-parameter)."""
+        driver = self._caller("NdisAllocateSpinLock")
+        with self._begin("NdisAllocateSpinLock", driver) as call:
+            self._lock_serial += 1
+            lock = NDIS_SPIN_LOCK(serial=self._lock_serial, owner=driver.name)
+            self._locks.append(lock)
+            call.done(result=lock.label)
+            return lock
+
+    def _acquire(self, name: str, lock: object, dpr: bool) -> None:
+        driver = self._caller(name)
+        lk = self._lock_arg(name, lock)
+        requirement = _DISPATCH if dpr else _DISPATCH_OR_LOWER
+        rule = "SpinLockDpr" if dpr else None
+        with self._begin(name, driver, irql=requirement, rule=rule) as call:
+            if lk.held:
+                self._violation(
+                    "SpinLock",
+                    ddi=name,
+                    driver=driver,
+                    detail=f"{lk.label} is already held (by {lk.holder.name if lk.holder else '?'}); "
+                    "acquiring it again deadlocks",
+                )
+                return call.done()
+            frame = self._frames[-1]
+            lk.holder, lk.old_irql, lk.dpr = frame, frame.irql, dpr
+            lk.acquisitions += 1
+            frame.locks.append(lk)
+            if not dpr:
+                frame.irql = DISPATCH_LEVEL
+            return call.done()
+
+    def _release_lock(self, name: str, lock: object, dpr: bool) -> None:
+        driver = self._caller(name)
+        lk = self._lock_arg(name, lock)
+        rule = "SpinLockDpr" if dpr else None
+        with self._begin(name, driver, irql=_DISPATCH, rule=rule) as call:
+            if not lk.held:
+                self._violation(
+                    "SpinlockRelease", ddi=name, driver=driver, detail=f"{lk.label} is not held"
+                )
+                return call.done()
+            if lk.dpr != dpr:
+                pair = "NdisDprAcquireSpinLock" if lk.dpr else "NdisAcquireSpinLock"
+                self._violation(
+                    "SpinLockDprRelease",
+                    ddi=name,
+                    driver=driver,
+                    detail=f"{lk.label} was acquired with {pair}",
+                )
+                return call.done()
+            holder = lk.holder
+            assert holder is not None
+            if lk in holder.locks:
+                holder.locks.remove(lk)
+            self._frames[-1].irql = lk.old_irql if not dpr else self._frames[-1].irql
+            lk.holder = None
+            return call.done()
+
+    @ddi("NdisAcquireSpinLock")
+    def NdisAcquireSpinLock(self, SpinLock: NDIS_SPIN_LOCK) -> None:
+        """Acquire a spin lock, raising the IRQL to DISPATCH_LEVEL."""
+        self._acquire("NdisAcquireSpinLock", SpinLock, dpr=False)
+
+    @ddi("NdisReleaseSpinLock")
+    def NdisReleaseSpinLock(self, SpinLock: NDIS_SPIN_LOCK) -> None:
+        """Release a spin lock taken with NdisAcquireSpinLock, restoring the IRQL."""
+        self._release_lock("NdisReleaseSpinLock", SpinLock, dpr=False)
+
+    @ddi("NdisDprAcquireSpinLock")
+    def NdisDprAcquireSpinLock(self, SpinLock: NDIS_SPIN_LOCK) -> None:
+        """Acquire a spin lock when already at DISPATCH_LEVEL."""
+        self._acquire("NdisDprAcquireSpinLock", SpinLock, dpr=True)
+
+    @ddi("NdisDprReleaseSpinLock")
+    def NdisDprReleaseSpinLock(self, SpinLock: NDIS_SPIN_LOCK) -> None:
+        """Release a spin lock taken with NdisDprAcquireSpinLock."""
+        self._release_lock("NdisDprReleaseSpinLock", SpinLock, dpr=True)
+
+    @ddi("NdisFreeSpinLock")
+    def NdisFreeSpinLock(self, SpinLock: NDIS_SPIN_LOCK) -> None:
+        """Deinitialize a spin lock (any IRQL); it must not be held."""
+        name = "NdisFreeSpinLock"
+        driver = self._caller(name)
+        lk = self._lock_arg(name, SpinLock)
+        with self._begin(name, driver) as call:
+            if lk.held:
+                self._violation(
+                    "SpinLockBalanced", ddi=name, driver=driver, detail=f"{lk.label} is still held"
+                )
+                return call.done()
+            lk.freed = True
+            return call.done()
+
+    # --- events -------------------------------------------------------------------------------
+
+    def _event_arg(self, ddi_name: str, event: object) -> NDIS_EVENT:
+        if not isinstance(event, NDIS_EVENT):
+            raise TypeError(
+                f"{ddi_name}: Event must be an NDIS_EVENT from NdisInitializeEvent, "
+                f"not {type(event).__name__}"
+            )
+        return event
+
+    @ddi("NdisInitializeEvent")
+    def NdisInitializeEvent(self) -> NDIS_EVENT:
+        """Initialize an event, not signaled (PASSIVE_LEVEL). Returns the event."""
+        driver = self._caller("NdisInitializeEvent")
+        with self._begin(
+            "NdisInitializeEvent", driver, irql=_PASSIVE, rule="Irql_Miscellaneous_Function"
+        ) as call:
+            self._event_serial += 1
+            event = NDIS_EVENT(serial=self._event_serial)
+            call.done(result=event.label)
+            return event
+
+    @ddi("NdisSetEvent")
+    def NdisSetEvent(self, Event: NDIS_EVENT) -> None:
+        """Signal an event (<= DISPATCH_LEVEL)."""
+        event = self._event_arg("NdisSetEvent", Event)
+        driver = self._caller("NdisSetEvent")
+        with self._begin(
+            "NdisSetEvent", driver, irql=_DISPATCH_OR_LOWER, rule="Irql_Miscellaneous_Function"
+        ) as call:
+            event.signaled = True
+            return call.done()
+
+    @ddi("NdisResetEvent")
+    def NdisResetEvent(self, Event: NDIS_EVENT) -> None:
+        """Clear an event (<= DISPATCH_LEVEL)."""
+        event = self._event_arg("NdisResetEvent", Event)
+        driver = self._caller("NdisResetEvent")
+        with self._begin(
+            "NdisResetEvent", driver, irql=_DISPATCH_OR_LOWER, rule="Irql_Miscellaneous_Function"
+        ) as call:
+            event.signaled = False
+            return call.done()
+
+    @ddi("NdisWaitEvent")
+    def NdisWaitEvent(self, Event: NDIS_EVENT, MsToWait: int) -> bool:
+        """Wait at PASSIVE_LEVEL until the event is set; MsToWait 0 waits forever.
+
+        Returns True if the event was set, False if the wait timed out.
+        """
+        name = "NdisWaitEvent"
+        event = self._event_arg(name, Event)
+        if isinstance(MsToWait, bool) or not isinstance(MsToWait, int) or MsToWait < 0:
+            raise ValueError(f"{name}: MsToWait must be a non-negative int, not {MsToWait!r}")
+        driver = self._caller(name)
+        with self._begin(name, driver, irql=_PASSIVE, rule="Irql_Miscellaneous_Function") as call:
+            deadline = None if MsToWait == 0 else self.scheduler.now + MsToWait * TICKS_PER_MS
+            frame = self._frames[-1]
+            event.waiters.append(frame)
+            try:
+                while not event.signaled:
+                    if self.scheduler.step(until=deadline) is None:
+                        break
+            finally:
+                event.waiters.remove(frame)
+            if event.signaled:
+                return bool(call.done(result=True))
+            if deadline is not None:
+                self.scheduler.now = max(self.scheduler.now, deadline)
+                return bool(call.done(result=False))
+            self._violation(
+                "NdisWaitDeadlock",
+                ddi=name,
+                driver=driver,
+                detail=f"waits forever for {event.label}: no work, timer or completion is left "
+                "that could set it",
+            )
+            return bool(call.done(result=False))

@@ -1,0 +1,315 @@
+"""WDK structures that drivers fill in and NDIS reads, with their WDK names.
+
+These are mutable dataclasses, as the C structures are caller-owned memory:
+a driver builds one, passes it, and may keep it. Field names are the WDK
+member names (spec/ddi/ns-*.md and constants.md sections 5 and 6). Handler
+members hold Python callables with the WDK handler's parameters, in the
+WDK order.
+
+`Header` (NDIS_OBJECT_HEADER) is carried for fidelity, prefilled with the
+Type and Revision the WDK page prescribes. condis identifies a structure by
+its Python class, so it does not depend on `Header`; it does reject a
+Header.Type that names a different structure (NdisSetOptionalHandlers
+returns NDIS_STATUS_INVALID_PARAMETER, the registration DDIs
+NDIS_STATUS_BAD_CHARACTERISTICS), since on Windows that is how a wrong
+structure is caught.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from condis.constants import (
+    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS_REVISION_1,
+    NDIS_CO_CLIENT_OPTIONAL_HANDLERS_REVISION_1,
+    NDIS_MEDIUM,
+    NDIS_MINIPORT_CO_CHARACTERISTICS_REVISION_1,
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+    NDIS_OBJECT_REVISION_1,
+    NDIS_OBJECT_TYPE_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
+    NDIS_OBJECT_TYPE_CO_CLIENT_OPTIONAL_HANDLERS,
+    NDIS_OBJECT_TYPE_CO_MINIPORT_CHARACTERISTICS,
+    NDIS_OBJECT_TYPE_CO_PROTOCOL_CHARACTERISTICS,
+    NDIS_OBJECT_TYPE_DEFAULT,
+    NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+    NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
+    NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS,
+    NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
+    NDIS_PROTOCOL_CO_CHARACTERISTICS_REVISION_1,
+    NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+)
+
+__all__ = [
+    "CO_ADDRESS_FAMILY",
+    "DRIVER_OBJECT",
+    "Handler",
+    "NDIS_BIND_PARAMETERS",
+    "NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS",
+    "NDIS_CO_CLIENT_OPTIONAL_HANDLERS",
+    "NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES",
+    "NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES",
+    "NDIS_MINIPORT_CO_CHARACTERISTICS",
+    "NDIS_MINIPORT_DRIVER_CHARACTERISTICS",
+    "NDIS_MINIPORT_INIT_PARAMETERS",
+    "NDIS_OBJECT_HEADER",
+    "NDIS_OPEN_PARAMETERS",
+    "NDIS_PROTOCOL_CO_CHARACTERISTICS",
+    "NDIS_PROTOCOL_DRIVER_CHARACTERISTICS",
+    "NDIS_TIMER_CHARACTERISTICS",
+    "OPTIONAL_HANDLER_TYPES",
+]
+
+#: A driver entry point. Its parameters are the WDK handler's, in order.
+Handler = Callable[..., Any]
+
+
+@dataclass(slots=True)
+class NDIS_OBJECT_HEADER:
+    Type: int = NDIS_OBJECT_TYPE_DEFAULT
+    Revision: int = NDIS_OBJECT_REVISION_1
+    Size: int = 0
+
+
+def _header(type_: int, revision: int) -> Any:
+    return field(default_factory=lambda: NDIS_OBJECT_HEADER(Type=type_, Revision=revision))
+
+
+@dataclass(slots=True)
+class DRIVER_OBJECT:
+    """The driver object the host hands to DriverEntry (opaque to the driver)."""
+
+    DriverName: str
+
+
+@dataclass(slots=True)
+class CO_ADDRESS_FAMILY:
+    """Identifies an address family: its type (CO_ADDRESS_FAMILY_*) and version."""
+
+    AddressFamily: int
+    MajorVersion: int = 0
+    MinorVersion: int = 0
+
+
+# --- driver registration ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class NDIS_MINIPORT_DRIVER_CHARACTERISTICS:
+    Header: NDIS_OBJECT_HEADER = _header(
+        NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS,
+        NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+    )
+    MajorNdisVersion: int = 6
+    MinorNdisVersion: int = 0
+    MajorDriverVersion: int = 1
+    MinorDriverVersion: int = 0
+    Flags: int = 0
+    SetOptionsHandler: Handler | None = None
+    InitializeHandlerEx: Handler | None = None
+    HaltHandlerEx: Handler | None = None
+    UnloadHandler: Handler | None = None
+    PauseHandler: Handler | None = None
+    RestartHandler: Handler | None = None
+    OidRequestHandler: Handler | None = None
+    SendNetBufferListsHandler: Handler | None = None
+    ReturnNetBufferListsHandler: Handler | None = None
+    CancelSendHandler: Handler | None = None
+    CheckForHangHandlerEx: Handler | None = None
+    ResetHandlerEx: Handler | None = None
+    DevicePnPEventNotifyHandler: Handler | None = None
+    ShutdownHandlerEx: Handler | None = None
+    CancelOidRequestHandler: Handler | None = None
+    DirectOidRequestHandler: Handler | None = None
+    CancelDirectOidRequestHandler: Handler | None = None
+    SynchronousOidRequestHandler: Handler | None = None
+
+
+@dataclass(slots=True)
+class NDIS_PROTOCOL_DRIVER_CHARACTERISTICS:
+    Header: NDIS_OBJECT_HEADER = _header(
+        NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
+        NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+    )
+    MajorNdisVersion: int = 6
+    MinorNdisVersion: int = 0
+    MajorDriverVersion: int = 1
+    MinorDriverVersion: int = 0
+    Flags: int = 0
+    Name: str = ""
+    SetOptionsHandler: Handler | None = None
+    BindAdapterHandlerEx: Handler | None = None
+    UnbindAdapterHandlerEx: Handler | None = None
+    OpenAdapterCompleteHandlerEx: Handler | None = None
+    CloseAdapterCompleteHandlerEx: Handler | None = None
+    NetPnPEventHandler: Handler | None = None
+    UninstallHandler: Handler | None = None
+    OidRequestCompleteHandler: Handler | None = None
+    StatusHandlerEx: Handler | None = None
+    ReceiveNetBufferListsHandler: Handler | None = None
+    SendNetBufferListsCompleteHandler: Handler | None = None
+    DirectOidRequestCompleteHandler: Handler | None = None
+
+
+# --- CoNDIS optional handlers (NdisSetOptionalHandlers) -----------------------
+
+
+@dataclass(slots=True)
+class NDIS_MINIPORT_CO_CHARACTERISTICS:
+    Header: NDIS_OBJECT_HEADER = _header(
+        NDIS_OBJECT_TYPE_CO_MINIPORT_CHARACTERISTICS, NDIS_MINIPORT_CO_CHARACTERISTICS_REVISION_1
+    )
+    Flags: int = 0
+    CoCreateVcHandler: Handler | None = None
+    CoDeleteVcHandler: Handler | None = None
+    CoActivateVcHandler: Handler | None = None
+    CoDeactivateVcHandler: Handler | None = None
+    CoSendNetBufferListsHandler: Handler | None = None
+    CoOidRequestHandler: Handler | None = None
+
+
+@dataclass(slots=True)
+class NDIS_PROTOCOL_CO_CHARACTERISTICS:
+    Header: NDIS_OBJECT_HEADER = _header(
+        NDIS_OBJECT_TYPE_CO_PROTOCOL_CHARACTERISTICS, NDIS_PROTOCOL_CO_CHARACTERISTICS_REVISION_1
+    )
+    Flags: int = 0
+    CoStatusHandlerEx: Handler | None = None
+    CoAfRegisterNotifyHandler: Handler | None = None
+    CoReceiveNetBufferListsHandler: Handler | None = None
+    CoSendNetBufferListsCompleteHandler: Handler | None = None
+
+
+@dataclass(slots=True)
+class NDIS_CO_CLIENT_OPTIONAL_HANDLERS:
+    Header: NDIS_OBJECT_HEADER = _header(
+        NDIS_OBJECT_TYPE_CO_CLIENT_OPTIONAL_HANDLERS, NDIS_CO_CLIENT_OPTIONAL_HANDLERS_REVISION_1
+    )
+    Reserved: int = 0
+    ClCreateVcHandler: Handler | None = None
+    ClDeleteVcHandler: Handler | None = None
+    ClOidRequestHandler: Handler | None = None
+    ClOidRequestCompleteHandler: Handler | None = None
+    ClOpenAfCompleteHandlerEx: Handler | None = None
+    ClCloseAfCompleteHandler: Handler | None = None
+    ClRegisterSapCompleteHandler: Handler | None = None
+    ClDeregisterSapCompleteHandler: Handler | None = None
+    ClMakeCallCompleteHandler: Handler | None = None
+    ClModifyCallQoSCompleteHandler: Handler | None = None
+    ClCloseCallCompleteHandler: Handler | None = None
+    ClAddPartyCompleteHandler: Handler | None = None
+    ClDropPartyCompleteHandler: Handler | None = None
+    ClIncomingCallHandler: Handler | None = None
+    ClIncomingCallQoSChangeHandler: Handler | None = None
+    ClIncomingCloseCallHandler: Handler | None = None
+    ClIncomingDropPartyHandler: Handler | None = None
+    ClCallConnectedHandler: Handler | None = None
+    ClNotifyCloseAfHandler: Handler | None = None
+
+
+@dataclass(slots=True)
+class NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS:
+    Header: NDIS_OBJECT_HEADER = _header(
+        NDIS_OBJECT_TYPE_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
+        NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS_REVISION_1,
+    )
+    Reserved: int = 0
+    CmCreateVcHandler: Handler | None = None
+    CmDeleteVcHandler: Handler | None = None
+    CmOpenAfHandler: Handler | None = None
+    CmCloseAfHandler: Handler | None = None
+    CmRegisterSapHandler: Handler | None = None
+    CmDeregisterSapHandler: Handler | None = None
+    CmMakeCallHandler: Handler | None = None
+    CmCloseCallHandler: Handler | None = None
+    CmIncomingCallCompleteHandler: Handler | None = None
+    CmAddPartyHandler: Handler | None = None
+    CmDropPartyHandler: Handler | None = None
+    CmActivateVcCompleteHandler: Handler | None = None
+    CmDeactivateVcCompleteHandler: Handler | None = None
+    CmModifyCallQoSHandler: Handler | None = None
+    CmOidRequestHandler: Handler | None = None
+    CmOidRequestCompleteHandler: Handler | None = None
+    CmNotifyCloseAfCompleteHandler: Handler | None = None
+
+
+#: The optional-handler structures NdisSetOptionalHandlers accepts, by the
+#: Header.Type each must carry.
+OPTIONAL_HANDLER_TYPES: dict[type[Any], int] = {
+    NDIS_MINIPORT_CO_CHARACTERISTICS: NDIS_OBJECT_TYPE_CO_MINIPORT_CHARACTERISTICS,
+    NDIS_PROTOCOL_CO_CHARACTERISTICS: NDIS_OBJECT_TYPE_CO_PROTOCOL_CHARACTERISTICS,
+    NDIS_CO_CLIENT_OPTIONAL_HANDLERS: NDIS_OBJECT_TYPE_CO_CLIENT_OPTIONAL_HANDLERS,
+    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS: NDIS_OBJECT_TYPE_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
+}
+
+
+# --- adapters and bindings ----------------------------------------------------
+
+
+@dataclass(slots=True)
+class NDIS_MINIPORT_INIT_PARAMETERS:
+    """What NDIS tells MiniportInitializeEx about the adapter it is starting."""
+
+    Header: NDIS_OBJECT_HEADER = field(default_factory=NDIS_OBJECT_HEADER)
+    Flags: int = 0
+    #: condis: the adapter's name, as NDIS_BIND_PARAMETERS.AdapterName shows it.
+    AdapterName: str = ""
+    #: condis: the medium the host configured for this adapter.
+    MediaType: NDIS_MEDIUM = NDIS_MEDIUM.NdisMediumAtm
+    IfIndex: int = 0
+
+
+@dataclass(slots=True)
+class NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES:
+    Header: NDIS_OBJECT_HEADER = _header(
+        NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES, NDIS_OBJECT_REVISION_1
+    )
+    MiniportAdapterContext: object = None
+    AttributeFlags: int = 0
+    CheckForHangTimeInSeconds: int = 0
+    InterfaceType: int = 0
+
+
+@dataclass(slots=True)
+class NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES:
+    """The subset of general attributes condis models."""
+
+    Header: NDIS_OBJECT_HEADER = _header(
+        NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, NDIS_OBJECT_REVISION_1
+    )
+    MediaType: NDIS_MEDIUM = NDIS_MEDIUM.NdisMediumAtm
+    MtuSize: int = 0
+    MaxXmitLinkSpeed: int = 0
+    MaxRcvLinkSpeed: int = 0
+
+
+@dataclass(slots=True)
+class NDIS_BIND_PARAMETERS:
+    """What NDIS tells ProtocolBindAdapterEx about the adapter to bind to."""
+
+    Header: NDIS_OBJECT_HEADER = field(default_factory=NDIS_OBJECT_HEADER)
+    AdapterName: str = ""
+    MediaType: NDIS_MEDIUM = NDIS_MEDIUM.NdisMediumAtm
+    MtuSize: int = 0
+    #: condis: True when the adapter's miniport registered CoNDIS handlers.
+    ConnectionOriented: bool = True
+
+
+@dataclass(slots=True)
+class NDIS_OPEN_PARAMETERS:
+    """The caller's side of NdisOpenAdapterEx; NDIS fills SelectedMediumIndex."""
+
+    Header: NDIS_OBJECT_HEADER = field(default_factory=NDIS_OBJECT_HEADER)
+    AdapterName: str = ""
+    MediumArray: list[NDIS_MEDIUM] = field(default_factory=list)
+    SelectedMediumIndex: int | None = None
+    FrameTypeArray: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NDIS_TIMER_CHARACTERISTICS:
+    Header: NDIS_OBJECT_HEADER = field(default_factory=NDIS_OBJECT_HEADER)
+    AllocationTag: int = 0
+    TimerFunction: Handler | None = None
+    FunctionContext: object = None

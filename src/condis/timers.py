@@ -1,0 +1,205 @@
+"""NDIS timer objects: callbacks at DISPATCH_LEVEL on the simulated clock.
+
+(nf-ndis-ndisallocatetimerobject.md, ndissettimerobject.md,
+ndiscanceltimerobject.md, ndisfreetimerobject.md) A driver allocates a
+timer with a handle NDIS gave it (its driver handle or an adapter handle)
+and an NDIS_TIMER_CHARACTERISTICS naming its NetTimerCallback, then sets it:
+DueTime in 100-ns units, negative for relative, positive for absolute, and an
+optional period in milliseconds. When the simulated clock reaches the due
+time the scheduler calls NetTimerCallback(SystemSpecific1, FunctionContext,
+SystemSpecific2, SystemSpecific3) at DISPATCH_LEVEL; a periodic timer is
+queued again each time it fires.
+
+Choices:
+
+* Cancelling a periodic timer requires PASSIVE_LEVEL (the page's remarks);
+  condis checks it under Irql_Timer_Function.
+* NdisFreeTimerObject on a timer that is still set cancels it first.
+* Timers allocated with an adapter handle must be freed by the time
+  MiniportHaltEx returns (NdisTimerLeak, 0x7C
+  NDIS_BUGCHECK_HALT_WITHOUT_CANCEL_TIMER).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from condis.adapters import Adapter
+from condis.catalogue import IrqlRequirement
+from condis.constants import DISPATCH_LEVEL, PASSIVE_LEVEL
+from condis.drivers import DriverBlock
+from condis.handles import AdapterHandle, DriverHandle, TimerHandle
+from condis.runtime import ddi, handler
+from condis.scheduler import TICKS_PER_MS, Item, ItemKind
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_BAD_CHARACTERISTICS,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_RESOURCES,
+    NDIS_STATUS_SUCCESS,
+)
+from condis.structs import NDIS_TIMER_CHARACTERISTICS
+from condis.workitems import WorkItemMixin
+
+__all__ = ["Timer", "TimerMixin"]
+
+handler("NetTimerCallback")
+
+_PASSIVE_ONLY = IrqlRequirement(relation="==", level=PASSIVE_LEVEL, text="PASSIVE_LEVEL")
+
+
+@dataclass(eq=False, slots=True)
+class Timer:
+    handle: TimerHandle
+    driver: DriverBlock
+    adapter: Adapter | None
+    characteristics: NDIS_TIMER_CHARACTERISTICS
+    queued: Item | None = None
+    period_ms: int = 0
+    context: object = None
+    fired: int = 0
+
+
+class TimerMixin(WorkItemMixin):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._timers: list[Timer] = []
+
+    @property
+    def timers(self) -> tuple[Timer, ...]:
+        """Timer objects allocated and not yet freed."""
+        return tuple(t for t in self._timers if self.handles.is_live(t.handle))
+
+    @ddi("NdisAllocateTimerObject")
+    def NdisAllocateTimerObject(
+        self, NdisHandle: DriverHandle | AdapterHandle, TimerCharacteristics: NDIS_TIMER_CHARACTERISTICS
+    ) -> tuple[NDIS_STATUS, TimerHandle | None]:
+        """Allocate a timer object: (SUCCESS, handle), BAD_CHARACTERISTICS, RESOURCES or FAILURE."""
+        name = "NdisAllocateTimerObject"
+        if not isinstance(TimerCharacteristics, NDIS_TIMER_CHARACTERISTICS):
+            raise TypeError(
+                f"{name}: TimerCharacteristics must be an NDIS_TIMER_CHARACTERISTICS, "
+                f"not {type(TimerCharacteristics).__name__}"
+            )
+        owner = self._owner_of(name, NdisHandle)
+        if owner is None:
+            return NDIS_STATUS_FAILURE, None
+        driver, adapter = owner
+        with self._begin(name, driver, handle=NdisHandle) as call:  # type: ignore[arg-type]
+            if not callable(TimerCharacteristics.TimerFunction):
+                return call.done(NDIS_STATUS_BAD_CHARACTERISTICS), None
+            if self._allocation_fails(name):
+                return call.done(NDIS_STATUS_RESOURCES), None
+            handle = self.handles.issue(TimerHandle, None)
+            timer = Timer(
+                handle=handle,
+                driver=driver,
+                adapter=adapter,
+                characteristics=TimerCharacteristics,
+            )
+            self.handles.attach(handle, timer)
+            self._timers.append(timer)
+            call.handle = handle
+            return call.done(NDIS_STATUS_SUCCESS, result=handle), handle
+
+    def _timer(self, ddi_name: str, handle: object) -> Timer | None:
+        timer = self._resolve(ddi_name, "TimerObject", handle, TimerHandle)
+        return timer if isinstance(timer, Timer) else None
+
+    def _arm(self, timer: Timer, due: int) -> None:
+        def fire() -> None:
+            timer.queued = None
+            timer.fired += 1
+            if timer.period_ms:
+                self._arm(timer, self.scheduler.now + timer.period_ms * TICKS_PER_MS)
+            self._call_void(
+                timer.driver,
+                "NetTimerCallback",
+                timer.characteristics.TimerFunction,
+                None,
+                timer.context,
+                None,
+                None,
+                handle=timer.handle,
+                irql=DISPATCH_LEVEL,
+            )
+
+        timer.queued = self._defer(
+            f"timer {timer.handle.label}", fire, irql=DISPATCH_LEVEL, kind=ItemKind.TIMER, due=due
+        )
+
+    @ddi("NdisSetTimerObject")
+    def NdisSetTimerObject(
+        self,
+        TimerObject: TimerHandle,
+        DueTime: int,
+        MillisecondsPeriod: int = 0,
+        FunctionContext: object = None,
+    ) -> bool:
+        """Set a timer; True if it was already queued (and is now re-set)."""
+        name = "NdisSetTimerObject"
+        for param, value in (("DueTime", DueTime), ("MillisecondsPeriod", MillisecondsPeriod)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name}: {param} must be an int, not {type(value).__name__}")
+        if not 0 <= MillisecondsPeriod <= 0x7FFFFFFF:
+            raise ValueError(f"{name}: MillisecondsPeriod must be in 0..MAXLONG, not {MillisecondsPeriod}")
+        timer = self._timer(name, TimerObject)
+        if timer is None:
+            return False
+        with self._begin(name, timer.driver, handle=timer.handle) as call:
+            was_queued = timer.queued is not None
+            if timer.queued is not None:
+                self.scheduler.cancel(timer.queued)
+            timer.period_ms = MillisecondsPeriod
+            timer.context = (
+                FunctionContext
+                if FunctionContext is not None
+                else timer.characteristics.FunctionContext
+            )
+            due = self.scheduler.now - DueTime if DueTime < 0 else DueTime
+            self._arm(timer, due)
+            return bool(call.done(result=was_queued))
+
+    @ddi("NdisCancelTimerObject")
+    def NdisCancelTimerObject(self, TimerObject: TimerHandle) -> bool:
+        """Cancel a timer; True if it was queued. A periodic timer needs PASSIVE_LEVEL."""
+        name = "NdisCancelTimerObject"
+        timer = self._timer(name, TimerObject)
+        if timer is None:
+            return False
+        requirement = _PASSIVE_ONLY if timer.period_ms else None
+        with self._begin(name, timer.driver, handle=timer.handle, irql=requirement) as call:
+            was_queued = timer.queued is not None
+            if timer.queued is not None:
+                self.scheduler.cancel(timer.queued)
+                timer.queued = None
+            timer.period_ms = 0
+            return bool(call.done(result=was_queued))
+
+    @ddi("NdisFreeTimerObject")
+    def NdisFreeTimerObject(self, TimerObject: TimerHandle) -> None:
+        """Free a timer object (cancelling it if it is still set)."""
+        name = "NdisFreeTimerObject"
+        timer = self._timer(name, TimerObject)
+        if timer is None:
+            return None
+        with self._begin(name, timer.driver, handle=timer.handle) as call:
+            if timer.queued is not None:
+                self.scheduler.cancel(timer.queued)
+                timer.queued = None
+            self.handles.close(timer.handle)
+            return call.done()
+
+    def _check_adapter_resources(self, adapter: Adapter, where: str) -> None:
+        super()._check_adapter_resources(adapter, where)
+        for timer in self.timers:
+            if timer.adapter is adapter:
+                self._violation(
+                    "NdisTimerLeak",
+                    ddi=where,
+                    driver=timer.driver,
+                    handle=timer.handle,
+                    detail=f"{timer.handle.label}, allocated with {adapter.handle.label}, "
+                    f"was not freed by the end of {where}",
+                )

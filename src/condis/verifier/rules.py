@@ -1,0 +1,259 @@
+"""The rule catalogue: every check condis makes, as data.
+
+Each `Rule` has an id, a one-line statement, the DDIs and handlers it applies
+to, the document it comes from, and the bug check Windows would raise. Where
+Static Driver Verifier or Driver Verifier names a rule (spec/rules/), the id
+is that name (`Irql_MCM_Function`, `SpinLock`, `NdisOidDoubleComplete`);
+otherwise the id is a name in the same style, and the statement cites the
+DDI page whose text the rule enforces. The runtime's checks look rules up
+here by id; there is no second list.
+
+Bug check codes: Driver Verifier reports NDIS DDI-compliance violations as
+0xC4 DRIVER_VERIFIER_DETECTED_VIOLATION, and documents a Parameter 1 code
+for a few run-time rules (constants.md section 8). The Irql_* and SpinLock*
+rules are Static Driver Verifier rules with no run-time code; condis reports
+them as 0xC4 with Parameter 1 unset. NDIS's own run-time checks (an OID
+completed that was not pending, a leaked NET_BUFFER_LIST) are 0x7C
+BUGCODE_NDIS_DRIVER with the documented Parameter 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from condis.constants import BUGCODE_NDIS_DRIVER, DRIVER_VERIFIER_DETECTED_VIOLATION
+
+__all__ = ["RULES", "Rule", "rule"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    id: str
+    statement: str
+    applies_to: tuple[str, ...]
+    source: str
+    bugcheck: int = DRIVER_VERIFIER_DETECTED_VIOLATION
+    parameter1: int | None = None
+    #: True for the rules that Static Driver Verifier or Driver Verifier define;
+    #: False for the rules condis names after a DDI page's text.
+    windows: bool = False
+
+
+def _irql_rule(rule_id: str, page: str, who: str) -> Rule:
+    return Rule(
+        id=rule_id,
+        statement=f"The NDIS functions for {who} must be called at their documented IRQL.",
+        applies_to=(),  # filled from the DDI catalogue: every DDI whose rule this is
+        source=f"rules/{page}",
+        windows=True,
+    )
+
+
+_RULES: tuple[Rule, ...] = (
+    # --- IRQL (Static Driver Verifier) -----------------------------------
+    _irql_rule("Irql_MCM_Function", "ndis-irql-mcm-function.md", "miniport call managers"),
+    _irql_rule("Irql_CallManager_Function", "ndis-irql-callmanager-function.md", "call managers"),
+    _irql_rule(
+        "Irql_Protocol_Driver_Function",
+        "ndis-irql-protocol-driver-function.md",
+        "protocol drivers and CoNDIS clients",
+    ),
+    _irql_rule(
+        "Irql_Miniport_Driver_Function", "ndis-irql-miniport-driver-function.md", "miniports"
+    ),
+    _irql_rule("Irql_Connection_Function", "ndis-irql-connection-function.md", "connections"),
+    _irql_rule("Irql_MCO_Function", "ndis-irql-mco-function.md", "CoNDIS miniports"),
+    _irql_rule("Irql_Miscellaneous_Function", "irql-rule-set--ndis-.md", "miscellaneous use"),
+    _irql_rule("Irql_Timer_Function", "irql-rule-set--ndis-.md", "timers"),
+    _irql_rule("Irql_Synch_Function", "irql-rule-set--ndis-.md", "synchronization"),
+    _irql_rule("Irql_OID_Function", "ndis-irql-oid-function.md", "OID requests"),
+    _irql_rule("Irql_SendRcv_Function", "ndis-irql-sendrcv-function.md", "send and receive"),
+    _irql_rule(
+        "Irql_StatusIndication_Function",
+        "ndis-irql-statusindication-function.md",
+        "status indications",
+    ),
+    # --- spin locks (Static Driver Verifier) ------------------------------
+    Rule(
+        id="SpinLock",
+        statement="A spin lock is acquired only when unlocked, and released before the "
+        "handler that acquired it returns to NDIS.",
+        applies_to=(
+            "NdisAcquireSpinLock",
+            "NdisDprAcquireSpinLock",
+            "NdisReleaseSpinLock",
+            "NdisDprReleaseSpinLock",
+        ),
+        source="rules/ndis-spinlock.md",
+        windows=True,
+    ),
+    Rule(
+        id="SpinLockDpr",
+        statement="NdisDprAcquireSpinLock and NdisDprReleaseSpinLock are called only at "
+        "DISPATCH_LEVEL, on an unlocked / a held lock respectively.",
+        applies_to=("NdisDprAcquireSpinLock", "NdisDprReleaseSpinLock"),
+        source="rules/ndis-spinlockdpr.md",
+        windows=True,
+    ),
+    Rule(
+        id="SpinLockDprRelease",
+        statement="A lock acquired with NdisDprAcquireSpinLock is released with "
+        "NdisDprReleaseSpinLock, and one acquired with NdisAcquireSpinLock with "
+        "NdisReleaseSpinLock.",
+        applies_to=("NdisReleaseSpinLock", "NdisDprReleaseSpinLock"),
+        source="rules/ndis-spinlockdprrelease.md",
+        windows=True,
+    ),
+    Rule(
+        id="SpinlockRelease",
+        statement="A driver must not release a spin lock that it does not hold.",
+        applies_to=("NdisReleaseSpinLock", "NdisDprReleaseSpinLock"),
+        source="rules/ndis-spinlockrelease.md",
+        windows=True,
+    ),
+    Rule(
+        id="SpinLockBalanced",
+        statement="Acquisitions and releases of each spin lock balance; a lock is not "
+        "freed while held.",
+        applies_to=("NdisFreeSpinLock",),
+        source="rules/ndis-spinlockbalanced.md",
+        windows=True,
+    ),
+    # --- handles -----------------------------------------------------------
+    Rule(
+        id="NdisHandleStale",
+        statement="A driver must not use a handle after it became invalid for that driver "
+        "(closed, completed, or its object gone).",
+        applies_to=(),
+        source="ddi/nf-ndis-ndisclcloseaddressfamily.md",
+    ),
+    Rule(
+        id="NdisHandleForeign",
+        statement="A driver may use only the handles NDIS gave it on this host.",
+        applies_to=(),
+        source="ddi/nf-ndis-ndisclopenaddressfamilyex.md",
+    ),
+    Rule(
+        id="NdisHandleWrongKind",
+        statement="A handle is passed only where a handle of its kind is expected.",
+        applies_to=(),
+        source="ddi/nf-ndis-ndisclopenaddressfamilyex.md",
+    ),
+    Rule(
+        id="NdisHandleNotYetValid",
+        statement="A driver must not use a handle before the operation that issues it has "
+        "completed successfully (a pended NdisOpenAdapterEx or NdisClOpenAddressFamilyEx).",
+        applies_to=(),
+        source="ddi/nf-ndis-ndisopenadapterex.md",
+    ),
+    # --- completions ---------------------------------------------------------
+    Rule(
+        id="CoNdisCompleteNotPending",
+        statement="A completion DDI is called only for an operation whose handler returned "
+        "NDIS_STATUS_PENDING (or is still running and will return it).",
+        applies_to=(),
+        source="ddi/nf-ndis-ndiscmopenaddressfamilycomplete.md",
+    ),
+    Rule(
+        id="CoNdisDoubleComplete",
+        statement="A pended operation is completed exactly once.",
+        applies_to=(),
+        source="rules/ndis-doublecomplete.md",
+    ),
+    Rule(
+        id="CoNdisCompletedButNotPended",
+        statement="A handler that already called the completion DDI for its operation "
+        "must return NDIS_STATUS_PENDING.",
+        applies_to=(),
+        source="ddi/nc-ndis-protocol_cm_open_af.md",
+    ),
+    Rule(
+        id="CoNdisMcmSpelling",
+        statement="An MCM completes and notifies with the NdisMCm spelling; a stand-alone "
+        "call manager with the NdisCm spelling.",
+        applies_to=(),
+        source="ddi/nf-ndis-ndismcmcloseaddressfamilycomplete.md",
+    ),
+    Rule(
+        id="CoNdisHandlerStatus",
+        statement="A handler returns one of the statuses its page documents.",
+        applies_to=(),
+        source="ddi/nc-ndis-protocol_cm_close_af.md",
+    ),
+    Rule(
+        id="CoNdisCompleteStatus",
+        statement="A completion DDI is never given NDIS_STATUS_PENDING as the final status.",
+        applies_to=(),
+        source="ddi/nf-ndis-ndiscmopenaddressfamilycomplete.md",
+    ),
+    # --- teardown --------------------------------------------------------------
+    Rule(
+        id="CoNdisPendingOnTeardown",
+        statement="No operation a driver pended is still pending when its adapter halts or "
+        "its binding closes.",
+        applies_to=("MiniportHaltEx", "NdisCloseAdapterEx"),
+        source="ddi/nc-ndis-miniport_halt.md",
+    ),
+    Rule(
+        id="CoNdisAfOpenOnTeardown",
+        statement="Every address family opened on an adapter or binding is closed before the "
+        "adapter halts or the binding closes.",
+        applies_to=("MiniportHaltEx", "NdisCloseAdapterEx"),
+        source="guide/closing-an-address-family.md",
+    ),
+    Rule(
+        id="NdisBindIncomplete",
+        statement="A bind completes with NDIS_STATUS_SUCCESS only after its NdisOpenAdapterEx "
+        "succeeded, and a failed bind leaves the adapter closed.",
+        applies_to=("ProtocolBindAdapterEx", "NdisCompleteBindAdapterEx"),
+        source="ddi/nc-ndis-protocol_bind_adapter_ex.md",
+    ),
+    Rule(
+        id="CoNdisUnbindIncomplete",
+        statement="An unbind completes only after NdisCloseAdapterEx was called and its close "
+        "completed.",
+        applies_to=("ProtocolUnbindAdapterEx", "NdisCompleteUnbindAdapterEx"),
+        source="ddi/nc-ndis-protocol_unbind_adapter_ex.md",
+    ),
+    Rule(
+        id="CoNdisNotifyCloseNotClosed",
+        statement="A client that reports a close notification as successful has closed the AF "
+        "with NdisClCloseAddressFamily.",
+        applies_to=("ProtocolClNotifyCloseAf", "NdisClNotifyCloseAddressFamilyComplete"),
+        source="ddi/nc-ndis-protocol_cl_notify_close_af.md",
+    ),
+    Rule(
+        id="NdisWaitDeadlock",
+        statement="A thread that waits at PASSIVE_LEVEL waits for something that can still "
+        "happen.",
+        applies_to=("NdisWaitEvent",),
+        source="ddi/nc-ndis-protocol_unbind_adapter_ex.md",
+    ),
+    Rule(
+        id="NdisWorkItemLeak",
+        statement="A work item allocated with an adapter handle is freed before or in "
+        "MiniportHaltEx.",
+        applies_to=("NdisAllocateIoWorkItem", "MiniportHaltEx"),
+        source="ddi/nf-ndis-ndisallocateioworkitem.md",
+    ),
+    Rule(
+        id="NdisTimerLeak",
+        statement="A timer object is cancelled and freed before its adapter halts.",
+        applies_to=("NdisAllocateTimerObject", "MiniportHaltEx"),
+        source="ddi/nf-ndis-ndiscanceltimerobject.md",
+        bugcheck=BUGCODE_NDIS_DRIVER,
+        parameter1=0x09,  # NDIS_BUGCHECK_HALT_WITHOUT_CANCEL_TIMER
+    ),
+)
+
+RULES: Mapping[str, Rule] = MappingProxyType({r.id: r for r in _RULES})
+
+
+def rule(rule_id: str) -> Rule:
+    """The rule with this id; KeyError names it if it does not exist."""
+    try:
+        return RULES[rule_id]
+    except KeyError:
+        raise KeyError(f"unknown rule {rule_id!r}: not in condis.verifier.rules") from None
