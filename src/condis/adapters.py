@@ -149,11 +149,16 @@ class AdapterMixin(DriverMixin):
         self._check_alive()
         block = self.driver(driver) if isinstance(driver, str) else driver
         if not isinstance(block, DriverBlock):
-            raise TypeError(f"add_adapter: driver must be a DriverBlock or a driver name, not {type(driver).__name__}")
+            raise TypeError(
+                "add_adapter: driver must be a DriverBlock or a driver name, "
+                f"not {type(driver).__name__}"
+            )
         if block.kind is not DriverKind.MINIPORT:
             raise ValueError(f"add_adapter: {block.name} did not register as a miniport driver")
         if not isinstance(medium, NDIS_MEDIUM):
-            raise TypeError(f"add_adapter: medium must be an NDIS_MEDIUM, not {type(medium).__name__}")
+            raise TypeError(
+                f"add_adapter: medium must be an NDIS_MEDIUM, not {type(medium).__name__}"
+            )
         name = name or f"{block.name}{sum(a.driver is block for a in self._adapters.values())}"
         existing = self._adapters.get(name)
         if existing is not None and existing.state is not AdapterState.HALTED:
@@ -196,11 +201,15 @@ class AdapterMixin(DriverMixin):
         self._check_alive()
         target = self.adapter(adapter) if isinstance(adapter, str) else adapter
         if not isinstance(target, Adapter):
-            raise TypeError(f"halt_adapter: adapter must be an Adapter or a name, not {type(adapter).__name__}")
+            raise TypeError(
+                f"halt_adapter: adapter must be an Adapter or a name, not {type(adapter).__name__}"
+            )
         if not isinstance(HaltAction, NDIS_HALT_ACTION):
             raise TypeError("halt_adapter: HaltAction must be an NDIS_HALT_ACTION")
         if target.state is not AdapterState.RUNNING:
-            raise ValueError(f"halt_adapter: adapter {target.name} is {target.state.value}, not running")
+            raise ValueError(
+                f"halt_adapter: adapter {target.name} is {target.state.value}, not running"
+            )
         target.move(AdapterInput.HALT)
         if target.driver.is_mcm:
             self._call_halt(target, HaltAction)
@@ -262,20 +271,22 @@ class AdapterMixin(DriverMixin):
         name = "NdisMSetMiniportAttributes"
         if not isinstance(
             MiniportAttributes,
-            NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES | NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+            NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES
+            | NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
         ):
             raise TypeError(
                 f"{name}: MiniportAttributes must be NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES "
-                f"or NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, not {type(MiniportAttributes).__name__}"
+                "or NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, "
+                f"not {type(MiniportAttributes).__name__}"
             )
         adapter = self._adapter_for(name, NdisMiniportHandle)
         if adapter is None:
             return NDIS_STATUS_BAD_VERSION
         with self._begin(name, adapter.driver, handle=NdisMiniportHandle) as call:
             if MiniportAttributes.Header.Revision != 1:
-                return call.done(NDIS_STATUS_BAD_VERSION)
+                return call.status(NDIS_STATUS_BAD_VERSION)
             if isinstance(MiniportAttributes, NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES):
                 adapter.context = MiniportAttributes.MiniportAdapterContext
             else:
                 adapter.general = MiniportAttributes
-            return call.done(NDIS_STATUS_SUCCESS)
+            return call.status(NDIS_STATUS_SUCCESS)

@@ -69,9 +69,10 @@ from condis.adapters import Adapter, AdapterState
 from condis.bindings import Binding, BindingMixin, BindingState, OpenState
 from condis.constants import PASSIVE_LEVEL
 from condis.drivers import DriverBlock
+from condis.errors import CondisInternalError
 from condis.handles import AdapterHandle, AfHandle, BindingHandle
 from condis.ops import Operation, OpInput
-from condis.runtime import CondisInternalError, Returns, ddi, handler
+from condis.runtime import Returns, ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -84,11 +85,11 @@ from condis.structs import CO_ADDRESS_FAMILY, NDIS_CO_CALL_MANAGER_OPTIONAL_HAND
 
 __all__ = [
     "AF_TRANSITIONS",
-    "OpenAddressFamily",
     "AfInput",
     "AfMixin",
     "AfRegistration",
     "AfState",
+    "OpenAddressFamily",
 ]
 
 handler(
@@ -137,7 +138,9 @@ AF_TRANSITIONS: Final[Mapping[tuple[AfState, AfInput], AfTransition]] = MappingP
         (_S.CLOSING, _I.CLOSE_SUCCEEDED): AfTransition(
             _S.CLOSED, "ddi/nf-ndis-ndiscmcloseaddressfamilycomplete.md"
         ),
-        (_S.CLOSING, _I.CLOSE_REFUSED): AfTransition(_S.OPEN, "ddi/nc-ndis-protocol_cm_close_af.md"),
+        (_S.CLOSING, _I.CLOSE_REFUSED): AfTransition(
+            _S.OPEN, "ddi/nc-ndis-protocol_cm_close_af.md"
+        ),
     }
 )
 del _S, _I
@@ -281,9 +284,19 @@ class AfMixin(BindingMixin):
 
     # --- teardown ---------------------------------------------------------------------------
 
-    def _check_teardown(self, afs: list[OpenAddressFamily], where: str, driver: DriverBlock) -> None:
+    def _af_children(self, af: OpenAddressFamily) -> list[str]:
+        """Hook: labels of what still lives on the AF (SAPs, VCs: sap.py, vc.py)."""
+        return []
+
+    def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
+        """Hook: every operation on the AF or on what lives on it."""
+        return [op for op in (af.open_op, af.close_op, af.notify_op) if op is not None]
+
+    def _check_teardown(
+        self, afs: list[OpenAddressFamily], where: str, driver: DriverBlock
+    ) -> None:
         for af in afs:
-            for op in (af.open_op, af.close_op, af.notify_op):
+            for op in self._af_operations(af):
                 if op is not None and op.outstanding:
                     self._violation(
                         "CoNdisPendingOnTeardown",
@@ -314,7 +327,9 @@ class AfMixin(BindingMixin):
         self._check_teardown(live, ddi_name, binding.protocol)
         for reg in binding.registrations:
             self._check_teardown(
-                [af for af in reg.afs if self.handles.is_live(af.handle)], ddi_name, binding.protocol
+                [af for af in reg.afs if self.handles.is_live(af.handle)],
+                ddi_name,
+                binding.protocol,
             )
             self._withdraw(reg)
 
@@ -415,14 +430,14 @@ class AfMixin(BindingMixin):
             return NDIS_STATUS_FAILURE
         with self._begin(name, adapter.driver, handle=MiniportAdapterHandle) as call:
             if not adapter.driver.is_mcm:
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             if adapter.state not in (AdapterState.INITIALIZING, AdapterState.RUNNING):
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             for reg in adapter.registrations:
                 if reg.is_mcm and reg.family.AddressFamily == family.AddressFamily:
-                    return call.done(NDIS_STATUS_FAILURE)
+                    return call.status(NDIS_STATUS_FAILURE)
             if self._allocation_fails(name):
-                return call.done(NDIS_STATUS_RESOURCES)
+                return call.status(NDIS_STATUS_RESOURCES)
             for reg in list(adapter.registrations):
                 if reg.family.AddressFamily == family.AddressFamily:
                     reg.displaced = True
@@ -432,7 +447,7 @@ class AfMixin(BindingMixin):
             adapter.registrations.append(reg)
             if adapter.state is AdapterState.RUNNING:
                 self._defer("NDIS announces an address family", lambda: self._announce(reg))
-            return call.done(NDIS_STATUS_SUCCESS)
+            return call.status(NDIS_STATUS_SUCCESS)
 
     @ddi("NdisCmRegisterAddressFamilyEx")
     def NdisCmRegisterAddressFamilyEx(
@@ -453,16 +468,16 @@ class AfMixin(BindingMixin):
             return NDIS_STATUS_FAILURE
         with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
             if not binding.is_call_manager or binding.co_handlers is None:
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             if not binding.adapter.driver.is_co_miniport:
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             if binding.state is BindingState.CLOSING or binding.open_state is not OpenState.OPEN:
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             for reg in binding.adapter.registrations:
                 if reg.family.AddressFamily == family.AddressFamily:
-                    return call.done(NDIS_STATUS_FAILURE)
+                    return call.status(NDIS_STATUS_FAILURE)
             if self._allocation_fails(name):
-                return call.done(NDIS_STATUS_RESOURCES)
+                return call.status(NDIS_STATUS_RESOURCES)
             reg = AfRegistration(
                 family=family, adapter=binding.adapter, cm=binding.protocol, binding=binding
             )
@@ -471,7 +486,7 @@ class AfMixin(BindingMixin):
             binding.registrations.append(reg)
             if binding.state is BindingState.RUNNING:
                 self._defer("NDIS announces an address family", lambda: self._announce(reg))
-            return call.done(NDIS_STATUS_SUCCESS)
+            return call.status(NDIS_STATUS_SUCCESS)
 
     # --- open ---------------------------------------------------------------------------------
 
@@ -499,7 +514,7 @@ class AfMixin(BindingMixin):
             return NDIS_STATUS_FAILURE, None
         with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
             if not binding.is_client or binding.state is BindingState.CLOSING:
-                return call.done(NDIS_STATUS_FAILURE), None
+                return call.status(NDIS_STATUS_FAILURE), None
             reg = next(
                 (
                     r
@@ -508,10 +523,12 @@ class AfMixin(BindingMixin):
                 ),
                 None,
             )
-            if reg is None or (reg.binding is not None and reg.binding.state is not BindingState.RUNNING):
-                return call.done(NDIS_STATUS_FAILURE), None
+            if reg is None or (
+                reg.binding is not None and reg.binding.state is not BindingState.RUNNING
+            ):
+                return call.status(NDIS_STATUS_FAILURE), None
             if self._allocation_fails(name):
-                return call.done(NDIS_STATUS_RESOURCES), None
+                return call.status(NDIS_STATUS_RESOURCES), None
             handle = self.handles.issue(AfHandle, None)
             op = self._new_op(
                 "open-af", "ProtocolCmOpenAf", (reg.spelling("OpenAddressFamilyComplete"),), handle
@@ -550,11 +567,11 @@ class AfMixin(BindingMixin):
                 handle,
             )
             if pended or not row.delivers:
-                return call.done(status, result=handle), handle
+                return call.status(status, result=handle), handle
             self._open_finished(af, status, context)
             if status == NDIS_STATUS_SUCCESS:
-                return call.done(status, result=handle), handle
-            return call.done(status), None
+                return call.status(status, result=handle), handle
+            return call.status(status), None
 
     def _open_finished(self, af: OpenAddressFamily, status: NDIS_STATUS, context: object) -> None:
         if status == NDIS_STATUS_SUCCESS:
@@ -575,7 +592,7 @@ class AfMixin(BindingMixin):
             return None
         with self._begin(spelling, af.cm, handle=af.handle, op=af.open_op.id) as call:
             if not self._complete_op(af.open_op, spelling, af.cm, af.handle):
-                return call.done()
+                return call.void()
             succeeded = status == NDIS_STATUS_SUCCESS
             if succeeded:
                 af.move(AfInput.OPEN_SUCCEEDED)
@@ -603,13 +620,18 @@ class AfMixin(BindingMixin):
             if not succeeded:
                 af.cm_valid = False
                 self._release(af)
-            return call.done()
+            return call.void()
 
     @ddi("NdisCmOpenAddressFamilyComplete")
     def NdisCmOpenAddressFamilyComplete(
         self, Status: NDIS_STATUS, NdisAfHandle: AfHandle, CallMgrAfContext: object
     ) -> None:
-        """A stand-alone call manager completes a pended open (nf-ndis-ndiscmopenaddressfamilycomplete)."""
+        """A stand-alone call manager completes a pended open.
+
+        (nf-ndis-ndiscmopenaddressfamilycomplete) NDIS calls the client's
+        ProtocolClOpenAfCompleteEx, at PASSIVE_LEVEL: from a work item of its
+        own when this is called at DISPATCH_LEVEL.
+        """
         self._open_af_complete(
             "NdisCmOpenAddressFamilyComplete", Status, NdisAfHandle, CallMgrAfContext
         )
@@ -640,7 +662,17 @@ class AfMixin(BindingMixin):
             return NDIS_STATUS_FAILURE
         with self._begin(name, af.client.protocol, handle=af.handle) as call:
             if af.state is not AfState.OPEN:
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
+            children = self._af_children(af)
+            if children:
+                self._violation(
+                    "CoNdisAfCloseWithChildren",
+                    ddi=name,
+                    driver=af.client.protocol,
+                    handle=af.handle,
+                    detail=f"{af.handle.label} still has {', '.join(children)}",
+                )
+                return call.status(NDIS_STATUS_FAILURE)
             reg = af.registration
             af.client_valid = False
             af.move(AfInput.CLOSE)
@@ -680,7 +712,7 @@ class AfMixin(BindingMixin):
             )
             if row.delivers:
                 self._close_finished(af, status)
-            return call.done(status)
+            return call.status(status)
 
     def _close_finished(self, af: OpenAddressFamily, status: NDIS_STATUS) -> None:
         if status == NDIS_STATUS_SUCCESS:
@@ -699,7 +731,7 @@ class AfMixin(BindingMixin):
         op_id = None if af.close_op is None else af.close_op.id
         with self._begin(spelling, af.cm, handle=af.handle, op=op_id) as call:
             if not self._complete_op(af.close_op, spelling, af.cm, af.handle):
-                return call.done()
+                return call.void()
             if status != NDIS_STATUS_SUCCESS:
                 self._violation(
                     "CoNdisCompleteStatus",
@@ -709,7 +741,7 @@ class AfMixin(BindingMixin):
                     detail=f"Status is {status}; the call manager sets it to NDIS_STATUS_SUCCESS",
                 )
                 self._close_finished(af, status)
-                return call.done()
+                return call.void()
             af.move(AfInput.CLOSE_SUCCEEDED)
             handlers = af.client.client_handlers
             assert handlers is not None
@@ -724,15 +756,22 @@ class AfMixin(BindingMixin):
             )
             af.cm_valid = False
             self._release(af)
-            return call.done()
+            return call.void()
 
     @ddi("NdisCmCloseAddressFamilyComplete")
     def NdisCmCloseAddressFamilyComplete(self, Status: NDIS_STATUS, NdisAfHandle: AfHandle) -> None:
-        """A stand-alone call manager completes a pended close (nf-ndis-ndiscmcloseaddressfamilycomplete)."""
+        """A stand-alone call manager completes a pended close.
+
+        (nf-ndis-ndiscmcloseaddressfamilycomplete) NDIS calls the client's
+        ProtocolClCloseAfComplete; the handle is invalid for the call manager
+        from this call on.
+        """
         self._close_af_complete("NdisCmCloseAddressFamilyComplete", Status, NdisAfHandle)
 
     @ddi("NdisMCmCloseAddressFamilyComplete")
-    def NdisMCmCloseAddressFamilyComplete(self, Status: NDIS_STATUS, NdisAfHandle: AfHandle) -> None:
+    def NdisMCmCloseAddressFamilyComplete(
+        self, Status: NDIS_STATUS, NdisAfHandle: AfHandle
+    ) -> None:
         """An MCM completes a pended close: the ndis.h macro for NdisCmCloseAddressFamilyComplete.
 
         When it returns, the handle is invalid for the MCM (seed page).
@@ -754,11 +793,12 @@ class AfMixin(BindingMixin):
                     ddi=spelling,
                     driver=af.cm,
                     handle=af.handle,
-                    detail=f"{af.cm.name} is {'an MCM' if reg.is_mcm else 'a stand-alone call manager'}"
-                    f" and must call {expected}",
+                    detail=f"{af.cm.name} is "
+                    f"{'an MCM' if reg.is_mcm else 'a stand-alone call manager'} "
+                    f"and must call {expected}",
                 )
             if af.state is not AfState.OPEN or af.notifying:
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             op = self._new_op(
                 "notify-close-af",
                 "ProtocolClNotifyCloseAf",
@@ -788,7 +828,7 @@ class AfMixin(BindingMixin):
             if row.delivers:
                 self._check_notify_result(af, status, "ProtocolClNotifyCloseAf")
                 self._release(af)
-            return call.done(status)
+            return call.status(status)
 
     def _check_notify_result(self, af: OpenAddressFamily, status: NDIS_STATUS, where: str) -> None:
         if status == NDIS_STATUS_SUCCESS and af.state is AfState.OPEN:
@@ -814,7 +854,8 @@ class AfMixin(BindingMixin):
 
     @ddi("NdisMCmNotifyCloseAddressFamily")
     def NdisMCmNotifyCloseAddressFamily(self, NdisAfHandle: AfHandle) -> NDIS_STATUS:
-        """An MCM asks the client to close an AF: the ndis.h macro for NdisCmNotifyCloseAddressFamily."""
+        """An MCM asks the client to close an AF (the ndis.h macro for
+        NdisCmNotifyCloseAddressFamily); called from MiniportHaltEx."""
         return self._notify_close("NdisMCmNotifyCloseAddressFamily", NdisAfHandle)
 
     @ddi("NdisClNotifyCloseAddressFamilyComplete")
@@ -834,7 +875,7 @@ class AfMixin(BindingMixin):
         op_id = None if af.notify_op is None else af.notify_op.id
         with self._begin(name, af.client.protocol, handle=af.handle, op=op_id) as call:
             if not self._complete_op(af.notify_op, name, af.client.protocol, af.handle):
-                return call.done()
+                return call.void()
             self._check_notify_result(af, status, name)
             self._call_void(
                 af.cm,
@@ -846,4 +887,4 @@ class AfMixin(BindingMixin):
                 op=op_id,
             )
             self._release(af)
-            return call.done()
+            return call.void()

@@ -43,9 +43,10 @@ from typing import Any, Final
 from condis.adapters import Adapter, AdapterMixin
 from condis.constants import PASSIVE_LEVEL
 from condis.drivers import DriverBlock, DriverKind
+from condis.errors import CondisInternalError
 from condis.handles import BindContextHandle, BindingHandle, DriverHandle, UnbindContextHandle
 from condis.ops import Operation, OpInput
-from condis.runtime import CondisInternalError, ddi, handler
+from condis.runtime import ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_ADAPTER_NOT_FOUND,
@@ -251,7 +252,9 @@ class BindingMixin(AdapterMixin):
         """Have NDIS unbind `binding` (as when a user disables the binding)."""
         self._check_alive()
         if not isinstance(binding, Binding):
-            raise TypeError(f"unbind_adapter: binding must be a Binding, not {type(binding).__name__}")
+            raise TypeError(
+                f"unbind_adapter: binding must be a Binding, not {type(binding).__name__}"
+            )
         if binding.state is not BindingState.RUNNING:
             raise ValueError(f"unbind_adapter: binding {binding.label} is {binding.state.value}")
         self._unbind(binding)
@@ -268,9 +271,7 @@ class BindingMixin(AdapterMixin):
     def _bind(self, protocol: DriverBlock, adapter: Adapter) -> Binding:
         assert protocol.protocol_chars is not None
         ctx = self.handles.issue(BindContextHandle, None)
-        op = self._new_op(
-            "bind", "ProtocolBindAdapterEx", ("NdisCompleteBindAdapterEx",), ctx
-        )
+        op = self._new_op("bind", "ProtocolBindAdapterEx", ("NdisCompleteBindAdapterEx",), ctx)
         binding = Binding(protocol=protocol, adapter=adapter, bind_context=ctx, bind_op=op)
         self.handles.attach(ctx, binding)
         self._bindings.append(binding)
@@ -280,18 +281,16 @@ class BindingMixin(AdapterMixin):
             MediaType=adapter.medium,
             ConnectionOriented=adapter.driver.is_co_miniport,
         )
-        status = (
-            self._call_status(
-                protocol,
-                "ProtocolBindAdapterEx",
-                protocol.protocol_chars.BindAdapterHandlerEx,
-                protocol.context,
-                ctx,
-                params,
-                handle=ctx,
-                op=op.id,
-                irql=PASSIVE_LEVEL,
-            )
+        status = self._call_status(
+            protocol,
+            "ProtocolBindAdapterEx",
+            protocol.protocol_chars.BindAdapterHandlerEx,
+            protocol.context,
+            ctx,
+            params,
+            handle=ctx,
+            op=op.id,
+            irql=PASSIVE_LEVEL,
         )
         event = OpInput.RETURNED_PENDING if status == NDIS_STATUS_PENDING else OpInput.RETURNED
         row = self._step_op(op, event, "ProtocolBindAdapterEx", protocol, ctx)
@@ -300,8 +299,10 @@ class BindingMixin(AdapterMixin):
         return binding
 
     def _bind_finished(self, binding: Binding, status: NDIS_STATUS) -> None:
-        where = "NdisCompleteBindAdapterEx" if binding.bind_op.state.name == "DONE_ASYNC" else (
-            "ProtocolBindAdapterEx"
+        where = (
+            "NdisCompleteBindAdapterEx"
+            if binding.bind_op.state.name == "DONE_ASYNC"
+            else ("ProtocolBindAdapterEx")
         )
         self.handles.close(binding.bind_context)
         if status == NDIS_STATUS_SUCCESS:
@@ -349,7 +350,7 @@ class BindingMixin(AdapterMixin):
         with self._begin(name, binding.protocol, handle=BindAdapterContext) as call:
             if self._complete_op(binding.bind_op, name, binding.protocol, BindAdapterContext):
                 self._bind_finished(binding, status)
-            return call.done()
+            return call.void()
 
     # --- open / close -----------------------------------------------------------------------
 
@@ -389,15 +390,15 @@ class BindingMixin(AdapterMixin):
                     handle=BindContext,
                     detail=f"BindContext belongs to {binding.protocol.name}'s bind",
                 )
-                return call.done(NDIS_STATUS_FAILURE), None
+                return call.status(NDIS_STATUS_FAILURE), None
             if not binding.bind_op.outstanding or binding.open_state is not OpenState.NOT_OPENED:
-                return call.done(NDIS_STATUS_FAILURE), None
+                return call.status(NDIS_STATUS_FAILURE), None
             if OpenParameters.AdapterName != binding.adapter.name:
-                return call.done(NDIS_STATUS_ADAPTER_NOT_FOUND), None
+                return call.status(NDIS_STATUS_ADAPTER_NOT_FOUND), None
             if binding.adapter.medium not in OpenParameters.MediumArray:
-                return call.done(NDIS_STATUS_UNSUPPORTED_MEDIA), None
+                return call.status(NDIS_STATUS_UNSUPPORTED_MEDIA), None
             if self._allocation_fails(name):
-                return call.done(NDIS_STATUS_RESOURCES), None
+                return call.status(NDIS_STATUS_RESOURCES), None
             handle = self.handles.issue(BindingHandle, binding)
             binding.handle = handle
             binding.context = ProtocolBindingContext
@@ -408,10 +409,10 @@ class BindingMixin(AdapterMixin):
             call.handle = handle
             if not self.config.open_adapter_pends:
                 binding.open_state = OpenState.OPEN
-                return call.done(NDIS_STATUS_SUCCESS, result=handle), handle
+                return call.status(NDIS_STATUS_SUCCESS, result=handle), handle
             binding.open_state = OpenState.OPEN_PENDING
             self._defer("NDIS completes NdisOpenAdapterEx", lambda: self._open_completes(binding))
-            return call.done(NDIS_STATUS_PENDING, result=handle), handle
+            return call.status(NDIS_STATUS_PENDING, result=handle), handle
 
     def _open_completes(self, binding: Binding) -> None:
         assert binding.protocol.protocol_chars is not None
@@ -443,10 +444,10 @@ class BindingMixin(AdapterMixin):
             self.handles.close(NdisBindingHandle)
             if not self.config.close_adapter_pends:
                 binding.open_state = OpenState.CLOSED
-                return call.done(NDIS_STATUS_SUCCESS)
+                return call.status(NDIS_STATUS_SUCCESS)
             binding.open_state = OpenState.CLOSE_PENDING
             self._defer("NDIS completes NdisCloseAdapterEx", lambda: self._close_completes(binding))
-            return call.done(NDIS_STATUS_PENDING)
+            return call.status(NDIS_STATUS_PENDING)
 
     def _close_completes(self, binding: Binding) -> None:
         assert binding.protocol.protocol_chars is not None
@@ -486,17 +487,15 @@ class BindingMixin(AdapterMixin):
             "unbind", "ProtocolUnbindAdapterEx", ("NdisCompleteUnbindAdapterEx",), ctx
         )
         binding.unbind_context, binding.unbind_op = ctx, op
-        status = (
-            self._call_status(
-                binding.protocol,
-                "ProtocolUnbindAdapterEx",
-                binding.protocol.protocol_chars.UnbindAdapterHandlerEx,
-                ctx,
-                binding.context,
-                handle=ctx,
-                op=op.id,
-                irql=PASSIVE_LEVEL,
-            )
+        status = self._call_status(
+            binding.protocol,
+            "ProtocolUnbindAdapterEx",
+            binding.protocol.protocol_chars.UnbindAdapterHandlerEx,
+            ctx,
+            binding.context,
+            handle=ctx,
+            op=op.id,
+            irql=PASSIVE_LEVEL,
         )
         if status not in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING):
             self._violation(
@@ -547,4 +546,4 @@ class BindingMixin(AdapterMixin):
         with self._begin(name, binding.protocol, handle=UnbindContext) as call:
             if self._complete_op(binding.unbind_op, name, binding.protocol, UnbindContext):
                 self._unbind_finished(binding, name)
-            return call.done()
+            return call.void()

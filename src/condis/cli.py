@@ -20,7 +20,9 @@ from condis.verifier import RULES
 __all__ = ["main"]
 
 
-def _print_trace(records: list[TraceRecord], *, as_json: bool, diagram: str | None, title: str) -> None:
+def _print_trace(
+    records: list[TraceRecord], *, as_json: bool, diagram: str | None, title: str
+) -> None:
     if as_json:
         sys.stdout.write(to_jsonl(records))
         return
@@ -61,7 +63,9 @@ def demo(as_json: bool, diagram: str | None, seed: int | None) -> None:
         for record in exc.excerpt:
             click.echo("  " + record.brief(), err=True)
         sys.exit(1)
-    _print_trace(list(ndis.trace), as_json=as_json, diagram=diagram, title="condis demo: AF lifecycle")
+    _print_trace(
+        list(ndis.trace), as_json=as_json, diagram=diagram, title="condis demo: AF lifecycle"
+    )
     if ndis.verifier.violations:
         for v in ndis.verifier.violations:
             click.echo(f"violation {v.rule} in {v.ddi}: {v.detail}", err=True)
@@ -89,11 +93,18 @@ def ddi(as_json: bool) -> None:
         for row in rows:
             click.echo(json.dumps(row))
         return
-    table = Table(title=f"{sum(r['implemented'] for r in rows)} of {len(rows)} implemented")
+    done = sum(1 for r in rows if r["implemented"])
+    table = Table(title=f"{done} of {len(rows)} implemented")
     for column in ("name", "kind", "role", "irql", "rule", "implemented"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*(str(row[c] if row[c] is not None else "") for c in ("name", "kind", "role", "irql", "rule")), "yes" if row["implemented"] else "no")
+        table.add_row(
+            *(
+                str(row[c] if row[c] is not None else "")
+                for c in ("name", "kind", "role", "irql", "rule")
+            ),
+            "yes" if row["implemented"] else "no",
+        )
     Console(width=200).print(table)
 
 

@@ -47,7 +47,9 @@ def af_lifecycle(*, policy: Policy | None = None, mode: Mode = Mode.STRICT) -> N
     # Part 1: the MCM.
     ndis.add_adapter("samplemcm", "mcm0")
     ndis.run()  # the MCM completes the pended opens from its work items
-    q2931 = next(af for af in client.afs("open") if af.family.AddressFamily == CO_ADDRESS_FAMILY_Q2931)
+    q2931 = next(
+        af for af in client.afs("open") if af.family.AddressFamily == CO_ADDRESS_FAMILY_Q2931
+    )
     client.close_af(q2931)
     ndis.run()  # ... and the pended close
     ndis.halt_adapter("mcm0")

@@ -180,9 +180,13 @@ class MiniportDriver(_Driver):
         self.driver_handle = handle
         return status
 
-    def MiniportSetOptions(self, NdisDriverHandle: DriverHandle, DriverContext: object) -> NDIS_STATUS:
+    def MiniportSetOptions(
+        self, NdisDriverHandle: DriverHandle, DriverContext: object
+    ) -> NDIS_STATUS:
         structs: list[object] = []
-        if self.CONNECTION_ORIENTED or _defines(self, *HANDLER_METHODS[NDIS_MINIPORT_CO_CHARACTERISTICS].values()):
+        if self.CONNECTION_ORIENTED or _defines(
+            self, *HANDLER_METHODS[NDIS_MINIPORT_CO_CHARACTERISTICS].values()
+        ):
             structs.append(build_characteristics(NDIS_MINIPORT_CO_CHARACTERISTICS, self))
         if _defines(self, "ProtocolCmOpenAf"):
             structs.append(build_characteristics(NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS, self))
@@ -200,7 +204,9 @@ class ProtocolDriver(_Driver):
         self.driver_handle = handle
         return status
 
-    def ProtocolSetOptions(self, NdisDriverHandle: DriverHandle, DriverContext: object) -> NDIS_STATUS:
+    def ProtocolSetOptions(
+        self, NdisDriverHandle: DriverHandle, DriverContext: object
+    ) -> NDIS_STATUS:
         structs: list[object] = []
         if _defines(self, "ProtocolCoAfRegisterNotify"):
             structs.append(build_characteristics(NDIS_PROTOCOL_CO_CHARACTERISTICS, self))

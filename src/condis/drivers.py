@@ -171,7 +171,9 @@ class DriverBlock:
 
 
 def _missing(struct: object) -> list[str]:
-    return [name for name in REQUIRED_HANDLERS.get(type(struct), ()) if getattr(struct, name) is None]
+    return [
+        name for name in REQUIRED_HANDLERS.get(type(struct), ()) if getattr(struct, name) is None
+    ]
 
 
 def _check_handlers(struct: object, ddi_name: str) -> None:
@@ -289,22 +291,22 @@ class DriverMixin(NdisCore):
         _check_handlers(chars, name)
         with self._begin(name, block) as call:
             if block.kind is not DriverKind.UNREGISTERED:
-                return call.done(NDIS_STATUS_FAILURE), None
+                return call.status(NDIS_STATUS_FAILURE), None
             if chars.MajorNdisVersion != 6:
-                return call.done(NDIS_STATUS_BAD_VERSION), None
+                return call.status(NDIS_STATUS_BAD_VERSION), None
             if (
                 chars.Header.Type != 0x8A  # NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS
                 or _missing(chars)
             ):
-                return call.done(NDIS_STATUS_BAD_CHARACTERISTICS), None
+                return call.status(NDIS_STATUS_BAD_CHARACTERISTICS), None
             if self._allocation_fails(name):
-                return call.done(NDIS_STATUS_RESOURCES), None
+                return call.status(NDIS_STATUS_RESOURCES), None
             status = self._register(
                 block, DriverKind.MINIPORT, chars, MiniportDriverContext, "MiniportSetOptions"
             )
             handle = block.handle if status == NDIS_STATUS_SUCCESS else None
             call.handle = handle
-            return call.done(status), handle
+            return call.status(status), handle
 
     @ddi("NdisRegisterProtocolDriver")
     def NdisRegisterProtocolDriver(
@@ -331,19 +333,19 @@ class DriverMixin(NdisCore):
             raise ValueError(f"{name}: must be called from the driver's DriverEntry")
         with self._begin(name, block) as call:
             if block.kind is not DriverKind.UNREGISTERED:
-                return call.done(NDIS_STATUS_FAILURE), None
+                return call.status(NDIS_STATUS_FAILURE), None
             if chars.MajorNdisVersion != 6:
-                return call.done(NDIS_STATUS_BAD_VERSION), None
+                return call.status(NDIS_STATUS_BAD_VERSION), None
             if chars.Header.Type != 0x95 or _missing(chars):
-                return call.done(NDIS_STATUS_BAD_CHARACTERISTICS), None
+                return call.status(NDIS_STATUS_BAD_CHARACTERISTICS), None
             if self._allocation_fails(name):
-                return call.done(NDIS_STATUS_RESOURCES), None
+                return call.status(NDIS_STATUS_RESOURCES), None
             status = self._register(
                 block, DriverKind.PROTOCOL, chars, ProtocolDriverContext, "ProtocolSetOptions"
             )
             handle = block.handle if status == NDIS_STATUS_SUCCESS else None
             call.handle = handle
-            return call.done(status), handle
+            return call.status(status), handle
 
     def _register(
         self,
@@ -408,23 +410,25 @@ class DriverMixin(NdisCore):
             return NDIS_STATUS_FAILURE
         block, binding = target
         with self._begin(name, block, handle=NdisHandle) as call:  # type: ignore[arg-type]
-            allowed = _MINIPORT_OPTIONAL if block.kind is DriverKind.MINIPORT else _PROTOCOL_OPTIONAL
+            allowed = (
+                _MINIPORT_OPTIONAL if block.kind is DriverKind.MINIPORT else _PROTOCOL_OPTIONAL
+            )
             if block.kind is DriverKind.MINIPORT:
                 assert block.miniport_chars is not None
                 if block.miniport_chars.MajorNdisVersion < 6:
-                    return call.done(NDIS_STATUS_NOT_SUPPORTED)
+                    return call.status(NDIS_STATUS_NOT_SUPPORTED)
                 if not block.in_set_options:
-                    return call.done(NDIS_STATUS_FAILURE)
+                    return call.status(NDIS_STATUS_FAILURE)
             if type(OptionalHandlers) not in allowed:
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             if OptionalHandlers.Header.Type != OPTIONAL_HANDLER_TYPES[type(OptionalHandlers)]:  # type: ignore[attr-defined]
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             if _missing(OptionalHandlers):
-                return call.done(NDIS_STATUS_FAILURE)
+                return call.status(NDIS_STATUS_FAILURE)
             if self._allocation_fails(name):
-                return call.done(NDIS_STATUS_RESOURCES)
+                return call.status(NDIS_STATUS_RESOURCES)
             self._store_optional(block, binding, OptionalHandlers)
-            return call.done(NDIS_STATUS_SUCCESS)
+            return call.status(NDIS_STATUS_SUCCESS)
 
     def _optional_handler_target(
         self, ddi_name: str, handle: object
@@ -439,11 +443,8 @@ class DriverMixin(NdisCore):
         self, ddi_name: str, handle: object
     ) -> tuple[DriverBlock, Any] | None:
         """Hook for bindings.py: resolve an NdisBindingHandle for per-binding handlers."""
-        return (
-            None
-            if self._resolve(ddi_name, "NdisHandle", handle, DriverHandle) is None
-            else None
-        )
+        self._resolve(ddi_name, "NdisHandle", handle, DriverHandle)  # reports what it is
+        return None
 
     @staticmethod
     def _store_optional(block: DriverBlock, binding: Any, struct: object) -> None:

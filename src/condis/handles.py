@@ -28,6 +28,7 @@ from enum import Enum
 from typing import Generic, TypeVar
 
 __all__ = [
+    "NDIS_HANDLE",
     "AdapterHandle",
     "AfHandle",
     "BindContextHandle",
@@ -35,10 +36,12 @@ __all__ = [
     "DriverHandle",
     "HandleState",
     "HandleTable",
-    "NDIS_HANDLE",
+    "PartyHandle",
     "Resolution",
+    "SapHandle",
     "TimerHandle",
     "UnbindContextHandle",
+    "VcHandle",
     "WorkItemHandle",
 ]
 
@@ -108,6 +111,27 @@ class AfHandle(NDIS_HANDLE):
 
     __slots__ = ()
     KIND = "NdisAfHandle"
+
+
+class SapHandle(NDIS_HANDLE):
+    """NdisSapHandle: one client's registered SAP."""
+
+    __slots__ = ()
+    KIND = "NdisSapHandle"
+
+
+class VcHandle(NDIS_HANDLE):
+    """NdisVcHandle: one virtual connection."""
+
+    __slots__ = ()
+    KIND = "NdisVcHandle"
+
+
+class PartyHandle(NDIS_HANDLE):
+    """NdisPartyHandle: one party of a point-to-multipoint call."""
+
+    __slots__ = ()
+    KIND = "NdisPartyHandle"
 
 
 class WorkItemHandle(NDIS_HANDLE):

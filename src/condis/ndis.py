@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from condis.af import AfMixin
+from condis.sap import SapMixin
 from condis.scheduler import Policy
 from condis.spinlocks import SyncMixin
 from condis.timers import TimerMixin
@@ -28,7 +28,7 @@ from condis.verifier import Mode
 __all__ = ["Ndis"]
 
 
-class Ndis(AfMixin, TimerMixin, SyncMixin):
+class Ndis(SapMixin, TimerMixin, SyncMixin):
     """One host's NDIS: drivers, adapters, bindings, AFs, deferred work, verifier.
 
     Args:
@@ -54,22 +54,45 @@ class Ndis(AfMixin, TimerMixin, SyncMixin):
             ],
             "adapters": [(a.name, a.state.value, a.handle.label) for a in self._adapters.values()],
             "bindings": [
-                (b.label, b.state.value, b.open_state.value, None if b.handle is None else b.handle.label)
+                (
+                    b.label,
+                    b.state.value,
+                    b.open_state.value,
+                    None if b.handle is None else b.handle.label,
+                )
                 for b in self._bindings
             ],
             "registrations": [
-                (r.adapter.name, r.cm.name, r.family.AddressFamily, r.announced, r.withdrawn,
-                 tuple(b.label for b in r.notified))
+                (
+                    r.adapter.name,
+                    r.cm.name,
+                    r.family.AddressFamily,
+                    r.announced,
+                    r.withdrawn,
+                    tuple(b.label for b in r.notified),
+                )
                 for r in self._registrations
             ],
             "afs": [
-                (a.handle.label, a.state.value, a.client_valid, a.cm_valid,
-                 tuple((o.kind, o.state.value) for o in (a.open_op, a.close_op, a.notify_op) if o))
+                (
+                    a.handle.label,
+                    a.state.value,
+                    a.client_valid,
+                    a.cm_valid,
+                    tuple(
+                        (o.kind, o.state.value) for o in (a.open_op, a.close_op, a.notify_op) if o
+                    ),
+                )
                 for a in self._afs
+            ],
+            "saps": [
+                (p.handle.label, p.state.value, p.client_valid, p.cm_valid) for p in self._saps
             ],
             "operations": [(o.id, o.kind, o.state.value) for o in self.operations],
             "handles": [h.label for h, _ in self.handles.live()],
-            "work_items": [(w.handle.label, w.queued is not None, w.runs) for w in self._work_items],
+            "work_items": [
+                (w.handle.label, w.queued is not None, w.runs) for w in self._work_items
+            ],
             "timers": [(t.handle.label, t.queued is not None, t.period_ms) for t in self._timers],
             "spin_locks": [(s.label, s.held, s.freed) for s in self._locks],
             "scheduler": [(i.label, i.kind.value, i.due) for i in self.scheduler.pending()],

@@ -51,25 +51,25 @@ class OpTransition:
     delivers: bool = False
 
 
-S, I = OpState, OpInput
+_S, _I = OpState, OpInput
 OP_TRANSITIONS: Final[Mapping[tuple[OpState, OpInput], OpTransition]] = MappingProxyType(
     {
-        (S.IN_HANDLER, I.RETURNED): OpTransition(S.DONE_SYNC, delivers=True),
-        (S.IN_HANDLER, I.RETURNED_PENDING): OpTransition(S.PENDING),
-        (S.IN_HANDLER, I.COMPLETED): OpTransition(S.COMPLETED_IN_HANDLER, delivers=True),
-        (S.COMPLETED_IN_HANDLER, I.RETURNED_PENDING): OpTransition(S.DONE_ASYNC),
-        (S.COMPLETED_IN_HANDLER, I.RETURNED): OpTransition(
-            S.DONE_ASYNC, rule="CoNdisCompletedButNotPended"
+        (_S.IN_HANDLER, _I.RETURNED): OpTransition(_S.DONE_SYNC, delivers=True),
+        (_S.IN_HANDLER, _I.RETURNED_PENDING): OpTransition(_S.PENDING),
+        (_S.IN_HANDLER, _I.COMPLETED): OpTransition(_S.COMPLETED_IN_HANDLER, delivers=True),
+        (_S.COMPLETED_IN_HANDLER, _I.RETURNED_PENDING): OpTransition(_S.DONE_ASYNC),
+        (_S.COMPLETED_IN_HANDLER, _I.RETURNED): OpTransition(
+            _S.DONE_ASYNC, rule="CoNdisCompletedButNotPended"
         ),
-        (S.COMPLETED_IN_HANDLER, I.COMPLETED): OpTransition(
-            S.COMPLETED_IN_HANDLER, rule="CoNdisDoubleComplete"
+        (_S.COMPLETED_IN_HANDLER, _I.COMPLETED): OpTransition(
+            _S.COMPLETED_IN_HANDLER, rule="CoNdisDoubleComplete"
         ),
-        (S.PENDING, I.COMPLETED): OpTransition(S.DONE_ASYNC, delivers=True),
-        (S.DONE_SYNC, I.COMPLETED): OpTransition(S.DONE_SYNC, rule="CoNdisCompleteNotPending"),
-        (S.DONE_ASYNC, I.COMPLETED): OpTransition(S.DONE_ASYNC, rule="CoNdisDoubleComplete"),
+        (_S.PENDING, _I.COMPLETED): OpTransition(_S.DONE_ASYNC, delivers=True),
+        (_S.DONE_SYNC, _I.COMPLETED): OpTransition(_S.DONE_SYNC, rule="CoNdisCompleteNotPending"),
+        (_S.DONE_ASYNC, _I.COMPLETED): OpTransition(_S.DONE_ASYNC, rule="CoNdisDoubleComplete"),
     }
 )
-del S, I
+del _S, _I
 
 
 @dataclass(slots=True, eq=False)

@@ -69,6 +69,7 @@ __all__ = ["IMPLEMENTED", "DdiCall", "Frame", "NdisCore", "Origin", "Returns", "
 IMPLEMENTED: set[str] = set()
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def ddi(*names: str) -> Callable[[F], F]:
@@ -154,20 +155,32 @@ class DdiCall:
         if self.pushed and self.core._frames and self.core._frames[-1] is self.frame:
             self.core._frames.pop()
 
-    def done(self, status: NDIS_STATUS | int | None = None, *, result: object = None) -> Any:
-        """Record the return and give back `status` (or `result` for non-status DDIs)."""
-        st = None if status is None else NDIS_STATUS(status)
+    def _finish(self, status: NDIS_STATUS | None, result: object) -> None:
         self.core._record(
             Phase.RETURN,
             RecordKind.DDI,
             self.name,
             self.driver,
             handle=self.handle,
-            status=st,
+            status=status,
             result=None if result is None else _summary(result),
             op=self.op,
         )
-        return st if status is not None else result
+
+    def status(self, status: int, *, result: object = None) -> NDIS_STATUS:
+        """Record the return of a DDI that returns an NDIS_STATUS."""
+        st = NDIS_STATUS(status)
+        self._finish(st, result)
+        return st
+
+    def void(self) -> None:
+        """Record the return of a VOID DDI."""
+        self._finish(None, None)
+
+    def result(self, value: T) -> T:
+        """Record the return of a DDI that returns something else (a handle, a BOOLEAN)."""
+        self._finish(None, value)
+        return value
 
 
 class NdisCore:
@@ -472,15 +485,27 @@ class NdisCore:
         return status, out
 
     def _call_void(
-        self, driver: DriverBlock, name: str, fn: Callable[..., Any] | None, *args: Any,
-        handle: NDIS_HANDLE | None = None, op: int | None = None, irql: KIRQL | None = None,
+        self,
+        driver: DriverBlock,
+        name: str,
+        fn: Callable[..., Any] | None,
+        *args: Any,
+        handle: NDIS_HANDLE | None = None,
+        op: int | None = None,
+        irql: KIRQL | None = None,
     ) -> None:
         """`_invoke` for a VOID handler."""
         self._invoke(driver, name, fn, *args, handle=handle, op=op, irql=irql)
 
     def _call_status(
-        self, driver: DriverBlock, name: str, fn: Callable[..., Any] | None, *args: Any,
-        handle: NDIS_HANDLE | None = None, op: int | None = None, irql: KIRQL | None = None,
+        self,
+        driver: DriverBlock,
+        name: str,
+        fn: Callable[..., Any] | None,
+        *args: Any,
+        handle: NDIS_HANDLE | None = None,
+        op: int | None = None,
+        irql: KIRQL | None = None,
     ) -> NDIS_STATUS:
         """`_invoke` for a handler that returns an NDIS_STATUS."""
         status, _ = self._invoke(
@@ -547,7 +572,8 @@ class NdisCore:
                 ddi=ddi_name,
                 driver=driver,
                 handle=handle,
-                detail=f"{op.kind} operation #{op.id} is completed with {' or '.join(op.completers)}",
+                detail=f"{op.kind} operation #{op.id} is completed with "
+                f"{' or '.join(op.completers)}",
             )
         before = op.state
         row = op.step(OpInput.COMPLETED)
@@ -571,7 +597,9 @@ class NdisCore:
     def _status_arg(self, ddi_name: str, param: str, value: object) -> NDIS_STATUS:
         """Check a Status argument of a completion DDI (never NDIS_STATUS_PENDING)."""
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{ddi_name}: {param} must be an NDIS_STATUS, not {type(value).__name__}")
+            raise TypeError(
+                f"{ddi_name}: {param} must be an NDIS_STATUS, not {type(value).__name__}"
+            )
         status = NDIS_STATUS(value)
         if status == NDIS_STATUS_PENDING:
             self._violation(
@@ -660,4 +688,3 @@ class NdisCore:
         """Run one deferred item; None if there was nothing to run."""
         self._check_alive()
         return self.scheduler.step()
-

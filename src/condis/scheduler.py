@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -30,6 +30,7 @@ from condis.constants import KIRQL
 from condis.errors import SchedulerError
 
 __all__ = [
+    "TICKS_PER_MS",
     "FifoPolicy",
     "Item",
     "ItemKind",
@@ -37,7 +38,6 @@ __all__ = [
     "RandomPolicy",
     "Scheduler",
     "ScriptedPolicy",
-    "TICKS_PER_MS",
 ]
 
 #: NDIS system time counts 100-ns units; 10,000 of them make a millisecond.
@@ -102,14 +102,14 @@ class ScriptedPolicy:
     """Follows a list of indices; once it is used up, falls back to FIFO."""
 
     choices: Iterable[int]
-    _it: Iterable[int] = field(init=False)
+    _it: Iterator[int] = field(init=False)
     taken: list[tuple[int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._it = iter(self.choices)
 
     def choose(self, ready: Sequence[Item]) -> int:
-        index = next(iter(self._it), 0)  # type: ignore[call-overload]
+        index = next(self._it, 0)
         if not 0 <= index < len(ready):
             raise SchedulerError(f"scripted choice {index} out of range for {len(ready)} items")
         self.taken.append((index, len(ready)))

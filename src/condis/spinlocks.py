@@ -118,7 +118,7 @@ class SyncMixin(NdisCore):
             self._lock_serial += 1
             lock = NDIS_SPIN_LOCK(serial=self._lock_serial, owner=driver.name)
             self._locks.append(lock)
-            call.done(result=lock.label)
+            call.result(lock.label)
             return lock
 
     def _acquire(self, name: str, lock: object, dpr: bool) -> None:
@@ -132,17 +132,16 @@ class SyncMixin(NdisCore):
                     "SpinLock",
                     ddi=name,
                     driver=driver,
-                    detail=f"{lk.label} is already held (by {lk.holder.name if lk.holder else '?'}); "
-                    "acquiring it again deadlocks",
+                    detail=f"{lk.label} is already held; acquiring it again deadlocks",
                 )
-                return call.done()
+                return call.void()
             frame = self._frames[-1]
             lk.holder, lk.old_irql, lk.dpr = frame, frame.irql, dpr
             lk.acquisitions += 1
             frame.locks.append(lk)
             if not dpr:
                 frame.irql = DISPATCH_LEVEL
-            return call.done()
+            return call.void()
 
     def _release_lock(self, name: str, lock: object, dpr: bool) -> None:
         driver = self._caller(name)
@@ -153,7 +152,7 @@ class SyncMixin(NdisCore):
                 self._violation(
                     "SpinlockRelease", ddi=name, driver=driver, detail=f"{lk.label} is not held"
                 )
-                return call.done()
+                return call.void()
             if lk.dpr != dpr:
                 pair = "NdisDprAcquireSpinLock" if lk.dpr else "NdisAcquireSpinLock"
                 self._violation(
@@ -162,14 +161,14 @@ class SyncMixin(NdisCore):
                     driver=driver,
                     detail=f"{lk.label} was acquired with {pair}",
                 )
-                return call.done()
+                return call.void()
             holder = lk.holder
             assert holder is not None
             if lk in holder.locks:
                 holder.locks.remove(lk)
             self._frames[-1].irql = lk.old_irql if not dpr else self._frames[-1].irql
             lk.holder = None
-            return call.done()
+            return call.void()
 
     @ddi("NdisAcquireSpinLock")
     def NdisAcquireSpinLock(self, SpinLock: NDIS_SPIN_LOCK) -> None:
@@ -202,9 +201,9 @@ class SyncMixin(NdisCore):
                 self._violation(
                     "SpinLockBalanced", ddi=name, driver=driver, detail=f"{lk.label} is still held"
                 )
-                return call.done()
+                return call.void()
             lk.freed = True
-            return call.done()
+            return call.void()
 
     # --- events -------------------------------------------------------------------------------
 
@@ -225,7 +224,7 @@ class SyncMixin(NdisCore):
         ) as call:
             self._event_serial += 1
             event = NDIS_EVENT(serial=self._event_serial)
-            call.done(result=event.label)
+            call.result(event.label)
             return event
 
     @ddi("NdisSetEvent")
@@ -237,7 +236,7 @@ class SyncMixin(NdisCore):
             "NdisSetEvent", driver, irql=_DISPATCH_OR_LOWER, rule="Irql_Miscellaneous_Function"
         ) as call:
             event.signaled = True
-            return call.done()
+            return call.void()
 
     @ddi("NdisResetEvent")
     def NdisResetEvent(self, Event: NDIS_EVENT) -> None:
@@ -248,7 +247,7 @@ class SyncMixin(NdisCore):
             "NdisResetEvent", driver, irql=_DISPATCH_OR_LOWER, rule="Irql_Miscellaneous_Function"
         ) as call:
             event.signaled = False
-            return call.done()
+            return call.void()
 
     @ddi("NdisWaitEvent")
     def NdisWaitEvent(self, Event: NDIS_EVENT, MsToWait: int) -> bool:
@@ -272,10 +271,10 @@ class SyncMixin(NdisCore):
             finally:
                 event.waiters.remove(frame)
             if event.signaled:
-                return bool(call.done(result=True))
+                return bool(call.result(True))
             if deadline is not None:
                 self.scheduler.now = max(self.scheduler.now, deadline)
-                return bool(call.done(result=False))
+                return bool(call.result(False))
             self._violation(
                 "NdisWaitDeadlock",
                 ddi=name,
@@ -283,4 +282,4 @@ class SyncMixin(NdisCore):
                 detail=f"waits forever for {event.label}: no work, timer or completion is left "
                 "that could set it",
             )
-            return bool(call.done(result=False))
+            return bool(call.result(False))

@@ -43,8 +43,8 @@ from condis.constants import (
 
 __all__ = [
     "CO_ADDRESS_FAMILY",
+    "CO_SAP",
     "DRIVER_OBJECT",
-    "Handler",
     "NDIS_BIND_PARAMETERS",
     "NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS",
     "NDIS_CO_CLIENT_OPTIONAL_HANDLERS",
@@ -59,6 +59,7 @@ __all__ = [
     "NDIS_PROTOCOL_DRIVER_CHARACTERISTICS",
     "NDIS_TIMER_CHARACTERISTICS",
     "OPTIONAL_HANDLER_TYPES",
+    "Handler",
 ]
 
 #: A driver entry point. Its parameters are the WDK handler's, in order.
@@ -90,6 +91,22 @@ class CO_ADDRESS_FAMILY:
     AddressFamily: int
     MajorVersion: int = 0
     MinorVersion: int = 0
+
+
+@dataclass(slots=True)
+class CO_SAP:
+    """A service access point: its medium-specific type and bytes (constants.md section 5).
+
+    `SapLength` is kept equal to ``len(Sap)`` when left at its default.
+    """
+
+    SapType: int
+    Sap: bytes = b""
+    SapLength: int = -1
+
+    def __post_init__(self) -> None:
+        if self.SapLength == -1:
+            self.SapLength = len(self.Sap)
 
 
 # --- driver registration ------------------------------------------------------

@@ -73,7 +73,9 @@ class TimerMixin(WorkItemMixin):
 
     @ddi("NdisAllocateTimerObject")
     def NdisAllocateTimerObject(
-        self, NdisHandle: DriverHandle | AdapterHandle, TimerCharacteristics: NDIS_TIMER_CHARACTERISTICS
+        self,
+        NdisHandle: DriverHandle | AdapterHandle,
+        TimerCharacteristics: NDIS_TIMER_CHARACTERISTICS,
     ) -> tuple[NDIS_STATUS, TimerHandle | None]:
         """Allocate a timer object: (SUCCESS, handle), BAD_CHARACTERISTICS, RESOURCES or FAILURE."""
         name = "NdisAllocateTimerObject"
@@ -86,11 +88,11 @@ class TimerMixin(WorkItemMixin):
         if owner is None:
             return NDIS_STATUS_FAILURE, None
         driver, adapter = owner
-        with self._begin(name, driver, handle=NdisHandle) as call:  # type: ignore[arg-type]
+        with self._begin(name, driver, handle=NdisHandle) as call:
             if not callable(TimerCharacteristics.TimerFunction):
-                return call.done(NDIS_STATUS_BAD_CHARACTERISTICS), None
+                return call.status(NDIS_STATUS_BAD_CHARACTERISTICS), None
             if self._allocation_fails(name):
-                return call.done(NDIS_STATUS_RESOURCES), None
+                return call.status(NDIS_STATUS_RESOURCES), None
             handle = self.handles.issue(TimerHandle, None)
             timer = Timer(
                 handle=handle,
@@ -101,7 +103,7 @@ class TimerMixin(WorkItemMixin):
             self.handles.attach(handle, timer)
             self._timers.append(timer)
             call.handle = handle
-            return call.done(NDIS_STATUS_SUCCESS, result=handle), handle
+            return call.status(NDIS_STATUS_SUCCESS, result=handle), handle
 
     def _timer(self, ddi_name: str, handle: object) -> Timer | None:
         timer = self._resolve(ddi_name, "TimerObject", handle, TimerHandle)
@@ -143,7 +145,9 @@ class TimerMixin(WorkItemMixin):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name}: {param} must be an int, not {type(value).__name__}")
         if not 0 <= MillisecondsPeriod <= 0x7FFFFFFF:
-            raise ValueError(f"{name}: MillisecondsPeriod must be in 0..MAXLONG, not {MillisecondsPeriod}")
+            raise ValueError(
+                f"{name}: MillisecondsPeriod must be in 0..MAXLONG, not {MillisecondsPeriod}"
+            )
         timer = self._timer(name, TimerObject)
         if timer is None:
             return False
@@ -159,7 +163,7 @@ class TimerMixin(WorkItemMixin):
             )
             due = self.scheduler.now - DueTime if DueTime < 0 else DueTime
             self._arm(timer, due)
-            return bool(call.done(result=was_queued))
+            return bool(call.result(was_queued))
 
     @ddi("NdisCancelTimerObject")
     def NdisCancelTimerObject(self, TimerObject: TimerHandle) -> bool:
@@ -175,7 +179,7 @@ class TimerMixin(WorkItemMixin):
                 self.scheduler.cancel(timer.queued)
                 timer.queued = None
             timer.period_ms = 0
-            return bool(call.done(result=was_queued))
+            return bool(call.result(was_queued))
 
     @ddi("NdisFreeTimerObject")
     def NdisFreeTimerObject(self, TimerObject: TimerHandle) -> None:
@@ -189,7 +193,7 @@ class TimerMixin(WorkItemMixin):
                 self.scheduler.cancel(timer.queued)
                 timer.queued = None
             self.handles.close(timer.handle)
-            return call.done()
+            return call.void()
 
     def _check_adapter_resources(self, adapter: Adapter, where: str) -> None:
         super()._check_adapter_resources(adapter, where)

@@ -65,22 +65,24 @@ class WorkItemMixin(AdapterMixin):
         return (block, None) if isinstance(block, DriverBlock) else None
 
     @ddi("NdisAllocateIoWorkItem")
-    def NdisAllocateIoWorkItem(self, NdisObjectHandle: AdapterHandle | DriverHandle) -> WorkItemHandle | None:
+    def NdisAllocateIoWorkItem(
+        self, NdisObjectHandle: AdapterHandle | DriverHandle
+    ) -> WorkItemHandle | None:
         """Allocate a work item; None (NULL) for a protocol's handle or when allocation fails."""
         name = "NdisAllocateIoWorkItem"
         owner = self._owner_of(name, NdisObjectHandle)
         if owner is None:
             return None
         driver, adapter = owner
-        with self._begin(name, driver, handle=NdisObjectHandle) as call:  # type: ignore[arg-type]
+        with self._begin(name, driver, handle=NdisObjectHandle) as call:
             if driver.kind is not DriverKind.MINIPORT or self._allocation_fails(name):
-                return call.done(result=None)
+                return call.result(None)
             handle = self.handles.issue(WorkItemHandle, None)
             item = WorkItem(handle=handle, driver=driver, adapter=adapter)
             self.handles.attach(handle, item)
             self._work_items.append(item)
             call.handle = handle
-            return call.done(result=handle)
+            return call.result(handle)
 
     def _work_item(self, ddi_name: str, handle: object) -> WorkItem | None:
         item = self._resolve(ddi_name, "NdisIoWorkItemHandle", handle, WorkItemHandle)
@@ -90,7 +92,7 @@ class WorkItemMixin(AdapterMixin):
     def NdisQueueIoWorkItem(
         self,
         NdisIoWorkItemHandle: WorkItemHandle,
-        Routine: Callable[[object, WorkItemHandle], None],
+        Routine: Callable[[Any, WorkItemHandle], None],
         WorkItemContext: object = None,
     ) -> None:
         """Queue the work item: NDIS calls Routine(WorkItemContext, NdisIoWorkItemHandle) later."""
@@ -109,7 +111,7 @@ class WorkItemMixin(AdapterMixin):
                     handle=item.handle,
                     detail=f"{item.handle.label} is already queued and has not run",
                 )
-                return call.done()
+                return call.void()
 
             def run() -> None:
                 item.queued = None
@@ -127,7 +129,7 @@ class WorkItemMixin(AdapterMixin):
             item.queued = self._defer(
                 f"work item {item.handle.label}", run, irql=PASSIVE_LEVEL, kind=ItemKind.WORK_ITEM
             )
-            return call.done()
+            return call.void()
 
     @ddi("NdisFreeIoWorkItem")
     def NdisFreeIoWorkItem(self, NdisIoWorkItemHandle: WorkItemHandle) -> None:
@@ -145,9 +147,9 @@ class WorkItemMixin(AdapterMixin):
                     handle=item.handle,
                     detail=f"{item.handle.label} is freed while queued",
                 )
-                return call.done()
+                return call.void()
             self.handles.close(item.handle)
-            return call.done()
+            return call.void()
 
     def _check_adapter_resources(self, adapter: Adapter, where: str) -> None:
         super()._check_adapter_resources(adapter, where)

@@ -27,16 +27,25 @@ from typing import TYPE_CHECKING, Literal
 
 from condis.constants import CO_ADDRESS_FAMILY_Q2931
 from condis.driver import ProtocolDriver
-from condis.handles import AfHandle, BindContextHandle, BindingHandle, TimerHandle, UnbindContextHandle
+from condis.handles import (
+    AfHandle,
+    BindContextHandle,
+    BindingHandle,
+    SapHandle,
+    TimerHandle,
+    UnbindContextHandle,
+)
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
     NDIS_STATUS,
+    NDIS_STATUS_INVALID_DATA,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     NDIS_STATUS_UNSUPPORTED_MEDIA,
 )
 from condis.structs import (
     CO_ADDRESS_FAMILY,
+    CO_SAP,
     NDIS_BIND_PARAMETERS,
     NDIS_OPEN_PARAMETERS,
     NDIS_TIMER_CHARACTERISTICS,
@@ -45,7 +54,7 @@ from condis.structs import (
 if TYPE_CHECKING:
     from condis.ndis import Ndis
 
-__all__ = ["CmAf", "CmBinding", "SampleCallManager"]
+__all__ = ["CmAf", "CmBinding", "CmSap", "SampleCallManager"]
 
 MAJOR_VERSION, MINOR_VERSION = 3, 1
 
@@ -61,6 +70,20 @@ class CmAf:
 
 
 @dataclass(eq=False)
+class CmSap:
+    """CallMgrSapContext of the sample call manager."""
+
+    af: CmAf
+    sap: CO_SAP
+    handle: SapHandle
+    registered: bool = False
+
+    @property
+    def key(self) -> tuple[int, bytes]:
+        return (self.sap.SapType, self.sap.Sap)
+
+
+@dataclass(eq=False)
 class CmBinding:
     """ProtocolBindingContext of the sample call manager."""
 
@@ -71,6 +94,7 @@ class CmBinding:
     timer: TimerHandle | None = None
     deferred: list[Callable[[], None]] = field(default_factory=list)
     afs: dict[AfHandle, CmAf] = field(default_factory=dict)
+    saps: dict[tuple[int, bytes], CmSap] = field(default_factory=dict)
     notifies_outstanding: int = 0
     idle: NDIS_EVENT | None = None
     registered: list[int] = field(default_factory=list)
@@ -96,7 +120,10 @@ class SampleCallManager(ProtocolDriver):
     # --- binding --------------------------------------------------------------------------------
 
     def ProtocolBindAdapterEx(
-        self, ProtocolDriverContext: object, BindContext: BindContextHandle, BindParameters: NDIS_BIND_PARAMETERS
+        self,
+        ProtocolDriverContext: object,
+        BindContext: BindContextHandle,
+        BindParameters: NDIS_BIND_PARAMETERS,
     ) -> NDIS_STATUS:
         if not BindParameters.ConnectionOriented:
             return NDIS_STATUS_UNSUPPORTED_MEDIA
@@ -105,7 +132,9 @@ class SampleCallManager(ProtocolDriver):
         params = NDIS_OPEN_PARAMETERS(
             AdapterName=BindParameters.AdapterName, MediumArray=[BindParameters.MediaType]
         )
-        status, handle = self.ndis.NdisOpenAdapterEx(self.driver_handle, binding, params, BindContext)
+        status, handle = self.ndis.NdisOpenAdapterEx(
+            self.driver_handle, binding, params, BindContext
+        )
         binding.handle = handle
         if status == NDIS_STATUS_PENDING:
             self.bindings.append(binding)
@@ -115,7 +144,9 @@ class SampleCallManager(ProtocolDriver):
         self.bindings.append(binding)
         return self._finish_bind(binding)
 
-    def ProtocolOpenAdapterCompleteEx(self, ProtocolBindingContext: CmBinding, Status: NDIS_STATUS) -> None:
+    def ProtocolOpenAdapterCompleteEx(
+        self, ProtocolBindingContext: CmBinding, Status: NDIS_STATUS
+    ) -> None:
         binding = ProtocolBindingContext
         if Status == NDIS_STATUS_SUCCESS:
             Status = self._finish_bind(binding)
@@ -136,7 +167,10 @@ class SampleCallManager(ProtocolDriver):
         binding.timer = timer
         for af_type in self.address_families:
             family = CO_ADDRESS_FAMILY(af_type, MAJOR_VERSION, MINOR_VERSION)
-            if self.ndis.NdisCmRegisterAddressFamilyEx(binding.handle, family) == NDIS_STATUS_SUCCESS:
+            if (
+                self.ndis.NdisCmRegisterAddressFamilyEx(binding.handle, family)
+                == NDIS_STATUS_SUCCESS
+            ):
                 binding.registered.append(af_type)
         return NDIS_STATUS_SUCCESS
 
@@ -175,10 +209,12 @@ class SampleCallManager(ProtocolDriver):
         assert binding.unbind_context is not None
         self.ndis.NdisCompleteUnbindAdapterEx(binding.unbind_context)
 
-    def ProtocolCoAfRegisterNotify(self, ProtocolBindingContext: CmBinding, AddressFamily: CO_ADDRESS_FAMILY) -> None:
+    def ProtocolCoAfRegisterNotify(
+        self, ProtocolBindingContext: CmBinding, AddressFamily: CO_ADDRESS_FAMILY
+    ) -> None:
         """A call manager is not a client: it simply returns (the page says so)."""
 
-    # --- deferring work (a timer: protocols have no I/O work items) ---------------------------------
+    # --- deferring work (a timer: protocols have no I/O work items) ---------------------
 
     def _defer(self, binding: CmBinding, work: Callable[[], None]) -> None:
         assert binding.timer is not None
@@ -186,7 +222,11 @@ class SampleCallManager(ProtocolDriver):
         self.ndis.NdisSetTimerObject(binding.timer, -10_000)  # 1 ms from now
 
     def _timer_fired(
-        self, SystemSpecific1: object, FunctionContext: CmBinding, SystemSpecific2: object, SystemSpecific3: object
+        self,
+        SystemSpecific1: object,
+        FunctionContext: CmBinding,
+        SystemSpecific2: object,
+        SystemSpecific3: object,
     ) -> None:
         binding = FunctionContext
         while binding.deferred:
@@ -197,7 +237,10 @@ class SampleCallManager(ProtocolDriver):
     # --- call manager: address families ---------------------------------------------------------
 
     def ProtocolCmOpenAf(
-        self, CallMgrBindingContext: CmBinding, AddressFamily: CO_ADDRESS_FAMILY, NdisAfHandle: AfHandle
+        self,
+        CallMgrBindingContext: CmBinding,
+        AddressFamily: CO_ADDRESS_FAMILY,
+        NdisAfHandle: AfHandle,
     ) -> NDIS_STATUS | tuple[NDIS_STATUS, CmAf]:
         binding = CallMgrBindingContext
         af = CmAf(binding=binding, handle=NdisAfHandle)
@@ -226,6 +269,44 @@ class SampleCallManager(ProtocolDriver):
             af.open = False
             del binding.afs[af.handle]
             self.ndis.NdisCmCloseAddressFamilyComplete(NDIS_STATUS_SUCCESS, af.handle)
+
+        self._defer(binding, complete)
+        return NDIS_STATUS_PENDING
+
+    # --- call manager: SAPs --------------------------------------------------------------------
+
+    def ProtocolCmRegisterSap(
+        self, CallMgrAfContext: CmAf, Sap: CO_SAP, NdisSapHandle: SapHandle
+    ) -> NDIS_STATUS | tuple[NDIS_STATUS, CmSap]:
+        af = CallMgrAfContext
+        binding = af.binding
+        entry = CmSap(af=af, sap=Sap, handle=NdisSapHandle)
+        if entry.key in binding.saps:
+            return NDIS_STATUS_INVALID_DATA  # already registered by another client
+        binding.saps[entry.key] = entry
+        if self.completion == "sync":
+            entry.registered = True
+            return NDIS_STATUS_SUCCESS, entry
+
+        def complete() -> None:
+            entry.registered = True
+            self.ndis.NdisCmRegisterSapComplete(NDIS_STATUS_SUCCESS, NdisSapHandle, entry)
+
+        self._defer(binding, complete)
+        return NDIS_STATUS_PENDING
+
+    def ProtocolCmDeregisterSap(self, CallMgrSapContext: CmSap) -> NDIS_STATUS:
+        entry = CallMgrSapContext
+        binding = entry.af.binding
+        if self.completion == "sync":
+            entry.registered = False
+            binding.saps.pop(entry.key, None)
+            return NDIS_STATUS_SUCCESS
+
+        def complete() -> None:
+            entry.registered = False
+            binding.saps.pop(entry.key, None)
+            self.ndis.NdisCmDeregisterSapComplete(NDIS_STATUS_SUCCESS, entry.handle)
 
         self._defer(binding, complete)
         return NDIS_STATUS_PENDING

@@ -22,12 +22,18 @@ matter commented:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from condis.driver import ProtocolDriver
-from condis.handles import AfHandle, BindContextHandle, BindingHandle, UnbindContextHandle
+from condis.handles import (
+    AfHandle,
+    BindContextHandle,
+    BindingHandle,
+    SapHandle,
+    UnbindContextHandle,
+)
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
     NDIS_STATUS,
@@ -35,12 +41,12 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
     NDIS_STATUS_UNSUPPORTED_MEDIA,
 )
-from condis.structs import CO_ADDRESS_FAMILY, NDIS_BIND_PARAMETERS, NDIS_OPEN_PARAMETERS
+from condis.structs import CO_ADDRESS_FAMILY, CO_SAP, NDIS_BIND_PARAMETERS, NDIS_OPEN_PARAMETERS
 
 if TYPE_CHECKING:
     from condis.ndis import Ndis
 
-__all__ = ["ClientAf", "ClientBinding", "SampleClient"]
+__all__ = ["ClientAf", "ClientBinding", "ClientSap", "SampleClient"]
 
 
 @dataclass(eq=False)
@@ -51,7 +57,21 @@ class ClientAf:
     family: CO_ADDRESS_FAMILY
     handle: AfHandle | None = None
     state: str = "opening"  # opening, open, closing, closed, failed
-    notify_pending: bool = False
+    #: None, "in handler" (ProtocolClNotifyCloseAf running) or "pended"
+    notify: str | None = None
+    close_issued: bool = False
+    saps: list[ClientSap] = field(default_factory=list)
+    last_status: NDIS_STATUS | None = None
+
+
+@dataclass(eq=False)
+class ClientSap:
+    """ProtocolSapContext: the client's state for one SAP."""
+
+    af: ClientAf
+    sap: CO_SAP
+    handle: SapHandle | None = None
+    state: str = "registering"  # registering, registered, deregistering, deregistered, failed
     last_status: NDIS_STATUS | None = None
 
 
@@ -76,10 +96,18 @@ class ClientBinding:
 class SampleClient(ProtocolDriver):
     """A CoNDIS client (see the module docstring)."""
 
-    def __init__(self, ndis: Ndis, *, address_families: Iterable[int] | None = None) -> None:
+    def __init__(
+        self,
+        ndis: Ndis,
+        *,
+        address_families: Iterable[int] | None = None,
+        saps: Mapping[int, Sequence[CO_SAP]] | None = None,
+    ) -> None:
         super().__init__(ndis)
         #: AF types to open when offered; None opens every offer
         self.wanted = None if address_families is None else frozenset(address_families)
+        #: SAPs to register on each AF type once it is open
+        self.saps: dict[int, tuple[CO_SAP, ...]] = {k: tuple(v) for k, v in (saps or {}).items()}
         self.bindings: list[ClientBinding] = []
 
     # --- queries for tests and tools -------------------------------------------------------
@@ -90,7 +118,10 @@ class SampleClient(ProtocolDriver):
     # --- binding ------------------------------------------------------------------------------
 
     def ProtocolBindAdapterEx(
-        self, ProtocolDriverContext: object, BindContext: BindContextHandle, BindParameters: NDIS_BIND_PARAMETERS
+        self,
+        ProtocolDriverContext: object,
+        BindContext: BindContextHandle,
+        BindParameters: NDIS_BIND_PARAMETERS,
     ) -> NDIS_STATUS:
         if not BindParameters.ConnectionOriented:
             return NDIS_STATUS_UNSUPPORTED_MEDIA  # a CoNDIS client binds to CoNDIS miniports only
@@ -99,7 +130,9 @@ class SampleClient(ProtocolDriver):
         params = NDIS_OPEN_PARAMETERS(
             AdapterName=BindParameters.AdapterName, MediumArray=[BindParameters.MediaType]
         )
-        status, handle = self.ndis.NdisOpenAdapterEx(self.driver_handle, binding, params, BindContext)
+        status, handle = self.ndis.NdisOpenAdapterEx(
+            self.driver_handle, binding, params, BindContext
+        )
         binding.handle = handle
         if status == NDIS_STATUS_PENDING:
             # The handle may not be used until ProtocolOpenAdapterCompleteEx.
@@ -109,7 +142,9 @@ class SampleClient(ProtocolDriver):
             self.bindings.append(binding)
         return status
 
-    def ProtocolOpenAdapterCompleteEx(self, ProtocolBindingContext: ClientBinding, Status: NDIS_STATUS) -> None:
+    def ProtocolOpenAdapterCompleteEx(
+        self, ProtocolBindingContext: ClientBinding, Status: NDIS_STATUS
+    ) -> None:
         binding = ProtocolBindingContext
         if Status != NDIS_STATUS_SUCCESS:
             self.bindings.remove(binding)
@@ -187,47 +222,131 @@ class SampleClient(ProtocolDriver):
         af.state = "open"
         if af.binding.unbinding:
             self.close_af(af)
+        else:
+            # A client that takes incoming calls registers its SAPs now.
+            for sap in self.saps.get(af.family.AddressFamily, ()):
+                self.register_sap(af, sap)
         self._signal(af.binding)
 
+    # --- SAPs ---------------------------------------------------------------------------------
+
+    def register_sap(self, af: ClientAf, sap: CO_SAP) -> ClientSap:
+        """Register a SAP on an open AF to be offered incoming calls on it."""
+        assert af.handle is not None and af.state == "open"
+        entry = ClientSap(af=af, sap=sap)
+        af.saps.append(entry)
+        status, handle = self.ndis.NdisClRegisterSap(af.handle, entry, sap)
+        if entry.handle is None:
+            entry.handle = handle
+        if status != NDIS_STATUS_PENDING:
+            self._sap_registered(entry, handle, status)
+        return entry
+
+    def ProtocolClRegisterSapComplete(
+        self,
+        Status: NDIS_STATUS,
+        ProtocolSapContext: ClientSap,
+        Sap: CO_SAP,
+        NdisSapHandle: SapHandle | None,
+    ) -> None:
+        self._sap_registered(ProtocolSapContext, NdisSapHandle, Status)
+
+    def _sap_registered(
+        self, entry: ClientSap, handle: SapHandle | None, status: NDIS_STATUS
+    ) -> None:
+        entry.last_status = status
+        if status != NDIS_STATUS_SUCCESS:
+            entry.state = "failed"
+            entry.af.saps.remove(entry)
+        else:
+            entry.handle = handle
+            entry.state = "registered"
+        self._continue_close(entry.af)
+
+    def deregister_sap(self, entry: ClientSap) -> None:
+        """Deregister a SAP; NdisClDeregisterSap always completes through
+        ProtocolClDeregisterSapComplete."""
+        assert entry.handle is not None and entry.state == "registered"
+        entry.state = "deregistering"
+        self.ndis.NdisClDeregisterSap(entry.handle)
+
+    def ProtocolClDeregisterSapComplete(
+        self, Status: NDIS_STATUS, ProtocolSapContext: ClientSap
+    ) -> None:
+        entry = ProtocolSapContext
+        entry.last_status = Status
+        if Status == NDIS_STATUS_SUCCESS:
+            entry.state = "deregistered"
+            entry.af.saps.remove(entry)
+        else:
+            entry.state = "registered"
+        self._continue_close(entry.af)
+
+    # --- closing an AF ----------------------------------------------------------------------------
+
     def close_af(self, af: ClientAf) -> NDIS_STATUS:
-        """Close one open AF (the client's own decision, or on request)."""
+        """Close one open AF: deregister its SAPs first, then NdisClCloseAddressFamily.
+
+        Returns NDIS_STATUS_PENDING while the close is under way, else its
+        final status.
+        """
         assert af.handle is not None and af.state == "open"
         af.state = "closing"
+        self._continue_close(af)
+        if af.state == "closing":
+            return NDIS_STATUS_PENDING
+        assert af.last_status is not None
+        return af.last_status
+
+    def _continue_close(self, af: ClientAf) -> None:
+        if af.state != "closing" or af.close_issued:
+            return
+        for entry in list(af.saps):
+            if entry.state == "registered":
+                self.deregister_sap(entry)
+        # A deregistration may complete inside NdisClDeregisterSap and re-enter
+        # here; whoever finds the last SAP gone issues the close, once.
+        if af.saps or af.state != "closing" or af.close_issued:
+            return  # ProtocolClRegisterSapComplete / ...DeregisterSapComplete continue
+        af.close_issued = True
+        assert af.handle is not None
         status = self.ndis.NdisClCloseAddressFamily(af.handle)
         if status != NDIS_STATUS_PENDING:
-            self._close_done(af, status, completion=False)
-        return status
+            self._close_done(af, status)
 
     def ProtocolClCloseAfComplete(self, Status: NDIS_STATUS, ProtocolAfContext: ClientAf) -> None:
-        self._close_done(ProtocolAfContext, Status, completion=True)
+        self._close_done(ProtocolAfContext, Status)
 
-    def _close_done(self, af: ClientAf, status: NDIS_STATUS, *, completion: bool) -> None:
+    def _close_done(self, af: ClientAf, status: NDIS_STATUS) -> None:
         af.last_status = status
         if status == NDIS_STATUS_SUCCESS:
             af.state = "closed"
             af.binding.afs.remove(af)
         else:
             af.state = "open"  # the call manager refused; the AF stays usable
-        if af.notify_pending and completion:
-            # The close that a ProtocolClNotifyCloseAf pended has finished.
-            af.notify_pending = False
+            af.close_issued = False
+        if af.notify == "pended":
+            # ProtocolClNotifyCloseAf returned NDIS_STATUS_PENDING for this close.
+            af.notify = None
             assert af.handle is not None
             self.ndis.NdisClNotifyCloseAddressFamilyComplete(af.handle, status)
         self._signal(af.binding)
 
     def ProtocolClNotifyCloseAf(self, ProtocolAfContext: ClientAf) -> NDIS_STATUS:
         af = ProtocolAfContext
+        # While this handler runs, a close that completes (even on "another
+        # processor", before NdisClCloseAddressFamily returns) is reported by
+        # the status returned here; once it has returned PENDING, by
+        # NdisClNotifyCloseAddressFamilyComplete.
+        af.notify = "in handler"
+        if af.state == "open":
+            self.close_af(af)
         if af.state == "closing":
-            af.notify_pending = True  # already closing: report when the close completes
+            af.notify = "pended"
             return NDIS_STATUS_PENDING
-        # Mark the notification pending before closing: the close may complete
-        # before NdisClCloseAddressFamily even returns.
-        af.notify_pending = True
-        status = self.close_af(af)
-        if status == NDIS_STATUS_PENDING:
-            return NDIS_STATUS_PENDING
-        af.notify_pending = False
-        return status
+        af.notify = None
+        assert af.last_status is not None
+        return af.last_status
 
     def _signal(self, binding: ClientBinding) -> None:
         if binding.idle is not None:

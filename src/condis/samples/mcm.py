@@ -31,10 +31,11 @@ from condis.constants import (
     NDIS_MEDIUM,
 )
 from condis.driver import MiniportDriver
-from condis.handles import AdapterHandle, AfHandle, WorkItemHandle
+from condis.handles import AdapterHandle, AfHandle, SapHandle, WorkItemHandle
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
     NDIS_STATUS,
+    NDIS_STATUS_INVALID_DATA,
     NDIS_STATUS_NOT_SUPPORTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_RESOURCES,
@@ -42,6 +43,7 @@ from condis.status import (
 )
 from condis.structs import (
     CO_ADDRESS_FAMILY,
+    CO_SAP,
     NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
     NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
     NDIS_MINIPORT_INIT_PARAMETERS,
@@ -50,7 +52,7 @@ from condis.structs import (
 if TYPE_CHECKING:
     from condis.ndis import Ndis
 
-__all__ = ["McmAdapter", "McmAf", "SampleMcm"]
+__all__ = ["McmAdapter", "McmAf", "McmSap", "SampleMcm"]
 
 #: the signaling version this sample speaks (UNI 3.1)
 MAJOR_VERSION, MINOR_VERSION = 3, 1
@@ -68,6 +70,20 @@ class McmAf:
 
 
 @dataclass(eq=False)
+class McmSap:
+    """CallMgrSapContext: a SAP a client registered with the MCM."""
+
+    af: McmAf
+    sap: CO_SAP
+    handle: SapHandle
+    registered: bool = False
+
+    @property
+    def key(self) -> tuple[int, int, bytes]:
+        return (self.af.family.AddressFamily, self.sap.SapType, self.sap.Sap)
+
+
+@dataclass(eq=False)
 class McmAdapter:
     """MiniportAdapterContext: the MCM's state for one NIC."""
 
@@ -75,6 +91,8 @@ class McmAdapter:
     name: str
     medium: NDIS_MEDIUM
     afs: dict[AfHandle, McmAf] = field(default_factory=dict)
+    #: registered SAPs by (AF type, SapType, Sap): how incoming calls find a client
+    saps: dict[tuple[int, int, bytes], McmSap] = field(default_factory=dict)
     work_outstanding: int = 0
     notifies_outstanding: int = 0
     halt_event: NDIS_EVENT | None = None
@@ -136,7 +154,9 @@ class SampleMcm(MiniportDriver):
         self.adapters[NdisMiniportHandle] = adapter
         return NDIS_STATUS_SUCCESS
 
-    def MiniportHaltEx(self, MiniportAdapterContext: McmAdapter, HaltAction: NDIS_HALT_ACTION) -> None:
+    def MiniportHaltEx(
+        self, MiniportAdapterContext: McmAdapter, HaltAction: NDIS_HALT_ACTION
+    ) -> None:
         adapter = MiniportAdapterContext
         ndis = self.ndis
         adapter.halt_event = ndis.NdisInitializeEvent()
@@ -167,7 +187,11 @@ class SampleMcm(MiniportDriver):
         self.ndis.NdisQueueIoWorkItem(item, self._work_routine, (adapter, work))
         return True
 
-    def _work_routine(self, WorkItemContext: tuple[McmAdapter, Callable[[], None]], NdisIoWorkItemHandle: WorkItemHandle) -> None:
+    def _work_routine(
+        self,
+        WorkItemContext: tuple[McmAdapter, Callable[[], None]],
+        NdisIoWorkItemHandle: WorkItemHandle,
+    ) -> None:
         adapter, work = WorkItemContext
         self.ndis.NdisFreeIoWorkItem(NdisIoWorkItemHandle)
         work()
@@ -178,7 +202,10 @@ class SampleMcm(MiniportDriver):
     # --- call manager: address families ---------------------------------------------------------
 
     def ProtocolCmOpenAf(
-        self, CallMgrBindingContext: McmAdapter, AddressFamily: CO_ADDRESS_FAMILY, NdisAfHandle: AfHandle
+        self,
+        CallMgrBindingContext: McmAdapter,
+        AddressFamily: CO_ADDRESS_FAMILY,
+        NdisAfHandle: AfHandle,
     ) -> NDIS_STATUS | tuple[NDIS_STATUS, McmAf]:
         adapter = CallMgrBindingContext
         if AddressFamily.MajorVersion != MAJOR_VERSION:
@@ -217,6 +244,50 @@ class SampleMcm(MiniportDriver):
             del adapter.afs[af.handle]
             return NDIS_STATUS_SUCCESS
         return NDIS_STATUS_PENDING
+
+    # --- call manager: SAPs --------------------------------------------------------------------
+
+    def ProtocolCmRegisterSap(
+        self, CallMgrAfContext: McmAf, Sap: CO_SAP, NdisSapHandle: SapHandle
+    ) -> NDIS_STATUS | tuple[NDIS_STATUS, McmSap]:
+        af = CallMgrAfContext
+        adapter = af.adapter
+        entry = McmSap(af=af, sap=Sap, handle=NdisSapHandle)
+        if entry.key in adapter.saps:
+            # "If the given SAP is already registered by another connection-oriented
+            # client, the call manager must fail the request" (ProtocolCmRegisterSap).
+            return NDIS_STATUS_INVALID_DATA
+        adapter.saps[entry.key] = entry
+        if self.completion == "sync":
+            entry.registered = True
+            return NDIS_STATUS_SUCCESS, entry
+
+        def complete() -> None:
+            entry.registered = True
+            self.ndis.NdisMCmRegisterSapComplete(NDIS_STATUS_SUCCESS, NdisSapHandle, entry)
+
+        if not self._defer(adapter, complete):
+            del adapter.saps[entry.key]
+            return NDIS_STATUS_RESOURCES
+        return NDIS_STATUS_PENDING
+
+    def ProtocolCmDeregisterSap(self, CallMgrSapContext: McmSap) -> NDIS_STATUS:
+        entry = CallMgrSapContext
+        if self.completion == "pended":
+
+            def complete() -> None:
+                self._forget_sap(entry)
+                self.ndis.NdisMCmDeregisterSapComplete(NDIS_STATUS_SUCCESS, entry.handle)
+
+            if self._defer(entry.af.adapter, complete):
+                return NDIS_STATUS_PENDING
+        self._forget_sap(entry)
+        return NDIS_STATUS_SUCCESS
+
+    @staticmethod
+    def _forget_sap(entry: McmSap) -> None:
+        entry.registered = False
+        entry.af.adapter.saps.pop(entry.key, None)
 
     def ProtocolCmNotifyCloseAfComplete(self, CallMgrAfContext: McmAf, Status: NDIS_STATUS) -> None:
         adapter = CallMgrAfContext.adapter

@@ -69,7 +69,9 @@ class SampleCoMiniport(MiniportDriver):
         self.adapters[NdisMiniportHandle] = adapter
         return NDIS_STATUS_SUCCESS
 
-    def MiniportHaltEx(self, MiniportAdapterContext: MiniportAdapter, HaltAction: NDIS_HALT_ACTION) -> None:
+    def MiniportHaltEx(
+        self, MiniportAdapterContext: MiniportAdapter, HaltAction: NDIS_HALT_ACTION
+    ) -> None:
         adapter = MiniportAdapterContext
         adapter.halted = True
         del self.adapters[adapter.handle]

@@ -26,7 +26,7 @@ def to_jsonl(records: Iterable[TraceRecord]) -> str:
 
 def to_table_rows(records: Iterable[TraceRecord]) -> list[tuple[str, ...]]:
     """Rows of strings matching `TABLE_COLUMNS`; nesting shown by indentation."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in records:
         arrow = "→" if r.phase is Phase.CALL else "←"
         if r.phase is Phase.RETURN:

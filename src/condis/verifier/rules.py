@@ -20,9 +20,10 @@ BUGCODE_NDIS_DRIVER with the documented Parameter 1.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
+from condis.catalogue import CATALOGUE
 from condis.constants import BUGCODE_NDIS_DRIVER, DRIVER_VERIFIER_DETECTED_VIOLATION
 
 __all__ = ["RULES", "Rule", "rule"]
@@ -45,7 +46,7 @@ def _irql_rule(rule_id: str, page: str, who: str) -> Rule:
     return Rule(
         id=rule_id,
         statement=f"The NDIS functions for {who} must be called at their documented IRQL.",
-        applies_to=(),  # filled from the DDI catalogue: every DDI whose rule this is
+        applies_to=(),  # filled from the DDI catalogue (spec/INDEX.md req.ddi-compliance)
         source=f"rules/{page}",
         windows=True,
     )
@@ -225,9 +226,15 @@ _RULES: tuple[Rule, ...] = (
         source="ddi/nc-ndis-protocol_cl_notify_close_af.md",
     ),
     Rule(
+        id="CoNdisAfCloseWithChildren",
+        statement="A client deregisters its SAPs and deletes its VCs on an AF before closing "
+        "the AF; NDIS fails the close with NDIS_STATUS_FAILURE otherwise.",
+        applies_to=("NdisClCloseAddressFamily",),
+        source="ddi/nc-ndis-protocol_cl_close_af_complete.md",
+    ),
+    Rule(
         id="NdisWaitDeadlock",
-        statement="A thread that waits at PASSIVE_LEVEL waits for something that can still "
-        "happen.",
+        statement="A thread that waits at PASSIVE_LEVEL waits for something that can still happen.",
         applies_to=("NdisWaitEvent",),
         source="ddi/nc-ndis-protocol_unbind_adapter_ex.md",
     ),
@@ -248,7 +255,16 @@ _RULES: tuple[Rule, ...] = (
     ),
 )
 
-RULES: Mapping[str, Rule] = MappingProxyType({r.id: r for r in _RULES})
+
+def _with_catalogue(r: Rule) -> Rule:
+    """Fill an SDV rule's `applies_to` from the DDIs whose pages name it."""
+    if r.applies_to:
+        return r
+    ddis = tuple(e.name for e in CATALOGUE.values() if r.id in e.rules)
+    return replace(r, applies_to=ddis) if ddis else r
+
+
+RULES: Mapping[str, Rule] = MappingProxyType({r.id: _with_catalogue(r) for r in _RULES})
 
 
 def rule(rule_id: str) -> Rule:

@@ -1,0 +1,416 @@
+"""Service access points: where a client asks to be offered incoming calls.
+
+Theory of operation (guide/registering-a-sap.md, guide/deregistering-a-sap.md
+and the pages of the DDIs below).
+
+A client registers a SAP on an AF it has open:
+
+    NdisClRegisterSap -> ProtocolCmRegisterSap
+        [PENDING -> Ndis(M)CmRegisterSapComplete -> ProtocolClRegisterSapComplete]
+
+and deregisters it:
+
+    NdisClDeregisterSap -> ProtocolCmDeregisterSap
+        [PENDING -> Ndis(M)CmDeregisterSapComplete] -> ProtocolClDeregisterSapComplete
+
+The NdisSapHandle is valid for the call manager from ProtocolCmRegisterSap on
+("a client can receive incoming calls on a SAP even while SAP registration is
+still pending") until the deregistration completes or a failed registration
+is completed; for the client from the successful end of the registration
+until it calls NdisClDeregisterSap.
+
+Choices the pages leave open, and what condis does:
+
+* NdisClDeregisterSap's page documents two returns: NDIS_STATUS_PENDING ("the
+  call manager's ProtocolCmDeregisterSap has been called ... NDIS calls
+  ProtocolClDeregisterSapComplete when this operation is completed") and
+  NDIS_STATUS_FAILURE for a redundant call. condis follows it: when
+  ProtocolCmDeregisterSap finishes synchronously, NDIS calls the client's
+  ProtocolClDeregisterSapComplete itself, and NdisClDeregisterSap returns
+  NDIS_STATUS_PENDING.
+* A second NdisClDeregisterSap while the first is still in progress returns
+  NDIS_STATUS_FAILURE, as documented; once the SAP is gone its handle is
+  stale (NdisHandleStale).
+* A call manager failing a deregistration leaves the SAP registered and its
+  handle valid for the client.
+* A client may not close an AF that still has SAPs: NdisClCloseAddressFamily
+  returns NDIS_STATUS_FAILURE (ProtocolClCloseAfComplete's page) after the
+  verifier reports CoNdisAfCloseWithChildren.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+from typing import Any, Final
+
+from condis.af import AfMixin, AfState, OpenAddressFamily
+from condis.errors import CondisInternalError
+from condis.handles import AfHandle, SapHandle
+from condis.ops import Operation, OpInput
+from condis.runtime import Returns, ddi, handler
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_RESOURCES,
+    NDIS_STATUS_SUCCESS,
+)
+from condis.structs import CO_SAP
+
+__all__ = ["SAP_TRANSITIONS", "RegisteredSap", "SapInput", "SapMixin", "SapState"]
+
+handler(
+    "ProtocolCmRegisterSap",
+    "ProtocolClRegisterSapComplete",
+    "ProtocolCmDeregisterSap",
+    "ProtocolClDeregisterSapComplete",
+)
+
+
+class SapState(Enum):
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    DEREGISTERING = "deregistering"
+    DEREGISTERED = "deregistered"
+
+
+class SapInput(Enum):
+    REGISTER_SUCCEEDED = "registration completed with NDIS_STATUS_SUCCESS"
+    REGISTER_FAILED = "registration completed with a failure"
+    DEREGISTER = "NdisClDeregisterSap"
+    DEREGISTER_SUCCEEDED = "deregistration completed with NDIS_STATUS_SUCCESS"
+    DEREGISTER_FAILED = "deregistration failed by the call manager"
+
+
+_S, _I = SapState, SapInput
+SAP_TRANSITIONS: Final[Mapping[tuple[SapState, SapInput], SapState]] = MappingProxyType(
+    {
+        (_S.REGISTERING, _I.REGISTER_SUCCEEDED): _S.REGISTERED,
+        (_S.REGISTERING, _I.REGISTER_FAILED): _S.DEREGISTERED,
+        (_S.REGISTERED, _I.DEREGISTER): _S.DEREGISTERING,
+        (_S.DEREGISTERING, _I.DEREGISTER_SUCCEEDED): _S.DEREGISTERED,
+        (_S.DEREGISTERING, _I.DEREGISTER_FAILED): _S.REGISTERED,
+    }
+)
+del _S, _I
+
+
+@dataclass(eq=False, slots=True)
+class RegisteredSap:
+    """One registered SAP (NdisSapHandle)."""
+
+    handle: SapHandle
+    af: OpenAddressFamily
+    sap: CO_SAP
+    client_context: object
+    register_op: Operation
+    state: SapState = SapState.REGISTERING
+    cm_context: object = None
+    client_valid: bool = False
+    cm_valid: bool = True
+    deregister_op: Operation | None = None
+
+    def move(self, event: SapInput) -> None:
+        target = SAP_TRANSITIONS.get((self.state, event))
+        if target is None:
+            raise CondisInternalError(f"SAP {self.handle.label}: {event.value} in {self.state}")
+        self.state = target
+
+    @property
+    def live(self) -> bool:
+        return self.state is not SapState.DEREGISTERED
+
+
+class SapMixin(AfMixin):
+    """The SAP DDIs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._saps: list[RegisteredSap] = []
+
+    @property
+    def saps(self) -> tuple[RegisteredSap, ...]:
+        """Every SAP whose handle is still valid for either side."""
+        return tuple(s for s in self._saps if self.handles.is_live(s.handle))
+
+    def _saps_of(self, af: OpenAddressFamily) -> list[RegisteredSap]:
+        return [s for s in self._saps if s.af is af and s.live]
+
+    # --- hooks into af.py -----------------------------------------------------------------
+
+    def _af_children(self, af: OpenAddressFamily) -> list[str]:
+        return [*super()._af_children(af), *(s.handle.label for s in self._saps_of(af))]
+
+    def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
+        ops = super()._af_operations(af)
+        for s in self._saps:
+            if s.af is af:
+                ops.extend(o for o in (s.register_op, s.deregister_op) if o is not None)
+        return ops
+
+    def _release_sap(self, sap: RegisteredSap) -> None:
+        if sap.client_valid or sap.cm_valid:
+            return
+        if self.handles.is_live(sap.handle):
+            self.handles.close(sap.handle)
+
+    # --- register ---------------------------------------------------------------------------
+
+    @ddi("NdisClRegisterSap")
+    def NdisClRegisterSap(
+        self, NdisAfHandle: AfHandle, ProtocolSapContext: object, Sap: CO_SAP
+    ) -> tuple[NDIS_STATUS, SapHandle | None]:
+        """A client registers a SAP on an open AF (nf-ndis-ndisclregistersap).
+
+        Returns (status, NdisSapHandle): the call manager's status from
+        ProtocolCmRegisterSap (SUCCESS, PENDING, INVALID_DATA, RESOURCES or
+        another failure), or NDIS's FAILURE when the AF is not open and
+        RESOURCES when NDIS cannot allocate.
+        """
+        name = "NdisClRegisterSap"
+        if Sap is None:
+            raise ValueError(f"{name}: Sap is required (got None)")
+        if not isinstance(Sap, CO_SAP):
+            raise TypeError(f"{name}: Sap must be a CO_SAP, not {type(Sap).__name__}")
+        af = self._af_for_client(name, NdisAfHandle)
+        if af is None:
+            return NDIS_STATUS_FAILURE, None
+        with self._begin(name, af.client.protocol, handle=af.handle) as call:
+            if af.state is not AfState.OPEN:
+                return call.status(NDIS_STATUS_FAILURE), None
+            if self._allocation_fails(name):
+                return call.status(NDIS_STATUS_RESOURCES), None
+            reg = af.registration
+            handle = self.handles.issue(SapHandle, None)
+            op = self._new_op(
+                "register-sap",
+                "ProtocolCmRegisterSap",
+                (reg.spelling("RegisterSapComplete"),),
+                handle,
+            )
+            sap = RegisteredSap(
+                handle=handle, af=af, sap=Sap, client_context=ProtocolSapContext, register_op=op
+            )
+            self.handles.attach(handle, sap)
+            self._saps.append(sap)
+            call.handle, call.op = handle, op.id
+            status, context = self._invoke(
+                reg.cm,
+                "ProtocolCmRegisterSap",
+                reg.cm_handlers.CmRegisterSapHandler,
+                af.cm_context,
+                Sap,
+                handle,
+                handle=handle,
+                op=op.id,
+                returns=Returns.STATUS_OUT,
+            )
+            assert status is not None
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolCmRegisterSap",
+                reg.cm,
+                handle,
+            )
+            if pended or not row.delivers:
+                return call.status(status, result=handle), handle
+            self._registered(sap, status, context)
+            if status == NDIS_STATUS_SUCCESS:
+                return call.status(status, result=handle), handle
+            return call.status(status), None
+
+    def _registered(self, sap: RegisteredSap, status: NDIS_STATUS, context: object) -> None:
+        if status == NDIS_STATUS_SUCCESS:
+            sap.move(SapInput.REGISTER_SUCCEEDED)
+            sap.cm_context = context
+            sap.client_valid = True
+        else:
+            sap.move(SapInput.REGISTER_FAILED)
+            sap.cm_valid = False
+            self._release_sap(sap)
+
+    def _register_sap_complete(
+        self, spelling: str, Status: object, NdisSapHandle: object, CallMgrSapContext: object
+    ) -> None:
+        status = self._status_arg(spelling, "Status", Status)
+        sap = self._sap_for_cm(spelling, NdisSapHandle)
+        if sap is None:
+            return None
+        cm = sap.af.cm
+        with self._begin(spelling, cm, handle=sap.handle, op=sap.register_op.id) as call:
+            if not self._complete_op(sap.register_op, spelling, cm, sap.handle):
+                return call.void()
+            succeeded = status == NDIS_STATUS_SUCCESS
+            if succeeded:
+                sap.move(SapInput.REGISTER_SUCCEEDED)
+                sap.cm_context = CallMgrSapContext
+                sap.client_valid = True
+            else:
+                sap.move(SapInput.REGISTER_FAILED)
+            handlers = sap.af.client.client_handlers
+            assert handlers is not None
+            self._call_void(
+                sap.af.client.protocol,
+                "ProtocolClRegisterSapComplete",
+                handlers.ClRegisterSapCompleteHandler,
+                status,
+                sap.client_context,
+                sap.sap,
+                sap.handle if succeeded else None,
+                handle=sap.handle,
+                op=sap.register_op.id,
+            )
+            if not succeeded:
+                sap.cm_valid = False
+                self._release_sap(sap)
+            return call.void()
+
+    @ddi("NdisCmRegisterSapComplete")
+    def NdisCmRegisterSapComplete(
+        self, Status: NDIS_STATUS, NdisSapHandle: SapHandle, CallMgrSapContext: object
+    ) -> None:
+        """A stand-alone call manager completes a pended SAP registration."""
+        self._register_sap_complete(
+            "NdisCmRegisterSapComplete", Status, NdisSapHandle, CallMgrSapContext
+        )
+
+    @ddi("NdisMCmRegisterSapComplete")
+    def NdisMCmRegisterSapComplete(
+        self, Status: NDIS_STATUS, NdisSapHandle: SapHandle, CallMgrSapContext: object
+    ) -> None:
+        """An MCM completes a pended SAP registration (macro for NdisCmRegisterSapComplete)."""
+        self._register_sap_complete(
+            "NdisMCmRegisterSapComplete", Status, NdisSapHandle, CallMgrSapContext
+        )
+
+    # --- handle checks --------------------------------------------------------------------------
+
+    def _sap_for_cm(self, ddi_name: str, handle: object) -> RegisteredSap | None:
+        sap = self._resolve(ddi_name, "NdisSapHandle", handle, SapHandle)
+        if not isinstance(sap, RegisteredSap):
+            return None
+        if not sap.cm_valid:
+            self._violation(
+                "NdisHandleStale",
+                ddi=ddi_name,
+                driver=self.current_driver or sap.af.cm,
+                handle=sap.handle,
+                detail=f"NdisSapHandle {sap.handle.label} is no longer valid for the call manager",
+            )
+            return None
+        return sap
+
+    # --- deregister -----------------------------------------------------------------------------
+
+    @ddi("NdisClDeregisterSap")
+    def NdisClDeregisterSap(self, NdisSapHandle: SapHandle) -> NDIS_STATUS:
+        """A client deregisters a SAP (nf-ndis-ndisclderegistersap).
+
+        Returns NDIS_STATUS_PENDING (ProtocolClDeregisterSapComplete follows or
+        has already run; see the module docstring) or NDIS_STATUS_FAILURE for a
+        redundant call while a deregistration is in progress.
+        """
+        name = "NdisClDeregisterSap"
+        sap = self._resolve(name, "NdisSapHandle", NdisSapHandle, SapHandle)
+        if not isinstance(sap, RegisteredSap):
+            return NDIS_STATUS_FAILURE
+        client = sap.af.client.protocol
+        if sap.state is SapState.DEREGISTERING:
+            with self._begin(name, client, handle=sap.handle) as call:
+                return call.status(NDIS_STATUS_FAILURE)
+        if not sap.client_valid:
+            rule = (
+                "NdisHandleNotYetValid" if sap.state is SapState.REGISTERING else "NdisHandleStale"
+            )
+            self._violation(
+                rule,
+                ddi=name,
+                driver=self.current_driver or client,
+                handle=sap.handle,
+                detail=f"NdisSapHandle {sap.handle.label} is not valid for the client",
+            )
+            return NDIS_STATUS_FAILURE
+        cm = sap.af.cm
+        with self._begin(name, client, handle=sap.handle) as call:
+            sap.client_valid = False
+            sap.move(SapInput.DEREGISTER)
+            op = self._new_op(
+                "deregister-sap",
+                "ProtocolCmDeregisterSap",
+                (sap.af.registration.spelling("DeregisterSapComplete"),),
+                sap.handle,
+            )
+            sap.deregister_op = op
+            call.op = op.id
+            status = self._call_status(
+                cm,
+                "ProtocolCmDeregisterSap",
+                sap.af.registration.cm_handlers.CmDeregisterSapHandler,
+                sap.cm_context,
+                handle=sap.handle,
+                op=op.id,
+            )
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolCmDeregisterSap",
+                cm,
+                sap.handle,
+            )
+            if row.delivers:
+                self._deregistered(sap, status)
+            return call.status(NDIS_STATUS_PENDING)
+
+    def _deregistered(self, sap: RegisteredSap, status: NDIS_STATUS) -> None:
+        """The deregistration finished: update the SAP and tell the client."""
+        if status == NDIS_STATUS_SUCCESS:
+            sap.move(SapInput.DEREGISTER_SUCCEEDED)
+        else:
+            sap.move(SapInput.DEREGISTER_FAILED)
+            sap.client_valid = True
+        handlers = sap.af.client.client_handlers
+        assert handlers is not None
+        self._call_void(
+            sap.af.client.protocol,
+            "ProtocolClDeregisterSapComplete",
+            handlers.ClDeregisterSapCompleteHandler,
+            status,
+            sap.client_context,
+            handle=sap.handle,
+            op=None if sap.deregister_op is None else sap.deregister_op.id,
+        )
+        if status == NDIS_STATUS_SUCCESS:
+            sap.cm_valid = False
+            self._release_sap(sap)
+
+    def _deregister_sap_complete(
+        self, spelling: str, Status: object, NdisSapHandle: object
+    ) -> None:
+        status = self._status_arg(spelling, "Status", Status)
+        sap = self._sap_for_cm(spelling, NdisSapHandle)
+        if sap is None:
+            return None
+        cm = sap.af.cm
+        op_id = None if sap.deregister_op is None else sap.deregister_op.id
+        with self._begin(spelling, cm, handle=sap.handle, op=op_id) as call:
+            if not self._complete_op(sap.deregister_op, spelling, cm, sap.handle):
+                return call.void()
+            self._deregistered(sap, status)
+            return call.void()
+
+    @ddi("NdisCmDeregisterSapComplete")
+    def NdisCmDeregisterSapComplete(self, Status: NDIS_STATUS, NdisSapHandle: SapHandle) -> None:
+        """A stand-alone call manager completes a pended deregistration; the handle is then
+        invalid for it."""
+        self._deregister_sap_complete("NdisCmDeregisterSapComplete", Status, NdisSapHandle)
+
+    @ddi("NdisMCmDeregisterSapComplete")
+    def NdisMCmDeregisterSapComplete(self, Status: NDIS_STATUS, NdisSapHandle: SapHandle) -> None:
+        """An MCM completes a pended deregistration (macro for NdisCmDeregisterSapComplete)."""
+        self._deregister_sap_complete("NdisMCmDeregisterSapComplete", Status, NdisSapHandle)

@@ -1,0 +1,77 @@
+"""Helpers shared by the tests: building hosts and reading traces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from condis import Ndis
+from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
+from condis.trace import Phase, TraceRecord
+
+
+def records(ndis: Ndis, name: str, phase: str | None = None) -> list[TraceRecord]:
+    """Every trace record of `name` (optionally one phase: "call" or "return")."""
+    return [
+        r for r in ndis.trace if r.name == name and (phase is None or r.phase.value == phase)
+    ]
+
+
+def first(ndis: Ndis, name: str, phase: str = "call", *, after: int = -1) -> TraceRecord:
+    """The first record of `name` in `phase` with seq > `after`."""
+    for r in ndis.trace:
+        if r.seq > after and r.name == name and r.phase.value == phase:
+            return r
+    raise AssertionError(f"no {phase} of {name} after #{after}")
+
+
+def assert_in_order(ndis: Ndis, steps: Sequence[tuple[str, str]]) -> list[TraceRecord]:
+    """Assert that (phase, name) steps occur in this order (other records between allowed)."""
+    found: list[TraceRecord] = []
+    after = -1
+    for phase, name in steps:
+        record = first(ndis, name, phase, after=after)
+        found.append(record)
+        after = record.seq
+    return found
+
+
+def names(ndis: Ndis, phase: str = "call", kinds: Iterable[str] = ("ddi", "handler")) -> list[str]:
+    wanted = set(kinds)
+    return [r.name for r in ndis.trace if r.phase.value == phase and r.kind.value in wanted]
+
+
+def mcm_host(
+    *, completion: str = "sync", afs: Sequence[int] | None = None, client: bool = True
+) -> tuple[Ndis, SampleMcm, SampleClient | None]:
+    """A host with the sample MCM (adapter 'mcm0' up) and, optionally, the sample client."""
+    ndis = Ndis()
+    kwargs = {} if afs is None else {"address_families": tuple(afs)}
+    mcm = SampleMcm(ndis, completion=completion, **kwargs)  # type: ignore[arg-type]
+    ndis.load_driver(mcm, "samplemcm")
+    cl = None
+    if client:
+        cl = SampleClient(ndis)
+        ndis.load_driver(cl, "sampleclient")
+    ndis.add_adapter("samplemcm", "mcm0")
+    ndis.run()
+    return ndis, mcm, cl
+
+
+def cm_host(
+    *, completion: str = "sync", client: bool = True
+) -> tuple[Ndis, SampleCallManager, SampleClient | None]:
+    """A host with the sample CoNDIS miniport (adapter 'atm0'), call manager and client."""
+    ndis = Ndis()
+    ndis.load_driver(SampleCoMiniport(ndis), "samplecominiport")
+    cm = SampleCallManager(ndis, completion=completion)  # type: ignore[arg-type]
+    ndis.load_driver(cm, "samplecallmanager")
+    cl = None
+    if client:
+        cl = SampleClient(ndis)
+        ndis.load_driver(cl, "sampleclient")
+    ndis.add_adapter("samplecominiport", "atm0")
+    ndis.run()
+    return ndis, cm, cl
+
+
+__all__ = ["Phase", "assert_in_order", "cm_host", "first", "mcm_host", "names", "records"]
