@@ -35,7 +35,7 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any
 
@@ -357,6 +357,9 @@ class DriverMixin(NdisCore):
     ) -> NDIS_STATUS:
         block.kind = kind
         block.context = context
+        # "NDIS copies the characteristics structure to NDIS internal storage":
+        # a driver that edits its structure after registering changes nothing.
+        chars = replace(chars, Header=replace(chars.Header))
         if isinstance(chars, NDIS_MINIPORT_DRIVER_CHARACTERISTICS):
             block.miniport_chars = chars
         else:

@@ -43,8 +43,13 @@ from condis.constants import (
 
 __all__ = [
     "CO_ADDRESS_FAMILY",
+    "CO_CALL_MANAGER_PARAMETERS",
+    "CO_CALL_PARAMETERS",
+    "CO_MEDIA_PARAMETERS",
     "CO_SAP",
+    "CO_SPECIFIC_PARAMETERS",
     "DRIVER_OBJECT",
+    "FLOWSPEC",
     "NDIS_BIND_PARAMETERS",
     "NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS",
     "NDIS_CO_CLIENT_OPTIONAL_HANDLERS",
@@ -107,6 +112,60 @@ class CO_SAP:
     def __post_init__(self) -> None:
         if self.SapLength == -1:
             self.SapLength = len(self.Sap)
+
+
+@dataclass(slots=True)
+class FLOWSPEC:
+    """One direction's QoS (qos.h, constants.md section 5)."""
+
+    TokenRate: int = 0
+    TokenBucketSize: int = 0
+    PeakBandwidth: int = 0
+    Latency: int = 0
+    DelayVariation: int = 0
+    ServiceType: int = 0
+    MaxSduSize: int = 0
+    MinimumPolicedSize: int = 0
+
+
+@dataclass(slots=True)
+class CO_SPECIFIC_PARAMETERS:
+    """Medium- or call-manager-specific parameters: a type and its bytes.
+
+    `Length` is kept equal to ``len(Parameters)`` when left at its default.
+    """
+
+    ParamType: int = 0
+    Parameters: bytes = b""
+    Length: int = -1
+
+    def __post_init__(self) -> None:
+        if self.Length == -1:
+            self.Length = len(self.Parameters)
+
+
+@dataclass(slots=True)
+class CO_CALL_MANAGER_PARAMETERS:
+    Transmit: FLOWSPEC = field(default_factory=FLOWSPEC)
+    Receive: FLOWSPEC = field(default_factory=FLOWSPEC)
+    CallMgrSpecific: CO_SPECIFIC_PARAMETERS = field(default_factory=CO_SPECIFIC_PARAMETERS)
+
+
+@dataclass(slots=True)
+class CO_MEDIA_PARAMETERS:
+    Flags: int = 0
+    ReceivePriority: int = 0
+    ReceiveSizeHint: int = 0
+    MediaSpecific: CO_SPECIFIC_PARAMETERS = field(default_factory=CO_SPECIFIC_PARAMETERS)
+
+
+@dataclass(slots=True)
+class CO_CALL_PARAMETERS:
+    """Call parameters: flags (PERMANENT_VC, MULTIPOINT_VC...), QoS and media parameters."""
+
+    Flags: int = 0
+    CallMgrParameters: CO_CALL_MANAGER_PARAMETERS | None = None
+    MediaParameters: CO_MEDIA_PARAMETERS | None = None
 
 
 # --- driver registration ------------------------------------------------------

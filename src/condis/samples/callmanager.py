@@ -34,17 +34,20 @@ from condis.handles import (
     SapHandle,
     TimerHandle,
     UnbindContextHandle,
+    VcHandle,
 )
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_INVALID_DATA,
+    NDIS_STATUS_NOT_ACCEPTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     NDIS_STATUS_UNSUPPORTED_MEDIA,
 )
 from condis.structs import (
     CO_ADDRESS_FAMILY,
+    CO_CALL_PARAMETERS,
     CO_SAP,
     NDIS_BIND_PARAMETERS,
     NDIS_OPEN_PARAMETERS,
@@ -54,7 +57,7 @@ from condis.structs import (
 if TYPE_CHECKING:
     from condis.ndis import Ndis
 
-__all__ = ["CmAf", "CmBinding", "CmSap", "SampleCallManager"]
+__all__ = ["CmAf", "CmBinding", "CmSap", "CmVc", "SampleCallManager"]
 
 MAJOR_VERSION, MINOR_VERSION = 3, 1
 
@@ -84,6 +87,18 @@ class CmSap:
 
 
 @dataclass(eq=False)
+class CmVc:
+    """CallMgrVcContext of the sample call manager."""
+
+    binding: CmBinding
+    af: CmAf | None
+    handle: VcHandle | None = None
+    active: bool = False
+    parameters: CO_CALL_PARAMETERS | None = None
+    last_status: NDIS_STATUS | None = None
+
+
+@dataclass(eq=False)
 class CmBinding:
     """ProtocolBindingContext of the sample call manager."""
 
@@ -95,6 +110,7 @@ class CmBinding:
     deferred: list[Callable[[], None]] = field(default_factory=list)
     afs: dict[AfHandle, CmAf] = field(default_factory=dict)
     saps: dict[tuple[int, bytes], CmSap] = field(default_factory=dict)
+    vcs: dict[VcHandle, CmVc] = field(default_factory=dict)
     notifies_outstanding: int = 0
     idle: NDIS_EVENT | None = None
     registered: list[int] = field(default_factory=list)
@@ -310,6 +326,52 @@ class SampleCallManager(ProtocolDriver):
 
         self._defer(binding, complete)
         return NDIS_STATUS_PENDING
+
+    # --- VCs --------------------------------------------------------------------------------------
+
+    def ProtocolCoCreateVc(
+        self, ProtocolAfContext: CmAf, NdisVcHandle: VcHandle
+    ) -> tuple[NDIS_STATUS, CmVc]:
+        vc = CmVc(binding=ProtocolAfContext.binding, af=ProtocolAfContext, handle=NdisVcHandle)
+        vc.binding.vcs[NdisVcHandle] = vc
+        return NDIS_STATUS_SUCCESS, vc
+
+    def ProtocolCoDeleteVc(self, ProtocolVcContext: CmVc) -> NDIS_STATUS:
+        if ProtocolVcContext.active:
+            return NDIS_STATUS_NOT_ACCEPTED
+        assert ProtocolVcContext.handle is not None
+        ProtocolVcContext.binding.vcs.pop(ProtocolVcContext.handle, None)
+        return NDIS_STATUS_SUCCESS
+
+    def activate_vc(self, vc: CmVc, parameters: CO_CALL_PARAMETERS) -> NDIS_STATUS:
+        """Pass call parameters to the miniport (NdisCmActivateVc)."""
+        assert vc.handle is not None
+        status = self.ndis.NdisCmActivateVc(vc.handle, parameters)
+        if status != NDIS_STATUS_PENDING:
+            self.ProtocolCmActivateVcComplete(status, vc, parameters)  # the "internal call"
+        return status
+
+    def deactivate_vc(self, vc: CmVc) -> NDIS_STATUS:
+        """Stop transfers on `vc` (NdisCmDeactivateVc)."""
+        assert vc.handle is not None
+        status = self.ndis.NdisCmDeactivateVc(vc.handle)
+        if status != NDIS_STATUS_PENDING:
+            self.ProtocolCmDeactivateVcComplete(status, vc)
+        return status
+
+    def ProtocolCmActivateVcComplete(
+        self, Status: NDIS_STATUS, CallMgrVcContext: CmVc, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        vc = CallMgrVcContext
+        vc.last_status = Status
+        if Status == NDIS_STATUS_SUCCESS:
+            vc.active, vc.parameters = True, CallParameters
+
+    def ProtocolCmDeactivateVcComplete(self, Status: NDIS_STATUS, CallMgrVcContext: CmVc) -> None:
+        vc = CallMgrVcContext
+        vc.last_status = Status
+        if Status == NDIS_STATUS_SUCCESS:
+            vc.active, vc.parameters = False, None
 
     def ProtocolCmNotifyCloseAfComplete(self, CallMgrAfContext: CmAf, Status: NDIS_STATUS) -> None:
         binding = CallMgrAfContext.binding

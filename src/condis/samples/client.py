@@ -33,6 +33,7 @@ from condis.handles import (
     BindingHandle,
     SapHandle,
     UnbindContextHandle,
+    VcHandle,
 )
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
@@ -46,7 +47,7 @@ from condis.structs import CO_ADDRESS_FAMILY, CO_SAP, NDIS_BIND_PARAMETERS, NDIS
 if TYPE_CHECKING:
     from condis.ndis import Ndis
 
-__all__ = ["ClientAf", "ClientBinding", "ClientSap", "SampleClient"]
+__all__ = ["ClientAf", "ClientBinding", "ClientSap", "ClientVc", "SampleClient"]
 
 
 @dataclass(eq=False)
@@ -61,6 +62,17 @@ class ClientAf:
     notify: str | None = None
     close_issued: bool = False
     saps: list[ClientSap] = field(default_factory=list)
+    vcs: list[ClientVc] = field(default_factory=list)
+    last_status: NDIS_STATUS | None = None
+
+
+@dataclass(eq=False)
+class ClientVc:
+    """ProtocolVcContext: the client's state for one VC."""
+
+    af: ClientAf
+    handle: VcHandle | None = None
+    incoming: bool = False
     last_status: NDIS_STATUS | None = None
 
 
@@ -304,9 +316,12 @@ class SampleClient(ProtocolDriver):
         for entry in list(af.saps):
             if entry.state == "registered":
                 self.deregister_sap(entry)
+        for vc in list(af.vcs):
+            if not vc.incoming:
+                self.delete_vc(vc)  # the VCs we created go before the AF
         # A deregistration may complete inside NdisClDeregisterSap and re-enter
-        # here; whoever finds the last SAP gone issues the close, once.
-        if af.saps or af.state != "closing" or af.close_issued:
+        # here; whoever finds the last SAP (and VC) gone issues the close, once.
+        if af.saps or af.vcs or af.state != "closing" or af.close_issued:
             return  # ProtocolClRegisterSapComplete / ...DeregisterSapComplete continue
         af.close_issued = True
         assert af.handle is not None
@@ -347,6 +362,43 @@ class SampleClient(ProtocolDriver):
         af.notify = None
         assert af.last_status is not None
         return af.last_status
+
+    # --- VCs --------------------------------------------------------------------------------------
+
+    def create_vc(self, af: ClientAf) -> ClientVc | None:
+        """Create a VC for an outgoing call on an open AF (NdisCoCreateVc)."""
+        assert af.handle is not None and af.binding.handle is not None
+        vc = ClientVc(af=af)
+        status, handle = self.ndis.NdisCoCreateVc(af.binding.handle, af.handle, vc)
+        vc.last_status = status
+        if status != NDIS_STATUS_SUCCESS:
+            return None
+        vc.handle = handle
+        af.vcs.append(vc)
+        return vc
+
+    def delete_vc(self, vc: ClientVc) -> NDIS_STATUS:
+        """Delete a VC this client created (NdisCoDeleteVc)."""
+        assert vc.handle is not None
+        status = self.ndis.NdisCoDeleteVc(vc.handle)
+        vc.last_status = status
+        if status == NDIS_STATUS_SUCCESS:
+            vc.af.vcs.remove(vc)
+        return status
+
+    def ProtocolCoCreateVc(
+        self, ProtocolAfContext: ClientAf, NdisVcHandle: VcHandle
+    ) -> tuple[NDIS_STATUS, ClientVc]:
+        # A call manager is creating a VC for an incoming call on one of our SAPs.
+        vc = ClientVc(af=ProtocolAfContext, handle=NdisVcHandle, incoming=True)
+        ProtocolAfContext.vcs.append(vc)
+        return NDIS_STATUS_SUCCESS, vc
+
+    def ProtocolCoDeleteVc(self, ProtocolVcContext: ClientVc) -> NDIS_STATUS:
+        af = ProtocolVcContext.af
+        af.vcs.remove(ProtocolVcContext)
+        self._continue_close(af)
+        return NDIS_STATUS_SUCCESS
 
     def _signal(self, binding: ClientBinding) -> None:
         if binding.idle is not None:

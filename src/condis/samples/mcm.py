@@ -31,11 +31,12 @@ from condis.constants import (
     NDIS_MEDIUM,
 )
 from condis.driver import MiniportDriver
-from condis.handles import AdapterHandle, AfHandle, SapHandle, WorkItemHandle
+from condis.handles import AdapterHandle, AfHandle, SapHandle, VcHandle, WorkItemHandle
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_INVALID_DATA,
+    NDIS_STATUS_NOT_ACCEPTED,
     NDIS_STATUS_NOT_SUPPORTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_RESOURCES,
@@ -43,6 +44,7 @@ from condis.status import (
 )
 from condis.structs import (
     CO_ADDRESS_FAMILY,
+    CO_CALL_PARAMETERS,
     CO_SAP,
     NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
     NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
@@ -52,7 +54,7 @@ from condis.structs import (
 if TYPE_CHECKING:
     from condis.ndis import Ndis
 
-__all__ = ["McmAdapter", "McmAf", "McmSap", "SampleMcm"]
+__all__ = ["McmAdapter", "McmAf", "McmSap", "McmVc", "SampleMcm"]
 
 #: the signaling version this sample speaks (UNI 3.1)
 MAJOR_VERSION, MINOR_VERSION = 3, 1
@@ -84,6 +86,16 @@ class McmSap:
 
 
 @dataclass(eq=False)
+class McmVc:
+    """The MCM's per-VC state: CallMgrVcContext (a client's VC) or MiniportVcContext (its own)."""
+
+    af: McmAf
+    handle: VcHandle | None = None
+    active: bool = False
+    parameters: CO_CALL_PARAMETERS | None = None
+
+
+@dataclass(eq=False)
 class McmAdapter:
     """MiniportAdapterContext: the MCM's state for one NIC."""
 
@@ -93,6 +105,7 @@ class McmAdapter:
     afs: dict[AfHandle, McmAf] = field(default_factory=dict)
     #: registered SAPs by (AF type, SapType, Sap): how incoming calls find a client
     saps: dict[tuple[int, int, bytes], McmSap] = field(default_factory=dict)
+    vcs: dict[VcHandle, McmVc] = field(default_factory=dict)
     work_outstanding: int = 0
     notifies_outstanding: int = 0
     halt_event: NDIS_EVENT | None = None
@@ -288,6 +301,55 @@ class SampleMcm(MiniportDriver):
     def _forget_sap(entry: McmSap) -> None:
         entry.registered = False
         entry.af.adapter.saps.pop(entry.key, None)
+
+    # --- VCs --------------------------------------------------------------------------------------
+    # An MCM has no MiniportCoCreateVc for NDIS to call: its call-manager and
+    # miniport halves share the per-VC state, and it activates VCs itself,
+    # telling NDIS with NdisMCmActivateVc / NdisMCmDeactivateVc.
+
+    def ProtocolCoCreateVc(
+        self, ProtocolAfContext: McmAf, NdisVcHandle: VcHandle
+    ) -> tuple[NDIS_STATUS, McmVc]:
+        vc = McmVc(af=ProtocolAfContext, handle=NdisVcHandle)
+        ProtocolAfContext.adapter.vcs[NdisVcHandle] = vc
+        return NDIS_STATUS_SUCCESS, vc
+
+    def ProtocolCoDeleteVc(self, ProtocolVcContext: McmVc) -> NDIS_STATUS:
+        if ProtocolVcContext.active:
+            return NDIS_STATUS_NOT_ACCEPTED
+        assert ProtocolVcContext.handle is not None
+        ProtocolVcContext.af.adapter.vcs.pop(ProtocolVcContext.handle, None)
+        return NDIS_STATUS_SUCCESS
+
+    def activate_vc(self, vc: McmVc, parameters: CO_CALL_PARAMETERS) -> NDIS_STATUS:
+        """Program the NIC for `vc` and tell NDIS (NdisMCmActivateVc)."""
+        assert vc.handle is not None
+        status = self.ndis.NdisMCmActivateVc(vc.handle, parameters)
+        if status != NDIS_STATUS_PENDING:
+            # The page: "the MCM driver should make an internal call to its
+            # ProtocolCmActivateVcComplete function".
+            self.ProtocolCmActivateVcComplete(status, vc, parameters)
+        return status
+
+    def deactivate_vc(self, vc: McmVc) -> NDIS_STATUS:
+        """Stop transfers on `vc` and tell NDIS (NdisMCmDeactivateVc)."""
+        assert vc.handle is not None
+        status = self.ndis.NdisMCmDeactivateVc(vc.handle)
+        if status == NDIS_STATUS_SUCCESS:
+            self.ProtocolCmDeactivateVcComplete(status, vc)
+        return status
+
+    def ProtocolCmActivateVcComplete(
+        self, Status: NDIS_STATUS, CallMgrVcContext: McmVc, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        if Status == NDIS_STATUS_SUCCESS:
+            CallMgrVcContext.active = True
+            CallMgrVcContext.parameters = CallParameters
+
+    def ProtocolCmDeactivateVcComplete(self, Status: NDIS_STATUS, CallMgrVcContext: McmVc) -> None:
+        if Status == NDIS_STATUS_SUCCESS:
+            CallMgrVcContext.active = False
+            CallMgrVcContext.parameters = None
 
     def ProtocolCmNotifyCloseAfComplete(self, CallMgrAfContext: McmAf, Status: NDIS_STATUS) -> None:
         adapter = CallMgrAfContext.adapter

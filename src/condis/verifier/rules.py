@@ -233,6 +233,26 @@ _RULES: tuple[Rule, ...] = (
         source="ddi/nc-ndis-protocol_cl_close_af_complete.md",
     ),
     Rule(
+        id="CoNdisDeleteActiveVc",
+        statement="A VC is deleted only when it has no call and has been deactivated; NDIS "
+        "returns NDIS_STATUS_NOT_ACCEPTED otherwise.",
+        applies_to=("NdisCoDeleteVc", "NdisMCmDeleteVc"),
+        source="ddi/nf-ndis-ndiscodeletevc.md",
+    ),
+    Rule(
+        id="CoNdisVcNotCreator",
+        statement="Only the driver that created a VC may delete it.",
+        applies_to=("NdisCoDeleteVc", "NdisMCmDeleteVc"),
+        source="guide/deleting-a-vc.md",
+    ),
+    Rule(
+        id="CoNdisVcOpenOnTeardown",
+        statement="Every VC a driver created on an adapter is deleted before its binding "
+        "closes or the adapter halts.",
+        applies_to=("NdisCloseAdapterEx", "MiniportHaltEx"),
+        source="guide/deleting-a-vc.md",
+    ),
+    Rule(
         id="NdisWaitDeadlock",
         statement="A thread that waits at PASSIVE_LEVEL waits for something that can still happen.",
         applies_to=("NdisWaitEvent",),
@@ -244,6 +264,13 @@ _RULES: tuple[Rule, ...] = (
         "MiniportHaltEx.",
         applies_to=("NdisAllocateIoWorkItem", "MiniportHaltEx"),
         source="ddi/nf-ndis-ndisallocateioworkitem.md",
+    ),
+    Rule(
+        id="NdisWorkItemQueued",
+        statement="A work item is queued again or freed only after its routine has started "
+        "running.",
+        applies_to=("NdisQueueIoWorkItem", "NdisFreeIoWorkItem"),
+        source="ddi/nf-ndis-ndisqueueioworkitem.md",
     ),
     Rule(
         id="NdisTimerLeak",
