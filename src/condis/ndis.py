@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis.call import CallMixin
 from condis.scheduler import Policy
 from condis.spinlocks import SyncMixin
 from condis.timers import TimerMixin
-from condis.vc import VcMixin
 from condis.verifier import Mode
 
 __all__ = ["Ndis"]
 
 
-class Ndis(VcMixin, TimerMixin, SyncMixin):
+class Ndis(CallMixin, TimerMixin, SyncMixin):
     """One host's NDIS: drivers, adapters, bindings, AFs, deferred work, verifier.
 
     Args:
@@ -89,6 +89,8 @@ class Ndis(VcMixin, TimerMixin, SyncMixin):
                 (p.handle.label, p.state.value, p.client_valid, p.cm_valid) for p in self._saps
             ],
             "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vcs],
+            "calls": [(c.vc.handle.label, c.state.value, c.outgoing) for c in self._calls.values()],
+            "parties": [(p.handle.label, p.state) for p in self._parties],
             "operations": [(o.id, o.kind, o.state.value) for o in self.operations],
             "handles": [h.label for h, _ in self.handles.live()],
             "work_items": [

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from condis.driver import ProtocolDriver
 from condis.handles import (
     AfHandle,
     BindContextHandle,
     BindingHandle,
+    PartyHandle,
     SapHandle,
     UnbindContextHandle,
     VcHandle,
@@ -38,11 +39,18 @@ from condis.handles import (
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
     NDIS_STATUS,
+    NDIS_STATUS_NOT_ACCEPTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     NDIS_STATUS_UNSUPPORTED_MEDIA,
 )
-from condis.structs import CO_ADDRESS_FAMILY, CO_SAP, NDIS_BIND_PARAMETERS, NDIS_OPEN_PARAMETERS
+from condis.structs import (
+    CO_ADDRESS_FAMILY,
+    CO_CALL_PARAMETERS,
+    CO_SAP,
+    NDIS_BIND_PARAMETERS,
+    NDIS_OPEN_PARAMETERS,
+)
 
 if TYPE_CHECKING:
     from condis.ndis import Ndis
@@ -68,12 +76,16 @@ class ClientAf:
 
 @dataclass(eq=False)
 class ClientVc:
-    """ProtocolVcContext: the client's state for one VC."""
+    """ProtocolVcContext: the client's state for one VC and the call on it."""
 
     af: ClientAf
     handle: VcHandle | None = None
     incoming: bool = False
     last_status: NDIS_STATUS | None = None
+    #: None, "making", "offered", "accepted", "connected", "closing", "closed", "failed"
+    call: str | None = None
+    parameters: CO_CALL_PARAMETERS | None = None
+    party_handle: PartyHandle | None = None
 
 
 @dataclass(eq=False)
@@ -114,8 +126,13 @@ class SampleClient(ProtocolDriver):
         *,
         address_families: Iterable[int] | None = None,
         saps: Mapping[int, Sequence[CO_SAP]] | None = None,
+        incoming: Literal["accept", "reject", "pend"] = "accept",
     ) -> None:
         super().__init__(ndis)
+        if incoming not in ("accept", "reject", "pend"):
+            raise ValueError(f"incoming must be 'accept', 'reject' or 'pend', not {incoming!r}")
+        #: how ProtocolClIncomingCall answers an offered call
+        self.incoming = incoming
         #: AF types to open when offered; None opens every offer
         self.wanted = None if address_families is None else frozenset(address_families)
         #: SAPs to register on each AF type once it is open
@@ -317,8 +334,11 @@ class SampleClient(ProtocolDriver):
             if entry.state == "registered":
                 self.deregister_sap(entry)
         for vc in list(af.vcs):
-            if not vc.incoming:
-                self.delete_vc(vc)  # the VCs we created go before the AF
+            if vc.call in ("connected", "accepted"):
+                self.close_call(vc)  # calls first
+        for vc in list(af.vcs):
+            if not vc.incoming and vc.call in (None, "closed", "failed"):
+                self.delete_vc(vc)  # then the VCs we created; the call manager deletes its own
         # A deregistration may complete inside NdisClDeregisterSap and re-enter
         # here; whoever finds the last SAP (and VC) gone issues the close, once.
         if af.saps or af.vcs or af.state != "closing" or af.close_issued:
@@ -399,6 +419,94 @@ class SampleClient(ProtocolDriver):
         af.vcs.remove(ProtocolVcContext)
         self._continue_close(af)
         return NDIS_STATUS_SUCCESS
+
+    # --- calls ------------------------------------------------------------------------------------
+
+    def make_call(self, af: ClientAf, parameters: CO_CALL_PARAMETERS) -> ClientVc | None:
+        """Create a VC and make an outgoing call on it (NdisCoCreateVc, NdisClMakeCall)."""
+        vc = self.create_vc(af)
+        if vc is None:
+            return None
+        assert vc.handle is not None
+        vc.call, vc.parameters = "making", parameters
+        status, _ = self.ndis.NdisClMakeCall(vc.handle, parameters)
+        if status != NDIS_STATUS_PENDING:
+            self._make_call_done(vc, status, parameters)
+        return vc
+
+    def ProtocolClMakeCallComplete(
+        self,
+        Status: NDIS_STATUS,
+        ProtocolVcContext: ClientVc,
+        NdisPartyHandle: PartyHandle | None,
+        CallParameters: CO_CALL_PARAMETERS,
+    ) -> None:
+        ProtocolVcContext.party_handle = NdisPartyHandle
+        self._make_call_done(ProtocolVcContext, Status, CallParameters)
+
+    def _make_call_done(
+        self, vc: ClientVc, status: NDIS_STATUS, parameters: CO_CALL_PARAMETERS
+    ) -> None:
+        vc.last_status, vc.parameters = status, parameters
+        vc.call = "connected" if status == NDIS_STATUS_SUCCESS else "failed"
+        self._continue_close(vc.af)
+
+    def ProtocolClIncomingCall(
+        self,
+        ProtocolSapContext: ClientSap,
+        ProtocolVcContext: ClientVc,
+        CallParameters: CO_CALL_PARAMETERS,
+    ) -> NDIS_STATUS:
+        vc = ProtocolVcContext
+        vc.parameters = CallParameters
+        if self.incoming == "pend":
+            vc.call = "offered"  # answered later with `answer()`
+            return NDIS_STATUS_PENDING
+        if self.incoming == "reject":
+            vc.call = "failed"
+            return NDIS_STATUS_NOT_ACCEPTED
+        vc.call = "accepted"
+        return NDIS_STATUS_SUCCESS
+
+    def answer(self, vc: ClientVc, status: NDIS_STATUS) -> None:
+        """Answer an incoming call that ProtocolClIncomingCall pended."""
+        assert vc.handle is not None and vc.parameters is not None and vc.call == "offered"
+        vc.call = "accepted" if status == NDIS_STATUS_SUCCESS else "failed"
+        self.ndis.NdisClIncomingCallComplete(status, vc.handle, vc.parameters)
+
+    def ProtocolClCallConnected(self, ProtocolVcContext: ClientVc) -> None:
+        ProtocolVcContext.call = "connected"
+
+    def close_call(self, vc: ClientVc) -> NDIS_STATUS:
+        """Close the call on `vc` (NdisClCloseCall)."""
+        assert vc.handle is not None
+        vc.call = "closing"
+        status = self.ndis.NdisClCloseCall(vc.handle, None, None, 0)
+        if status != NDIS_STATUS_PENDING:
+            self._close_call_done(vc, status)
+        return status
+
+    def ProtocolClCloseCallComplete(
+        self, Status: NDIS_STATUS, ProtocolVcContext: ClientVc, ProtocolPartyContext: object
+    ) -> None:
+        self._close_call_done(ProtocolVcContext, Status)
+
+    def _close_call_done(self, vc: ClientVc, status: NDIS_STATUS) -> None:
+        vc.last_status = status
+        vc.call = "closed" if status == NDIS_STATUS_SUCCESS else "connected"
+        self._continue_close(vc.af)
+
+    def ProtocolClIncomingCloseCall(
+        self,
+        CloseStatus: NDIS_STATUS,
+        ProtocolVcContext: ClientVc,
+        CloseData: bytes | None,
+        Size: int,
+    ) -> None:
+        # The remote end (or the network) closed the call: acknowledge with
+        # NdisClCloseCall. A VC we created stays for reuse; the call manager
+        # deletes the ones it created.
+        self.close_call(ProtocolVcContext)
 
     def _signal(self, binding: ClientBinding) -> None:
         if binding.idle is not None:

@@ -31,11 +31,19 @@ from condis.constants import (
     NDIS_MEDIUM,
 )
 from condis.driver import MiniportDriver
-from condis.handles import AdapterHandle, AfHandle, SapHandle, VcHandle, WorkItemHandle
+from condis.handles import (
+    AdapterHandle,
+    AfHandle,
+    PartyHandle,
+    SapHandle,
+    VcHandle,
+    WorkItemHandle,
+)
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_INVALID_DATA,
+    NDIS_STATUS_NO_ROUTE_TO_DESTINATION,
     NDIS_STATUS_NOT_ACCEPTED,
     NDIS_STATUS_NOT_SUPPORTED,
     NDIS_STATUS_PENDING,
@@ -44,8 +52,11 @@ from condis.status import (
 )
 from condis.structs import (
     CO_ADDRESS_FAMILY,
+    CO_CALL_MANAGER_PARAMETERS,
     CO_CALL_PARAMETERS,
+    CO_MEDIA_PARAMETERS,
     CO_SAP,
+    CO_SPECIFIC_PARAMETERS,
     NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
     NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
     NDIS_MINIPORT_INIT_PARAMETERS,
@@ -54,7 +65,19 @@ from condis.structs import (
 if TYPE_CHECKING:
     from condis.ndis import Ndis
 
-__all__ = ["McmAdapter", "McmAf", "McmSap", "McmVc", "SampleMcm"]
+__all__ = ["McmAdapter", "McmAf", "McmSap", "McmVc", "SampleMcm", "called_party"]
+
+
+def called_party(sap: CO_SAP, **media: int) -> CO_CALL_PARAMETERS:
+    """Call parameters addressed to `sap` on this sample's loopback network."""
+    return CO_CALL_PARAMETERS(
+        CallMgrParameters=CO_CALL_MANAGER_PARAMETERS(),
+        MediaParameters=CO_MEDIA_PARAMETERS(
+            MediaSpecific=CO_SPECIFIC_PARAMETERS(ParamType=sap.SapType, Parameters=sap.Sap),
+            **media,
+        ),
+    )
+
 
 #: the signaling version this sample speaks (UNI 3.1)
 MAJOR_VERSION, MINOR_VERSION = 3, 1
@@ -93,6 +116,11 @@ class McmVc:
     handle: VcHandle | None = None
     active: bool = False
     parameters: CO_CALL_PARAMETERS | None = None
+    #: True for a VC the MCM created for an incoming call (it deletes it)
+    incoming: bool = False
+    #: the VC at the other end of the call, while the call is up
+    peer: McmVc | None = None
+    party_handle: PartyHandle | None = None
 
 
 @dataclass(eq=False)
@@ -350,6 +378,125 @@ class SampleMcm(MiniportDriver):
         if Status == NDIS_STATUS_SUCCESS:
             CallMgrVcContext.active = False
             CallMgrVcContext.parameters = None
+
+    # --- calls: a loopback network between the clients of this MCM's adapters -----------------
+    #
+    # The called address is the callee's SAP, carried in the media-specific
+    # parameters (ParamType = SapType, Parameters = SAP bytes); see
+    # `called_party()`. The network is every adapter this driver runs.
+
+    def _route(self, af_type: int, parameters: CO_CALL_PARAMETERS) -> McmSap | None:
+        media = parameters.MediaParameters
+        if media is None:
+            return None
+        key = (af_type, media.MediaSpecific.ParamType, media.MediaSpecific.Parameters)
+        for adapter in self.adapters.values():
+            entry = adapter.saps.get(key)
+            if entry is not None and entry.registered:
+                return entry
+        return None
+
+    def ProtocolCmMakeCall(
+        self,
+        CallMgrVcContext: McmVc,
+        CallParameters: CO_CALL_PARAMETERS,
+        NdisPartyHandle: PartyHandle | None,
+    ) -> NDIS_STATUS:
+        caller = CallMgrVcContext
+        target = self._route(caller.af.family.AddressFamily, CallParameters)
+        if target is None:
+            return NDIS_STATUS_NO_ROUTE_TO_DESTINATION
+        caller.party_handle = NdisPartyHandle
+        # Signaling takes time: offer the call to the callee from a work item.
+        if not self._defer(caller.af.adapter, lambda: self._offer(caller, target, CallParameters)):
+            return NDIS_STATUS_RESOURCES
+        return NDIS_STATUS_PENDING
+
+    def _offer(self, caller: McmVc, target: McmSap, parameters: CO_CALL_PARAMETERS) -> None:
+        ndis = self.ndis
+        callee_af = target.af
+        callee = McmVc(af=callee_af, incoming=True)
+        status, handle = ndis.NdisMCmCreateVc(callee_af.adapter.handle, callee_af.handle, callee)
+        if status != NDIS_STATUS_SUCCESS:
+            self._fail_call(caller, status, parameters)
+            return
+        callee.handle = handle
+        assert handle is not None
+        callee_af.adapter.vcs[handle] = callee
+        self.activate_vc(callee, parameters)
+        caller.peer, callee.peer = callee, caller
+        status = ndis.NdisMCmDispatchIncomingCall(target.handle, handle, parameters)
+        if status != NDIS_STATUS_PENDING:
+            self.ProtocolCmIncomingCallComplete(status, callee, parameters)  # internal call
+
+    def _fail_call(
+        self, caller: McmVc, status: NDIS_STATUS, parameters: CO_CALL_PARAMETERS
+    ) -> None:
+        assert caller.handle is not None
+        caller.peer = None
+        self.ndis.NdisMCmMakeCallComplete(status, caller.handle, None, None, parameters)
+
+    def ProtocolCmIncomingCallComplete(
+        self, Status: NDIS_STATUS, CallMgrVcContext: McmVc, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        callee = CallMgrVcContext
+        caller = callee.peer
+        assert caller is not None and callee.handle is not None and caller.handle is not None
+        if Status != NDIS_STATUS_SUCCESS:
+            # Rejected: tear down the VC made for the offer, fail the outgoing call.
+            callee.peer = None
+            self.deactivate_vc(callee)
+            self.ndis.NdisMCmDeleteVc(callee.handle)
+            self._fail_call(caller, Status, CallParameters)
+            return
+        self.activate_vc(caller, CallParameters)
+        self.ndis.NdisMCmMakeCallComplete(
+            NDIS_STATUS_SUCCESS, caller.handle, caller.party_handle, None, CallParameters
+        )
+        self.ndis.NdisMCmDispatchCallConnected(callee.handle)
+
+    def ProtocolCmCloseCall(
+        self,
+        CallMgrVcContext: McmVc,
+        CallMgrPartyContext: object,
+        CloseData: bytes | None,
+        Size: int,
+    ) -> NDIS_STATUS:
+        vc = CallMgrVcContext
+        adapter = vc.af.adapter
+        peer, vc.peer = vc.peer, None
+        if peer is not None and peer.peer is vc:
+            # Tell the other end that its call is going away.
+            peer.peer = None
+            assert peer.handle is not None
+            peer_handle = peer.handle
+            self._defer(
+                peer.af.adapter,
+                lambda: self.ndis.NdisMCmDispatchIncomingCloseCall(
+                    NDIS_STATUS_SUCCESS, peer_handle, None, 0
+                ),
+            )
+
+        def finish(pended: bool) -> None:
+            self.deactivate_vc(vc)
+            assert vc.handle is not None
+            handle = vc.handle
+            if pended:
+                self.ndis.NdisMCmCloseCallComplete(NDIS_STATUS_SUCCESS, handle, None)
+            if vc.incoming:
+                # We created this VC for an incoming call: delete it once the
+                # close has completed (the call is gone when this work runs).
+                self._defer(adapter, lambda: self._delete_incoming_vc(vc))
+
+        if self.completion == "pended" and self._defer(adapter, lambda: finish(True)):
+            return NDIS_STATUS_PENDING
+        finish(False)
+        return NDIS_STATUS_SUCCESS
+
+    def _delete_incoming_vc(self, vc: McmVc) -> None:
+        assert vc.handle is not None
+        if self.ndis.NdisMCmDeleteVc(vc.handle) == NDIS_STATUS_SUCCESS:
+            vc.af.adapter.vcs.pop(vc.handle, None)
 
     def ProtocolCmNotifyCloseAfComplete(self, CallMgrAfContext: McmAf, Status: NDIS_STATUS) -> None:
         adapter = CallMgrAfContext.adapter

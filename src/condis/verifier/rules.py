@@ -253,6 +253,25 @@ _RULES: tuple[Rule, ...] = (
         source="guide/deleting-a-vc.md",
     ),
     Rule(
+        id="CoNdisCallOnInactiveVc",
+        statement="A call manager activates a VC before it completes an outgoing call on it "
+        "with NDIS_STATUS_SUCCESS or dispatches an incoming call on it.",
+        applies_to=(
+            "NdisCmMakeCallComplete",
+            "NdisMCmMakeCallComplete",
+            "NdisCmDispatchIncomingCall",
+            "NdisMCmDispatchIncomingCall",
+        ),
+        source="ddi/nf-ndis-ndiscmmakecallcomplete.md",
+    ),
+    Rule(
+        id="CoNdisCallState",
+        statement="Call DDIs follow the documented sequence: an incoming call is connected only "
+        "after the client accepted it, and only a call that is up can be closed.",
+        applies_to=(),
+        source="guide/indicating-an-incoming-call.md",
+    ),
+    Rule(
         id="NdisWaitDeadlock",
         statement="A thread that waits at PASSIVE_LEVEL waits for something that can still happen.",
         applies_to=("NdisWaitEvent",),

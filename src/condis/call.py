@@ -1,0 +1,730 @@
+"""Calls: outgoing, incoming, and their teardown.
+
+Theory of operation (guide/making-a-call.md, indicating-an-incoming-call.md,
+client-initiated-request-to-close-a-call.md, incoming-request-to-close-a-call.md
+and the DDI pages below). A call lives on a VC; its life is `CALL_TRANSITIONS`.
+
+    outgoing  NdisClMakeCall -> ProtocolCmMakeCall
+              [PENDING -> Ndis(M)CmMakeCallComplete -> ProtocolClMakeCallComplete]
+    incoming  Ndis(M)CmDispatchIncomingCall -> ProtocolClIncomingCall
+              [PENDING -> NdisClIncomingCallComplete -> ProtocolCmIncomingCallComplete]
+              then Ndis(M)CmDispatchCallConnected -> ProtocolClCallConnected
+    close     NdisClCloseCall -> ProtocolCmCloseCall
+              [PENDING -> Ndis(M)CmCloseCallComplete -> ProtocolClCloseCallComplete]
+    remote    Ndis(M)CmDispatchIncomingCloseCall -> ProtocolClIncomingCloseCall,
+              in which the client calls NdisClCloseCall
+
+A client makes calls on VCs it created; a call manager dispatches incoming
+calls on VCs it created for the client whose SAP the call is for. After a
+call closes the VC is idle again: its creator may reuse it or delete it.
+
+Choices the pages leave open, and what condis does:
+
+* NdisClMakeCall on a VC that already carries a call returns
+  NDIS_STATUS_CALL_ACTIVE; on a VC the client did not create, or whose AF is
+  not open, NDIS_STATUS_FAILURE.
+* A call manager must activate the VC before completing an outgoing call
+  with NDIS_STATUS_SUCCESS or dispatching an incoming call
+  (NdisCmMakeCallComplete and NdisCmDispatchIncomingCall remarks);
+  otherwise CoNdisCallOnInactiveVc.
+* A DDI used in a call state its page does not allow (a call connected that
+  was never accepted, a close of a call that is not up) is CoNdisCallState,
+  and the DDI does nothing else.
+* ProtocolPartyContext given to NdisClMakeCall makes the call multipoint: NDIS
+  issues an NdisPartyHandle for its first party (party.py adds and drops the
+  others).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Any, Final
+
+from condis.drivers import DriverBlock
+from condis.errors import CondisInternalError
+from condis.handles import PartyHandle, SapHandle, VcHandle
+from condis.ops import Operation, OpInput
+from condis.runtime import Returns, ddi, handler
+from condis.sap import RegisteredSap
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_CALL_ACTIVE,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+)
+from condis.structs import CO_CALL_PARAMETERS
+from condis.vc import Vc, VcMixin, VcState
+
+__all__ = ["CALL_TRANSITIONS", "Call", "CallInput", "CallMixin", "CallState", "Party"]
+
+handler(
+    "ProtocolCmMakeCall",
+    "ProtocolClMakeCallComplete",
+    "ProtocolClIncomingCall",
+    "ProtocolCmIncomingCallComplete",
+    "ProtocolClCallConnected",
+    "ProtocolCmCloseCall",
+    "ProtocolClCloseCallComplete",
+    "ProtocolClIncomingCloseCall",
+)
+
+
+class CallState(Enum):
+    MAKING = "making"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    CONNECTED = "connected"
+    CLOSE_INDICATED = "close indicated"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class CallInput(Enum):
+    MAKE_SUCCEEDED = "outgoing call completed with NDIS_STATUS_SUCCESS"
+    MAKE_FAILED = "outgoing call failed"
+    ACCEPTED = "client accepted the incoming call"
+    REJECTED = "client rejected the incoming call"
+    CONNECTED = "Ndis(M)CmDispatchCallConnected"
+    INCOMING_CLOSE = "Ndis(M)CmDispatchIncomingCloseCall"
+    CLOSE = "NdisClCloseCall"
+    CLOSE_SUCCEEDED = "close completed with NDIS_STATUS_SUCCESS"
+    CLOSE_FAILED = "close failed"
+
+
+_S, _I = CallState, CallInput
+CALL_TRANSITIONS: Final[Mapping[tuple[CallState, CallInput], CallState]] = MappingProxyType(
+    {
+        (_S.MAKING, _I.MAKE_SUCCEEDED): _S.CONNECTED,
+        (_S.MAKING, _I.MAKE_FAILED): _S.CLOSED,
+        (_S.OFFERED, _I.ACCEPTED): _S.ACCEPTED,
+        (_S.OFFERED, _I.REJECTED): _S.CLOSED,
+        (_S.ACCEPTED, _I.CONNECTED): _S.CONNECTED,
+        (_S.ACCEPTED, _I.INCOMING_CLOSE): _S.CLOSE_INDICATED,
+        (_S.CONNECTED, _I.INCOMING_CLOSE): _S.CLOSE_INDICATED,
+        (_S.CONNECTED, _I.CLOSE): _S.CLOSING,
+        (_S.CLOSE_INDICATED, _I.CLOSE): _S.CLOSING,
+        (_S.CLOSING, _I.CLOSE_SUCCEEDED): _S.CLOSED,
+        (_S.CLOSING, _I.CLOSE_FAILED): _S.CONNECTED,
+    }
+)
+del _S, _I
+
+
+@dataclass(eq=False, slots=True)
+class Party:
+    """One party of a multipoint call (NdisPartyHandle)."""
+
+    handle: PartyHandle
+    call: Call
+    client_context: object
+    cm_context: object = None
+    #: "adding", "connected", "dropping", "dropped"
+    state: str = "adding"
+    add_op: Operation | None = None
+    drop_op: Operation | None = None
+
+
+@dataclass(eq=False, slots=True)
+class Call:
+    """One call on a VC."""
+
+    vc: Vc
+    outgoing: bool
+    parameters: CO_CALL_PARAMETERS
+    state: CallState
+    sap: RegisteredSap | None = None
+    make_op: Operation | None = None
+    incoming_op: Operation | None = None
+    close_op: Operation | None = None
+    parties: list[Party] = field(default_factory=list)
+
+    def move(self, event: CallInput) -> None:
+        target = CALL_TRANSITIONS.get((self.state, event))
+        if target is None:
+            raise CondisInternalError(
+                f"call on {self.vc.handle.label}: {event.value} in {self.state}"
+            )
+        self.state = target
+
+    @property
+    def live(self) -> bool:
+        return self.state is not CallState.CLOSED
+
+    @property
+    def multipoint(self) -> bool:
+        return bool(self.parties)
+
+
+class CallMixin(VcMixin):
+    """The call DDIs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._calls: dict[Vc, Call] = {}
+        self._parties: list[Party] = []
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        """Every call that is not closed."""
+        return tuple(c for c in self._calls.values() if c.live)
+
+    def call_on(self, vc_handle: VcHandle) -> Call | None:
+        """The live call on a VC, if any."""
+        vc = self.handles.lookup(vc_handle)
+        call = self._calls.get(vc) if isinstance(vc, Vc) else None
+        return call if call is not None and call.live else None
+
+    def _vc_busy(self, vc: Vc) -> bool:
+        call = self._calls.get(vc)
+        return super()._vc_busy(vc) or (call is not None and call.live)
+
+    def _af_operations(self, af: Any) -> list[Operation]:
+        ops = super()._af_operations(af)
+        for call in self._calls.values():
+            if call.vc.af is af:
+                ops.extend(o for o in (call.make_op, call.incoming_op, call.close_op) if o)
+        return ops
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _client_vc(self, name: str, handle: object) -> Vc | None:
+        """A VC handle used by the client side of its AF."""
+        vc = self._vc_for(name, handle)
+        if vc is None:
+            return None
+        if vc.af is None:
+            self._violation(
+                "NdisHandleForeign",
+                ddi=name,
+                driver=self.current_driver,
+                handle=vc.handle,
+                detail=f"{vc.handle.label} is a call manager's own VC, not a client's",
+            )
+            return None
+        return vc
+
+    def _call_state_violation(self, name: str, driver: DriverBlock, vc: Vc, why: str) -> None:
+        self._violation("CoNdisCallState", ddi=name, driver=driver, handle=vc.handle, detail=why)
+
+    def _client_handlers(self, vc: Vc) -> Any:
+        assert vc.af is not None
+        handlers = vc.af.client.client_handlers
+        assert handlers is not None
+        return handlers
+
+    def _require_active(self, name: str, driver: DriverBlock, vc: Vc) -> None:
+        if vc.state is not VcState.ACTIVE:
+            self._violation(
+                "CoNdisCallOnInactiveVc",
+                ddi=name,
+                driver=driver,
+                handle=vc.handle,
+                detail=f"{vc.handle.label} is {vc.state.value}; activate it first",
+            )
+
+    def _new_party(self, call: Call, context: object) -> Party:
+        handle = self.handles.issue(PartyHandle, None)
+        party = Party(handle=handle, call=call, client_context=context)
+        self.handles.attach(handle, party)
+        self._parties.append(party)
+        call.parties.append(party)
+        return party
+
+    def _drop_party_record(self, party: Party) -> None:
+        party.state = "dropped"
+        if party in party.call.parties:
+            party.call.parties.remove(party)
+        if self.handles.is_live(party.handle):
+            self.handles.close(party.handle)
+
+    def _close_call_record(self, call: Call) -> None:
+        for party in list(call.parties):
+            self._drop_party_record(party)
+
+    # --- outgoing calls ---------------------------------------------------------------------
+
+    @ddi("NdisClMakeCall")
+    def NdisClMakeCall(
+        self,
+        NdisVcHandle: VcHandle,
+        CallParameters: CO_CALL_PARAMETERS,
+        ProtocolPartyContext: object = None,
+    ) -> tuple[NDIS_STATUS, PartyHandle | None]:
+        """A client makes an outgoing call on a VC it created (nf-ndis-ndisclmakecall).
+
+        Returns (status, NdisPartyHandle): the call manager's status from
+        ProtocolCmMakeCall (SUCCESS, PENDING, RESOURCES, NOT_SUPPORTED or
+        another failure), NDIS's CALL_ACTIVE when the VC already carries a
+        call, or FAILURE when the VC is not the client's or its AF is not
+        open. NdisPartyHandle is issued when ProtocolPartyContext is given
+        (a multipoint call).
+        """
+        name = "NdisClMakeCall"
+        params = self._params_arg(name, CallParameters)
+        vc = self._client_vc(name, NdisVcHandle)
+        if vc is None:
+            return NDIS_STATUS_FAILURE, None
+        assert vc.af is not None
+        client = vc.af.client.protocol
+        with self._begin(name, client, handle=vc.handle) as call_ddi:
+            if vc.creator is not client or not vc.af.client_valid:
+                return call_ddi.status(NDIS_STATUS_FAILURE), None
+            existing = self._calls.get(vc)
+            if existing is not None and existing.live:
+                return call_ddi.status(NDIS_STATUS_CALL_ACTIVE), None
+            reg = vc.af.registration
+            call = Call(vc=vc, outgoing=True, parameters=params, state=CallState.MAKING)
+            party = (
+                None
+                if ProtocolPartyContext is None
+                else self._new_party(call, ProtocolPartyContext)
+            )
+            op = self._new_op(
+                "make-call", "ProtocolCmMakeCall", (reg.spelling("MakeCallComplete"),), vc.handle
+            )
+            call.make_op = op
+            self._calls[vc] = call
+            call_ddi.op = op.id
+            status, party_context = self._invoke(
+                reg.cm,
+                "ProtocolCmMakeCall",
+                reg.cm_handlers.CmMakeCallHandler,
+                vc.cm_context,
+                params,
+                None if party is None else party.handle,
+                handle=vc.handle,
+                op=op.id,
+                returns=Returns.STATUS_OUT,
+            )
+            assert status is not None
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolCmMakeCall",
+                reg.cm,
+                vc.handle,
+            )
+            if row.delivers:
+                self._made(call, status, party_context, "ProtocolCmMakeCall")
+            party_handle = None if party is None or party.state == "dropped" else party.handle
+            return call_ddi.status(status, result=party_handle), party_handle
+
+    def _made(self, call: Call, status: NDIS_STATUS, party_context: object, where: str) -> None:
+        if status == NDIS_STATUS_SUCCESS:
+            assert call.vc.cm is not None
+            self._require_active(where, call.vc.cm, call.vc)
+            call.move(CallInput.MAKE_SUCCEEDED)
+            for party in call.parties:
+                party.state, party.cm_context = "connected", party_context
+        else:
+            call.move(CallInput.MAKE_FAILED)
+            self._close_call_record(call)
+
+    def _make_call_complete(
+        self,
+        spelling: str,
+        Status: object,
+        NdisVcHandle: object,
+        NdisPartyHandle: object,
+        CallMgrPartyContext: object,
+        CallParameters: object,
+    ) -> None:
+        status = self._status_arg(spelling, "Status", Status)
+        params = self._params_arg(spelling, CallParameters)
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if vc is None or vc.cm is None:
+            return None
+        call = self._calls.get(vc)
+        op = None if call is None else call.make_op
+        with self._begin(spelling, vc.cm, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self._complete_op(op, spelling, vc.cm, vc.handle) or call is None:
+                return c.void()
+            party = call.parties[0] if call.parties else None
+            call.parameters = params
+            self._made(call, status, CallMgrPartyContext, spelling)
+            self._call_void(
+                vc.af.client.protocol if vc.af else vc.creator,
+                "ProtocolClMakeCallComplete",
+                self._client_handlers(vc).ClMakeCallCompleteHandler,
+                status,
+                vc.client_context,
+                None if party is None or status != NDIS_STATUS_SUCCESS else party.handle,
+                params,
+                handle=vc.handle,
+                op=op.id if op else None,
+            )
+            return c.void()
+
+    @ddi("NdisCmMakeCallComplete")
+    def NdisCmMakeCallComplete(
+        self,
+        Status: NDIS_STATUS,
+        NdisVcHandle: VcHandle,
+        NdisPartyHandle: PartyHandle | None,
+        CallMgrPartyContext: object,
+        CallParameters: CO_CALL_PARAMETERS,
+    ) -> None:
+        """A stand-alone call manager completes a pended outgoing call; NDIS calls the
+        client's ProtocolClMakeCallComplete (nf-ndis-ndiscmmakecallcomplete)."""
+        self._make_call_complete(
+            "NdisCmMakeCallComplete",
+            Status,
+            NdisVcHandle,
+            NdisPartyHandle,
+            CallMgrPartyContext,
+            CallParameters,
+        )
+
+    @ddi("NdisMCmMakeCallComplete")
+    def NdisMCmMakeCallComplete(
+        self,
+        Status: NDIS_STATUS,
+        NdisVcHandle: VcHandle,
+        NdisPartyHandle: PartyHandle | None,
+        CallMgrPartyContext: object,
+        CallParameters: CO_CALL_PARAMETERS,
+    ) -> None:
+        """An MCM completes a pended outgoing call (macro for NdisCmMakeCallComplete)."""
+        self._make_call_complete(
+            "NdisMCmMakeCallComplete",
+            Status,
+            NdisVcHandle,
+            NdisPartyHandle,
+            CallMgrPartyContext,
+            CallParameters,
+        )
+
+    # --- incoming calls ---------------------------------------------------------------------
+
+    def _dispatch_incoming(
+        self, spelling: str, NdisSapHandle: object, NdisVcHandle: object, CallParameters: object
+    ) -> NDIS_STATUS:
+        params = self._params_arg(spelling, CallParameters)
+        sap = self._sap_for_cm(spelling, NdisSapHandle)
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if sap is None or vc is None:
+            return NDIS_STATUS_FAILURE
+        cm = sap.af.cm
+        with self._begin(spelling, cm, handle=vc.handle) as c:
+            if vc.af is not sap.af or vc.creator is not cm:
+                self._call_state_violation(
+                    spelling,
+                    cm,
+                    vc,
+                    f"{vc.handle.label} is not a VC {cm.name} created on the AF of "
+                    f"{sap.handle.label}",
+                )
+                return c.status(NDIS_STATUS_FAILURE)
+            existing = self._calls.get(vc)
+            if existing is not None and existing.live:
+                return c.status(NDIS_STATUS_CALL_ACTIVE)
+            self._require_active(spelling, cm, vc)
+            call = Call(vc=vc, outgoing=False, parameters=params, state=CallState.OFFERED, sap=sap)
+            op = self._new_op(
+                "incoming-call",
+                "ProtocolClIncomingCall",
+                ("NdisClIncomingCallComplete",),
+                vc.handle,
+            )
+            call.incoming_op = op
+            self._calls[vc] = call
+            c.op = op.id
+            assert vc.af is not None
+            status = self._call_status(
+                vc.af.client.protocol,
+                "ProtocolClIncomingCall",
+                self._client_handlers(vc).ClIncomingCallHandler,
+                sap.client_context,
+                vc.client_context,
+                params,
+                handle=vc.handle,
+                op=op.id,
+            )
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolClIncomingCall",
+                vc.af.client.protocol,
+                vc.handle,
+            )
+            if row.delivers:
+                self._answered(call, status)
+            return c.status(status)
+
+    def _answered(self, call: Call, status: NDIS_STATUS) -> None:
+        call.move(CallInput.ACCEPTED if status == NDIS_STATUS_SUCCESS else CallInput.REJECTED)
+
+    @ddi("NdisCmDispatchIncomingCall")
+    def NdisCmDispatchIncomingCall(
+        self, NdisSapHandle: SapHandle, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> NDIS_STATUS:
+        """A stand-alone call manager offers an incoming call to the client of a SAP.
+
+        (nf-ndis-ndiscmdispatchincomingcall) Returns the client's answer from
+        ProtocolClIncomingCall: SUCCESS (accepted), PENDING
+        (NdisClIncomingCallComplete follows), or the rejection status.
+        """
+        return self._dispatch_incoming(
+            "NdisCmDispatchIncomingCall", NdisSapHandle, NdisVcHandle, CallParameters
+        )
+
+    @ddi("NdisMCmDispatchIncomingCall")
+    def NdisMCmDispatchIncomingCall(
+        self, NdisSapHandle: SapHandle, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> NDIS_STATUS:
+        """An MCM offers an incoming call (macro for NdisCmDispatchIncomingCall)."""
+        return self._dispatch_incoming(
+            "NdisMCmDispatchIncomingCall", NdisSapHandle, NdisVcHandle, CallParameters
+        )
+
+    @ddi("NdisClIncomingCallComplete")
+    def NdisClIncomingCallComplete(
+        self, Status: NDIS_STATUS, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        """The client answers an incoming call it pended; NDIS calls the call manager's
+        ProtocolCmIncomingCallComplete (nf-ndis-ndisclincomingcallcomplete)."""
+        name = "NdisClIncomingCallComplete"
+        status = self._status_arg(name, "Status", Status)
+        params = self._params_arg(name, CallParameters)
+        vc = self._client_vc(name, NdisVcHandle)
+        if vc is None:
+            return None
+        assert vc.af is not None
+        client = vc.af.client.protocol
+        call = self._calls.get(vc)
+        op = None if call is None else call.incoming_op
+        with self._begin(name, client, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self._complete_op(op, name, client, vc.handle) or call is None:
+                return c.void()
+            call.parameters = params
+            self._answered(call, status)
+            self._call_void(
+                vc.af.cm,
+                "ProtocolCmIncomingCallComplete",
+                vc.af.registration.cm_handlers.CmIncomingCallCompleteHandler,
+                status,
+                vc.cm_context,
+                params,
+                handle=vc.handle,
+                op=op.id if op else None,
+            )
+            return c.void()
+
+    def _call_connected(self, spelling: str, NdisVcHandle: object) -> None:
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if vc is None or vc.af is None:
+            return None
+        cm = vc.af.cm
+        with self._begin(spelling, cm, handle=vc.handle) as c:
+            call = self._calls.get(vc)
+            if call is None or call.state is not CallState.ACCEPTED:
+                state = "no call" if call is None else f"a call {call.state.value}"
+                self._call_state_violation(
+                    spelling,
+                    cm,
+                    vc,
+                    f"{vc.handle.label} has {state}, not an accepted incoming call",
+                )
+                return c.void()
+            call.move(CallInput.CONNECTED)
+            self._call_void(
+                vc.af.client.protocol,
+                "ProtocolClCallConnected",
+                self._client_handlers(vc).ClCallConnectedHandler,
+                vc.client_context,
+                handle=vc.handle,
+            )
+            return c.void()
+
+    @ddi("NdisCmDispatchCallConnected")
+    def NdisCmDispatchCallConnected(self, NdisVcHandle: VcHandle) -> None:
+        """A stand-alone call manager completes the handshake of an accepted incoming call;
+        NDIS calls the client's ProtocolClCallConnected."""
+        self._call_connected("NdisCmDispatchCallConnected", NdisVcHandle)
+
+    @ddi("NdisMCmDispatchCallConnected")
+    def NdisMCmDispatchCallConnected(self, NdisVcHandle: VcHandle) -> None:
+        """An MCM completes the handshake of an accepted incoming call (macro)."""
+        self._call_connected("NdisMCmDispatchCallConnected", NdisVcHandle)
+
+    # --- teardown -----------------------------------------------------------------------------
+
+    @ddi("NdisClCloseCall")
+    def NdisClCloseCall(
+        self,
+        NdisVcHandle: VcHandle,
+        NdisPartyHandle: PartyHandle | None = None,
+        Buffer: bytes | None = None,
+        Size: int = 0,
+    ) -> NDIS_STATUS:
+        """A client closes a call (nf-ndis-ndisclclosecall).
+
+        NDIS marks the call closing and returns the call manager's status
+        from ProtocolCmCloseCall: SUCCESS, PENDING
+        (ProtocolClCloseCallComplete follows), INVALID_DATA (close data not
+        supported), or another failure (the call stays up).
+        """
+        name = "NdisClCloseCall"
+        if Buffer is not None and not isinstance(Buffer, bytes | bytearray):
+            raise TypeError(f"{name}: Buffer must be bytes or None, not {type(Buffer).__name__}")
+        if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
+            raise ValueError(f"{name}: Size must be a non-negative int, not {Size!r}")
+        vc = self._client_vc(name, NdisVcHandle)
+        if vc is None:
+            return NDIS_STATUS_FAILURE
+        assert vc.af is not None
+        client = vc.af.client.protocol
+        with self._begin(name, client, handle=vc.handle) as c:
+            call = self._calls.get(vc)
+            if call is None or call.state not in (CallState.CONNECTED, CallState.CLOSE_INDICATED):
+                state = "no call" if call is None else f"a call {call.state.value}"
+                self._call_state_violation(
+                    name, client, vc, f"{vc.handle.label} has {state}; nothing to close"
+                )
+                return c.status(NDIS_STATUS_FAILURE)
+            party = None
+            if NdisPartyHandle is not None:
+                found = self._resolve(name, "NdisPartyHandle", NdisPartyHandle, PartyHandle)
+                if not isinstance(found, Party) or found.call is not call:
+                    return c.status(NDIS_STATUS_FAILURE)
+                party = found
+            reg = vc.af.registration
+            call.move(CallInput.CLOSE)
+            op = self._new_op(
+                "close-call", "ProtocolCmCloseCall", (reg.spelling("CloseCallComplete"),), vc.handle
+            )
+            call.close_op = op
+            c.op = op.id
+            status = self._call_status(
+                reg.cm,
+                "ProtocolCmCloseCall",
+                reg.cm_handlers.CmCloseCallHandler,
+                vc.cm_context,
+                None if party is None else party.cm_context,
+                Buffer,
+                Size,
+                handle=vc.handle,
+                op=op.id,
+            )
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolCmCloseCall",
+                reg.cm,
+                vc.handle,
+            )
+            if row.delivers:
+                self._closed(call, status)
+            return c.status(status)
+
+    def _closed(self, call: Call, status: NDIS_STATUS) -> None:
+        if status == NDIS_STATUS_SUCCESS:
+            call.move(CallInput.CLOSE_SUCCEEDED)
+            self._close_call_record(call)
+        else:
+            call.move(CallInput.CLOSE_FAILED)
+
+    def _close_call_complete(
+        self, spelling: str, Status: object, NdisVcHandle: object, NdisPartyHandle: object
+    ) -> None:
+        status = self._status_arg(spelling, "Status", Status)
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if vc is None or vc.af is None:
+            return None
+        cm = vc.af.cm
+        call = self._calls.get(vc)
+        op = None if call is None else call.close_op
+        with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self._complete_op(op, spelling, cm, vc.handle) or call is None:
+                return c.void()
+            party = call.parties[0] if call.parties else None
+            party_context = None if party is None else party.client_context
+            self._closed(call, status)
+            self._call_void(
+                vc.af.client.protocol,
+                "ProtocolClCloseCallComplete",
+                self._client_handlers(vc).ClCloseCallCompleteHandler,
+                status,
+                vc.client_context,
+                party_context,
+                handle=vc.handle,
+                op=op.id if op else None,
+            )
+            return c.void()
+
+    @ddi("NdisCmCloseCallComplete")
+    def NdisCmCloseCallComplete(
+        self, Status: NDIS_STATUS, NdisVcHandle: VcHandle, NdisPartyHandle: PartyHandle | None
+    ) -> None:
+        """A stand-alone call manager completes a pended close; NDIS calls the client's
+        ProtocolClCloseCallComplete (nf-ndis-ndiscmclosecallcomplete)."""
+        self._close_call_complete("NdisCmCloseCallComplete", Status, NdisVcHandle, NdisPartyHandle)
+
+    @ddi("NdisMCmCloseCallComplete")
+    def NdisMCmCloseCallComplete(
+        self, Status: NDIS_STATUS, NdisVcHandle: VcHandle, NdisPartyHandle: PartyHandle | None
+    ) -> None:
+        """An MCM completes a pended close (macro for NdisCmCloseCallComplete)."""
+        self._close_call_complete("NdisMCmCloseCallComplete", Status, NdisVcHandle, NdisPartyHandle)
+
+    def _incoming_close(
+        self, spelling: str, CloseStatus: object, NdisVcHandle: object, Buffer: object, Size: object
+    ) -> None:
+        if isinstance(CloseStatus, bool) or not isinstance(CloseStatus, int):
+            raise TypeError(f"{spelling}: CloseStatus must be an NDIS_STATUS")
+        if Buffer is not None and not isinstance(Buffer, bytes | bytearray):
+            raise TypeError(
+                f"{spelling}: Buffer must be bytes or None, not {type(Buffer).__name__}"
+            )
+        if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
+            raise ValueError(f"{spelling}: Size must be a non-negative int, not {Size!r}")
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if vc is None or vc.af is None:
+            return None
+        cm = vc.af.cm
+        with self._begin(spelling, cm, handle=vc.handle) as c:
+            call = self._calls.get(vc)
+            if call is None or call.state not in (CallState.CONNECTED, CallState.ACCEPTED):
+                state = "no call" if call is None else f"a call {call.state.value}"
+                self._call_state_violation(
+                    spelling, cm, vc, f"{vc.handle.label} has {state}; no call to close"
+                )
+                return c.void()
+            call.move(CallInput.INCOMING_CLOSE)
+            self._call_void(
+                vc.af.client.protocol,
+                "ProtocolClIncomingCloseCall",
+                self._client_handlers(vc).ClIncomingCloseCallHandler,
+                NDIS_STATUS(CloseStatus),
+                vc.client_context,
+                Buffer,
+                Size,
+                handle=vc.handle,
+            )
+            return c.void()
+
+    @ddi("NdisCmDispatchIncomingCloseCall")
+    def NdisCmDispatchIncomingCloseCall(
+        self, CloseStatus: NDIS_STATUS, NdisVcHandle: VcHandle, Buffer: bytes | None, Size: int
+    ) -> None:
+        """A stand-alone call manager tells the client the remote end (or the network)
+        closed the call; NDIS calls ProtocolClIncomingCloseCall."""
+        self._incoming_close(
+            "NdisCmDispatchIncomingCloseCall", CloseStatus, NdisVcHandle, Buffer, Size
+        )
+
+    @ddi("NdisMCmDispatchIncomingCloseCall")
+    def NdisMCmDispatchIncomingCloseCall(
+        self, CloseStatus: NDIS_STATUS, NdisVcHandle: VcHandle, Buffer: bytes | None, Size: int
+    ) -> None:
+        """An MCM indicates a remote close (macro for NdisCmDispatchIncomingCloseCall)."""
+        self._incoming_close(
+            "NdisMCmDispatchIncomingCloseCall", CloseStatus, NdisVcHandle, Buffer, Size
+        )
