@@ -213,11 +213,14 @@ class AdapterMixin(DriverMixin):
         target.move(AdapterInput.HALT)
         if target.driver.is_mcm:
             self._call_halt(target, HaltAction)
+            # Check the AFs when MiniportHaltEx returns, before the clients' unbind
+            # could close what the MCM left open.
+            self._adapter_halted(target)
             self._unbind_all(target)
         else:
             self._unbind_all(target)
             self._call_halt(target, HaltAction)
-        self._adapter_halted(target)
+            self._adapter_halted(target)
         self._check_adapter_resources(target, "MiniportHaltEx")
         target.move(AdapterInput.HALTED)
         self.handles.close(target.handle)

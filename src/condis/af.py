@@ -13,8 +13,9 @@ Only one call manager may offer a given AF type on a NIC; an MCM's offer
 displaces a stand-alone call manager's offer of the same type. NDIS announces
 each offer to each bound CoNDIS protocol once, with ProtocolCoAfRegisterNotify
 at PASSIVE_LEVEL: after MiniportInitializeEx has returned and the protocol's
-bind has completed, after the call manager's own bind has completed, or
-right after the DDI returns when the offer is made later.
+bind has completed, after the call manager's own bind has completed, or,
+when the offer is made later, from NDIS work queued by the DDI (it runs
+when the scheduler next runs).
 
 An `AddressFamily` is one client's open of one offer, named by the
 NdisAfHandle that NDIS issues in NdisClOpenAddressFamilyEx and passes to
@@ -730,9 +731,10 @@ class AfMixin(BindingMixin):
             return None
         op_id = None if af.close_op is None else af.close_op.id
         with self._begin(spelling, af.cm, handle=af.handle, op=op_id) as call:
-            if not self._complete_op(af.close_op, spelling, af.cm, af.handle):
-                return call.void()
-            if status != NDIS_STATUS_SUCCESS:
+            # Report a bad Status before the operation is consumed, so that a strict
+            # host is left as it was.
+            op = af.close_op
+            if status != NDIS_STATUS_SUCCESS and op is not None and op.outstanding:
                 self._violation(
                     "CoNdisCompleteStatus",
                     ddi=spelling,
@@ -740,6 +742,9 @@ class AfMixin(BindingMixin):
                     handle=af.handle,
                     detail=f"Status is {status}; the call manager sets it to NDIS_STATUS_SUCCESS",
                 )
+            if not self._complete_op(af.close_op, spelling, af.cm, af.handle):
+                return call.void()
+            if status != NDIS_STATUS_SUCCESS:
                 self._close_finished(af, status)
                 return call.void()
             af.move(AfInput.CLOSE_SUCCEEDED)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from condis.call import CallMixin
+from condis.data import DataMixin
 from condis.scheduler import Policy
 from condis.spinlocks import SyncMixin
 from condis.timers import TimerMixin
@@ -28,7 +28,7 @@ from condis.verifier import Mode
 __all__ = ["Ndis"]
 
 
-class Ndis(CallMixin, TimerMixin, SyncMixin):
+class Ndis(DataMixin, TimerMixin, SyncMixin):
     """One host's NDIS: drivers, adapters, bindings, AFs, deferred work, verifier.
 
     Args:
@@ -91,6 +91,7 @@ class Ndis(CallMixin, TimerMixin, SyncMixin):
             "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vcs],
             "calls": [(c.vc.handle.label, c.state.value, c.outgoing) for c in self._calls.values()],
             "parties": [(p.handle.label, p.state) for p in self._parties],
+            "in_flight": [(e.direction, e.vc.handle.label) for e in self._in_flight.values()],
             "operations": [(o.id, o.kind, o.state.value) for o in self.operations],
             "handles": [h.label for h, _ in self.handles.live()],
             "work_items": [

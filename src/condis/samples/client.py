@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from condis.data import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
 from condis.driver import ProtocolDriver
 from condis.handles import (
     AfHandle,
@@ -86,6 +87,11 @@ class ClientVc:
     call: str | None = None
     parameters: CO_CALL_PARAMETERS | None = None
     party_handle: PartyHandle | None = None
+    sends_outstanding: int = 0
+    close_when_sent: bool = False
+    #: statuses of completed sends, and the packets received, in order
+    send_statuses: list[NDIS_STATUS] = field(default_factory=list)
+    received: list[bytes] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -478,8 +484,13 @@ class SampleClient(ProtocolDriver):
         ProtocolVcContext.call = "connected"
 
     def close_call(self, vc: ClientVc) -> NDIS_STATUS:
-        """Close the call on `vc` (NdisClCloseCall)."""
+        """Close the call on `vc` (NdisClCloseCall), once its sends have come back."""
         assert vc.handle is not None
+        if vc.sends_outstanding:
+            # "Before calling NdisClCloseCall, a protocol must ensure that all its
+            # outstanding send packets have been returned" (NdisClCloseCall).
+            vc.close_when_sent = True
+            return NDIS_STATUS_PENDING
         vc.call = "closing"
         status = self.ndis.NdisClCloseCall(vc.handle, None, None, 0)
         if status != NDIS_STATUS_PENDING:
@@ -507,6 +518,43 @@ class SampleClient(ProtocolDriver):
         # NdisClCloseCall. A VC we created stays for reuse; the call manager
         # deletes the ones it created.
         self.close_call(ProtocolVcContext)
+
+    # --- data -------------------------------------------------------------------------------------
+
+    def send(self, vc: ClientVc, *packets: bytes) -> None:
+        """Send one NBL per packet on a connected VC (NdisCoSendNetBufferLists)."""
+        assert vc.handle is not None
+        nbls = [NET_BUFFER_LIST.of(p, SourceHandle=vc.handle) for p in packets]
+        head = NET_BUFFER_LIST.link(nbls)
+        assert head is not None
+        vc.sends_outstanding += len(nbls)
+        self.ndis.NdisCoSendNetBufferLists(vc.handle, head, 0)
+
+    def ProtocolCoSendNetBufferListsComplete(
+        self, ProtocolVcContext: ClientVc, NetBufferLists: NET_BUFFER_LIST, SendCompleteFlags: int
+    ) -> None:
+        vc = ProtocolVcContext
+        for nbl in NetBufferLists.chain():
+            vc.sends_outstanding -= 1
+            vc.send_statuses.append(nbl.Status)
+        if vc.close_when_sent and not vc.sends_outstanding:
+            vc.close_when_sent = False
+            self.close_call(vc)
+
+    def ProtocolCoReceiveNetBufferLists(
+        self,
+        ProtocolBindingContext: ClientBinding,
+        ProtocolVcContext: ClientVc,
+        NetBufferLists: NET_BUFFER_LIST,
+        NumberOfNetBufferLists: int,
+        ReceiveFlags: int,
+    ) -> None:
+        for nbl in NetBufferLists.chain():
+            ProtocolVcContext.received.append(nbl.data)
+        if not ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES:
+            # We own the NBLs now; give them back to the miniport at once.
+            assert ProtocolBindingContext.handle is not None
+            self.ndis.NdisReturnNetBufferLists(ProtocolBindingContext.handle, NetBufferLists, 0)
 
     def _signal(self, binding: ClientBinding) -> None:
         if binding.idle is not None:

@@ -30,6 +30,7 @@ from condis.constants import (
     NDIS_HALT_ACTION,
     NDIS_MEDIUM,
 )
+from condis.data import NET_BUFFER_LIST
 from condis.driver import MiniportDriver
 from condis.handles import (
     AdapterHandle,
@@ -49,6 +50,7 @@ from condis.status import (
     NDIS_STATUS_PENDING,
     NDIS_STATUS_RESOURCES,
     NDIS_STATUS_SUCCESS,
+    NDIS_STATUS_VC_NOT_ACTIVATED,
 )
 from condis.structs import (
     CO_ADDRESS_FAMILY,
@@ -135,6 +137,8 @@ class McmAdapter:
     saps: dict[tuple[int, int, bytes], McmSap] = field(default_factory=dict)
     vcs: dict[VcHandle, McmVc] = field(default_factory=dict)
     work_outstanding: int = 0
+    #: receive NBLs indicated and not yet returned
+    receives_outstanding: int = 0
     notifies_outstanding: int = 0
     halt_event: NDIS_EVENT | None = None
     halted: bool = False
@@ -212,7 +216,12 @@ class SampleMcm(MiniportDriver):
                     adapter.notifies_outstanding += 1
                     if ndis.NdisMCmNotifyCloseAddressFamily(af.handle) != NDIS_STATUS_PENDING:
                         adapter.notifies_outstanding -= 1
-            if not (adapter.notifies_outstanding or adapter.work_outstanding or adapter.afs):
+            if not (
+                adapter.notifies_outstanding
+                or adapter.work_outstanding
+                or adapter.receives_outstanding
+                or adapter.afs
+            ):
                 break
             ndis.NdisWaitEvent(adapter.halt_event, 0)
         adapter.halted = True
@@ -497,6 +506,46 @@ class SampleMcm(MiniportDriver):
         assert vc.handle is not None
         if self.ndis.NdisMCmDeleteVc(vc.handle) == NDIS_STATUS_SUCCESS:
             vc.af.adapter.vcs.pop(vc.handle, None)
+
+    # --- data: what one end sends, the other end receives ------------------------------------
+
+    def MiniportCoSendNetBufferLists(
+        self, MiniportVcContext: McmVc, NetBufferLists: NET_BUFFER_LIST, SendFlags: int
+    ) -> None:
+        vc = MiniportVcContext
+        sent = list(NetBufferLists.chain())
+        peer = vc.peer
+        if peer is not None and peer.handle is not None and peer.active:
+            # Receive buffers are the NIC's own: copy the data into new NBLs.
+            received = [
+                NET_BUFFER_LIST.of(*(nb.Data for nb in nbl.buffers()), SourceHandle=peer.handle)
+                for nbl in sent
+            ]
+            peer.af.adapter.receives_outstanding += len(received)
+            head = NET_BUFFER_LIST.link(received)
+            assert head is not None
+            self.ndis.NdisMCoIndicateReceiveNetBufferLists(peer.handle, head, len(received), 0)
+            status = NDIS_STATUS_SUCCESS
+        else:
+            status = NDIS_STATUS_VC_NOT_ACTIVATED  # nobody at the other end any more
+        for nbl in sent:
+            nbl.Status = status
+        assert vc.handle is not None
+        handle, head = vc.handle, NET_BUFFER_LIST.link(sent)
+        assert head is not None
+        if self.completion == "pended" and self._defer(
+            vc.af.adapter, lambda: self.ndis.NdisMCoSendNetBufferListsComplete(handle, head, 0)
+        ):
+            return
+        self.ndis.NdisMCoSendNetBufferListsComplete(handle, head, 0)
+
+    def MiniportReturnNetBufferLists(
+        self, MiniportAdapterContext: McmAdapter, NetBufferLists: NET_BUFFER_LIST, ReturnFlags: int
+    ) -> None:
+        adapter = MiniportAdapterContext
+        adapter.receives_outstanding -= sum(1 for _ in NetBufferLists.chain())
+        if adapter.halt_event is not None:
+            self.ndis.NdisSetEvent(adapter.halt_event)
 
     def ProtocolCmNotifyCloseAfComplete(self, CallMgrAfContext: McmAf, Status: NDIS_STATUS) -> None:
         adapter = CallMgrAfContext.adapter

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from condis.constants import NDIS_HALT_ACTION, NDIS_MEDIUM
+from condis.data import NET_BUFFER_LIST
 from condis.driver import MiniportDriver
 from condis.handles import AdapterHandle, VcHandle, WorkItemHandle
 from condis.status import (
@@ -147,6 +148,15 @@ class SampleCoMiniport(MiniportDriver):
             return NDIS_STATUS_PENDING
         vc.active, vc.parameters = False, None
         return NDIS_STATUS_SUCCESS
+
+    # --- data: this NIC puts sends on the wire (it indicates no receives) ------------------
+
+    def MiniportCoSendNetBufferLists(
+        self, MiniportVcContext: MiniportVc, NetBufferLists: NET_BUFFER_LIST, SendFlags: int
+    ) -> None:
+        for nbl in NetBufferLists.chain():
+            nbl.Status = NDIS_STATUS_SUCCESS
+        self.ndis.NdisMCoSendNetBufferListsComplete(MiniportVcContext.handle, NetBufferLists, 0)
 
     # --- deferring work to PASSIVE_LEVEL ------------------------------------------------------
 

@@ -272,6 +272,34 @@ _RULES: tuple[Rule, ...] = (
         source="guide/indicating-an-incoming-call.md",
     ),
     Rule(
+        id="CoNdisSendOnInactiveVc",
+        statement="Data is sent or indicated only on an active VC whose call is connected; NDIS "
+        "fails such a send with NDIS_STATUS_VC_NOT_ACTIVATED.",
+        applies_to=("NdisCoSendNetBufferLists", "NdisMCoIndicateReceiveNetBufferLists"),
+        source="ddi/nf-ndis-ndisclclosecall.md",
+    ),
+    Rule(
+        id="CoNdisNblOwnership",
+        statement="A driver passes on only NBLs it owns: each NBL sent is completed once, each "
+        "NBL indicated is returned once, and SourceHandle names the VC.",
+        applies_to=(
+            "NdisCoSendNetBufferLists",
+            "NdisMCoSendNetBufferListsComplete",
+            "NdisMCoIndicateReceiveNetBufferLists",
+            "NdisReturnNetBufferLists",
+        ),
+        source="ddi/nf-ndis-ndiscosendnetbufferlists.md",
+    ),
+    Rule(
+        id="CoNdisNblLeak",
+        statement="No NBL is still out (sent and not completed, indicated and not returned) when "
+        "its adapter halts.",
+        applies_to=("MiniportHaltEx",),
+        source="ddi/nf-ndis-ndismcosendnetbufferlistscomplete.md",
+        bugcheck=BUGCODE_NDIS_DRIVER,
+        parameter1=0x27,  # NDIS_BUGCHECK_LEAKED_NBL
+    ),
+    Rule(
         id="NdisWaitDeadlock",
         statement="A thread that waits at PASSIVE_LEVEL waits for something that can still happen.",
         applies_to=("NdisWaitEvent",),

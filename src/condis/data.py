@@ -1,0 +1,477 @@
+"""Data on VCs: NET_BUFFER_LIST chains, sends, receives, and who owns what.
+
+Theory of operation (guide/sending-net-buffer-structures-from-condis-drivers.md,
+receiving-net-buffer-structures-in-condis-drivers.md, ns-nbl-net_buffer_list.md
+and the DDI pages below).
+
+Send: a client (or a call manager on its own VC) calls NdisCoSendNetBufferLists
+and gives up ownership of the NBLs; NDIS passes them to the miniport's
+MiniportCoSendNetBufferLists (the MCM's, on an MCM's adapter), which must
+complete every one, in any order and any grouping, with
+NdisMCoSendNetBufferListsComplete; NDIS then hands them back through the
+sender's ProtocolCoSendNetBufferListsComplete.
+
+Receive: the miniport calls NdisMCoIndicateReceiveNetBufferLists on a VC; NDIS
+calls ProtocolCoReceiveNetBufferLists of the protocol that receives on that
+VC. Without NDIS_RECEIVE_FLAGS_RESOURCES the protocol owns the NBLs until it
+calls NdisReturnNetBufferLists, and NDIS returns them to the miniport's
+MiniportReturnNetBufferLists; with it, ownership goes back to the miniport as
+soon as the indication returns.
+
+NDIS keeps a ledger of every NBL in flight, so an NBL is sent, completed,
+indicated and returned exactly once, and an NBL still out when its VC's call
+closes, its VC deactivates or its adapter halts is reported with where it
+went out.
+
+The structures are light on purpose: an NBL is a linked list of NET_BUFFERs,
+each holding real bytes, chained through `Next`, with no pools, MDLs or
+offsets to maintain.
+
+Choices the pages leave open, and what condis does:
+
+* Sending on a VC that is not active, or whose call is not connected, is
+  CoNdisSendOnInactiveVc; NDIS then completes the NBLs itself with
+  NDIS_STATUS_VC_NOT_ACTIVATED, from an NDIS work item, since a CoNDIS send
+  is "always returned asynchronously".
+* A sender must set each NBL's SourceHandle to the VC handle (the send
+  page); a miniport must set it on the NBLs it indicates (the receive page).
+  condis reports a missing or wrong SourceHandle as CoNdisNblOwnership.
+* NumberOfNetBufferLists that disagrees with the chain is a ValueError.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from condis.call import CallMixin, CallState
+from condis.handles import NDIS_HANDLE, BindingHandle, VcHandle
+from condis.runtime import ddi, handler
+from condis.status import NDIS_STATUS, NDIS_STATUS_SUCCESS, NDIS_STATUS_VC_NOT_ACTIVATED
+from condis.vc import Vc, VcState
+
+__all__ = [
+    "NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL",
+    "NDIS_RECEIVE_FLAGS_RESOURCES",
+    "NDIS_RETURN_FLAGS_DISPATCH_LEVEL",
+    "NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL",
+    "NDIS_SEND_FLAGS_CHECK_FOR_LOOPBACK",
+    "NDIS_SEND_FLAGS_DISPATCH_LEVEL",
+    "NET_BUFFER",
+    "NET_BUFFER_LIST",
+    "DataMixin",
+    "InFlight",
+]
+
+handler(
+    "MiniportCoSendNetBufferLists",
+    "ProtocolCoSendNetBufferListsComplete",
+    "ProtocolCoReceiveNetBufferLists",
+    "MiniportReturnNetBufferLists",
+)
+
+# ndis.h values (send, send-complete, receive and return flags).
+NDIS_SEND_FLAGS_DISPATCH_LEVEL = 0x00000001
+NDIS_SEND_FLAGS_CHECK_FOR_LOOPBACK = 0x00000002
+NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL = 0x00000001
+NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL = 0x00000001
+NDIS_RECEIVE_FLAGS_RESOURCES = 0x00000002
+NDIS_RETURN_FLAGS_DISPATCH_LEVEL = 0x00000001
+
+
+@dataclass(eq=False, slots=True)
+class NET_BUFFER:
+    """One packet's data (the WDK's NET_BUFFER, holding the bytes themselves)."""
+
+    Data: bytes = b""
+    Next: NET_BUFFER | None = None
+
+    @property
+    def DataLength(self) -> int:
+        return len(self.Data)
+
+
+@dataclass(eq=False, slots=True)
+class NET_BUFFER_LIST:
+    """A list of NET_BUFFERs; NBLs chain through `Next`."""
+
+    FirstNetBuffer: NET_BUFFER | None = None
+    Next: NET_BUFFER_LIST | None = None
+    SourceHandle: NDIS_HANDLE | None = None
+    Status: NDIS_STATUS = NDIS_STATUS_SUCCESS
+    Flags: int = 0
+    #: free for the driver that owns the NBL (ProtocolReserved / MiniportReserved)
+    Context: object = None
+
+    @classmethod
+    def of(cls, *packets: bytes, SourceHandle: NDIS_HANDLE | None = None) -> NET_BUFFER_LIST:
+        """An NBL holding one NET_BUFFER per packet."""
+        first: NET_BUFFER | None = None
+        for data in reversed(packets):
+            first = NET_BUFFER(Data=bytes(data), Next=first)
+        return cls(FirstNetBuffer=first, SourceHandle=SourceHandle)
+
+    def buffers(self) -> Iterator[NET_BUFFER]:
+        nb = self.FirstNetBuffer
+        while nb is not None:
+            yield nb
+            nb = nb.Next
+
+    @property
+    def data(self) -> bytes:
+        """Every byte of the NBL, buffers in order."""
+        return b"".join(nb.Data for nb in self.buffers())
+
+    def chain(self) -> Iterator[NET_BUFFER_LIST]:
+        """This NBL and the ones linked after it."""
+        nbl: NET_BUFFER_LIST | None = self
+        while nbl is not None:
+            yield nbl
+            nbl = nbl.Next
+
+    @staticmethod
+    def link(nbls: list[NET_BUFFER_LIST]) -> NET_BUFFER_LIST | None:
+        """Chain `nbls` through Next and return the head."""
+        for a, b in itertools.pairwise(nbls):
+            a.Next = b
+        if nbls:
+            nbls[-1].Next = None
+        return nbls[0] if nbls else None
+
+
+@dataclass(eq=False, slots=True)
+class InFlight:
+    """NDIS's ledger entry for one NBL that is out of its owner's hands."""
+
+    nbl: NET_BUFFER_LIST
+    vc: Vc
+    #: "send" (a protocol's NBL at the miniport) or "receive" (a miniport's NBL at a protocol)
+    direction: str
+    seq: int
+
+
+@dataclass(slots=True)
+class _Counts:
+    sent: int = 0
+    send_completed: int = 0
+    indicated: int = 0
+    returned: int = 0
+    bytes_sent: int = 0
+    bytes_indicated: int = 0
+
+
+class DataMixin(CallMixin):
+    """The data DDIs and the NBL ledger."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._in_flight: dict[NET_BUFFER_LIST, InFlight] = {}
+        self.data_counts = _Counts()
+
+    @property
+    def in_flight(self) -> tuple[InFlight, ...]:
+        """Every NBL NDIS knows to be out of its owner's hands, oldest first."""
+        return tuple(self._in_flight.values())
+
+    # --- checks shared by the data DDIs -------------------------------------------------------
+
+    def _nbl_chain(self, name: str, nbls: object) -> list[NET_BUFFER_LIST]:
+        if nbls is None:
+            raise ValueError(f"{name}: NetBufferLists is required (got None)")
+        if not isinstance(nbls, NET_BUFFER_LIST):
+            raise TypeError(
+                f"{name}: NetBufferLists must be a NET_BUFFER_LIST, not {type(nbls).__name__}"
+            )
+        chain = list(nbls.chain())
+        if len(set(map(id, chain))) != len(chain):
+            raise ValueError(f"{name}: NetBufferLists is a cycle, not a list")
+        return chain
+
+    @staticmethod
+    def _flags(name: str, param: str, value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name}: {param} must be a non-negative int, not {value!r}")
+        return value
+
+    def _ownership(self, name: str, driver: Any, vc: Vc, detail: str) -> None:
+        self._violation(
+            "CoNdisNblOwnership", ddi=name, driver=driver, handle=vc.handle, detail=detail
+        )
+
+    def _receiver(self, vc: Vc) -> tuple[Any, Any, object, object]:
+        """(driver, co handlers, ProtocolBindingContext, ProtocolVcContext) receiving on `vc`."""
+        if vc.af is not None:
+            binding = vc.af.client
+            return binding.protocol, binding.co_handlers, binding.context, vc.client_context
+        binding = next(b for b in vc.adapter.bindings if b.protocol is vc.creator)
+        return binding.protocol, binding.co_handlers, binding.context, vc.cm_context
+
+    def _miniport_vc_context(self, vc: Vc) -> object:
+        # On an MCM's adapter the MCM's own VC context is the miniport's too.
+        return vc.cm_context if vc.mcm else vc.miniport_context
+
+    def _sendable(self, vc: Vc) -> bool:
+        if vc.state not in (VcState.ACTIVE, VcState.REACTIVATING):
+            return False
+        if vc.af is None:
+            return True
+        call = self._calls.get(vc)
+        return call is not None and call.state in (CallState.CONNECTED, CallState.CLOSE_INDICATED)
+
+    # --- send --------------------------------------------------------------------------------
+
+    @ddi("NdisCoSendNetBufferLists")
+    def NdisCoSendNetBufferLists(
+        self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST, SendFlags: int = 0
+    ) -> None:
+        """Send NBLs on a VC (nf-ndis-ndiscosendnetbufferlists).
+
+        VOID: the NBLs come back through ProtocolCoSendNetBufferListsComplete
+        with their Status set, always after this returns.
+        """
+        name = "NdisCoSendNetBufferLists"
+        chain = self._nbl_chain(name, NetBufferLists)
+        flags = self._flags(name, "SendFlags", SendFlags)
+        vc = self._vc_for(name, NdisVcHandle)
+        if vc is None:
+            return None
+        sender, _, _, _ = self._receiver(vc)
+        with self._begin(name, sender, handle=vc.handle) as call:
+            for nbl in chain:
+                if nbl in self._in_flight:
+                    self._ownership(
+                        name,
+                        sender,
+                        vc,
+                        "an NBL sent is still out: the sender "
+                        "does not own it until its send completes",
+                    )
+                    return call.void()
+                if nbl.SourceHandle is not vc.handle:
+                    self._ownership(
+                        name,
+                        sender,
+                        vc,
+                        f"SourceHandle of each NBL must be the NdisVcHandle {vc.handle.label}",
+                    )
+                    return call.void()
+            for nbl in chain:
+                self._in_flight[nbl] = InFlight(nbl, vc, "send", self.trace.next_seq)
+            self.data_counts.sent += len(chain)
+            self.data_counts.bytes_sent += sum(len(n.data) for n in chain)
+            if not self._sendable(vc):
+                self._violation(
+                    "CoNdisSendOnInactiveVc",
+                    ddi=name,
+                    driver=sender,
+                    handle=vc.handle,
+                    detail=f"{vc.handle.label} is {vc.state.value}"
+                    + ("" if vc.state is not VcState.ACTIVE else " but its call is not connected"),
+                )
+                for nbl in chain:
+                    nbl.Status = NDIS_STATUS_VC_NOT_ACTIVATED
+                self._defer(
+                    "NDIS fails a send on an inactive VC",
+                    lambda: self._send_done(vc, chain, flags),
+                )
+                return call.void()
+            miniport = vc.adapter.driver
+            assert miniport.miniport_co is not None
+            self._call_void(
+                miniport,
+                "MiniportCoSendNetBufferLists",
+                miniport.miniport_co.CoSendNetBufferListsHandler,
+                self._miniport_vc_context(vc),
+                chain[0],
+                flags,
+                handle=vc.handle,
+            )
+            return call.void()
+
+    def _send_done(self, vc: Vc, chain: list[NET_BUFFER_LIST], flags: int) -> None:
+        for nbl in chain:
+            self._in_flight.pop(nbl, None)
+        self.data_counts.send_completed += len(chain)
+        sender, co, _, context = self._receiver(vc)
+        if vc.af is not None and sender is vc.af.client.protocol:
+            context = vc.client_context
+        NET_BUFFER_LIST.link(chain)
+        self._call_void(
+            sender,
+            "ProtocolCoSendNetBufferListsComplete",
+            co.CoSendNetBufferListsCompleteHandler,
+            context,
+            chain[0],
+            flags,
+            handle=vc.handle,
+        )
+
+    @ddi("NdisMCoSendNetBufferListsComplete")
+    def NdisMCoSendNetBufferListsComplete(
+        self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST, SendCompleteFlags: int = 0
+    ) -> None:
+        """The miniport returns sent NBLs (nf-ndis-ndismcosendnetbufferlistscomplete);
+        NDIS calls the sender's ProtocolCoSendNetBufferListsComplete."""
+        name = "NdisMCoSendNetBufferListsComplete"
+        chain = self._nbl_chain(name, NetBufferLists)
+        flags = self._flags(name, "SendCompleteFlags", SendCompleteFlags)
+        vc = self._vc_for(name, NdisVcHandle)
+        if vc is None:
+            return None
+        miniport = vc.adapter.driver
+        with self._begin(name, miniport, handle=vc.handle) as call:
+            for nbl in chain:
+                entry = self._in_flight.get(nbl)
+                if entry is None or entry.direction != "send" or entry.vc is not vc:
+                    self._ownership(
+                        name,
+                        miniport,
+                        vc,
+                        "completes an NBL that is not a send pending on "
+                        f"{vc.handle.label} (never sent, or already completed)",
+                    )
+                    return call.void()
+            self._send_done(vc, chain, flags)
+            return call.void()
+
+    # --- receive -----------------------------------------------------------------------------
+
+    @ddi("NdisMCoIndicateReceiveNetBufferLists")
+    def NdisMCoIndicateReceiveNetBufferLists(
+        self,
+        NdisVcHandle: VcHandle,
+        NetBufferLists: NET_BUFFER_LIST,
+        NumberOfNetBufferLists: int,
+        CoReceiveFlags: int = 0,
+    ) -> None:
+        """The miniport indicates received NBLs on a VC; NDIS calls the receiving
+        protocol's ProtocolCoReceiveNetBufferLists."""
+        name = "NdisMCoIndicateReceiveNetBufferLists"
+        chain = self._nbl_chain(name, NetBufferLists)
+        flags = self._flags(name, "CoReceiveFlags", CoReceiveFlags)
+        if NumberOfNetBufferLists != len(chain):
+            raise ValueError(
+                f"{name}: NumberOfNetBufferLists is {NumberOfNetBufferLists!r} but the list "
+                f"holds {len(chain)}"
+            )
+        vc = self._vc_for(name, NdisVcHandle)
+        if vc is None:
+            return None
+        miniport = vc.adapter.driver
+        with self._begin(name, miniport, handle=vc.handle) as call:
+            for nbl in chain:
+                if nbl in self._in_flight:
+                    self._ownership(name, miniport, vc, "indicates an NBL it does not own")
+                    return call.void()
+                if nbl.SourceHandle is not vc.handle:
+                    self._ownership(
+                        name, miniport, vc, f"SourceHandle of each NBL must be {vc.handle.label}"
+                    )
+                    return call.void()
+            if not self._sendable(vc):
+                self._violation(
+                    "CoNdisSendOnInactiveVc",
+                    ddi=name,
+                    driver=miniport,
+                    handle=vc.handle,
+                    detail=f"indicates a receive on {vc.handle.label}, which is {vc.state.value}",
+                )
+                return call.void()
+            keep = not flags & NDIS_RECEIVE_FLAGS_RESOURCES
+            if keep:
+                for nbl in chain:
+                    self._in_flight[nbl] = InFlight(nbl, vc, "receive", self.trace.next_seq)
+            self.data_counts.indicated += len(chain)
+            self.data_counts.bytes_indicated += sum(len(n.data) for n in chain)
+            receiver, co, binding_context, vc_context = self._receiver(vc)
+            self._call_void(
+                receiver,
+                "ProtocolCoReceiveNetBufferLists",
+                co.CoReceiveNetBufferListsHandler,
+                binding_context,
+                vc_context,
+                chain[0],
+                len(chain),
+                flags,
+                handle=vc.handle,
+            )
+            return call.void()
+
+    @ddi("NdisReturnNetBufferLists")
+    def NdisReturnNetBufferLists(
+        self,
+        NdisBindingHandle: BindingHandle,
+        NetBufferLists: NET_BUFFER_LIST,
+        ReturnFlags: int = 0,
+    ) -> None:
+        """A protocol returns indicated NBLs it kept; NDIS passes them to the miniport's
+        MiniportReturnNetBufferLists."""
+        name = "NdisReturnNetBufferLists"
+        chain = self._nbl_chain(name, NetBufferLists)
+        flags = self._flags(name, "ReturnFlags", ReturnFlags)
+        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        if binding is None:
+            return None
+        with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
+            by_adapter: dict[Any, list[NET_BUFFER_LIST]] = {}
+            for nbl in chain:
+                entry = self._in_flight.get(nbl)
+                if (
+                    entry is None
+                    or entry.direction != "receive"
+                    or entry.vc.adapter is not binding.adapter
+                ):
+                    self._violation(
+                        "CoNdisNblOwnership",
+                        ddi=name,
+                        driver=binding.protocol,
+                        handle=NdisBindingHandle,
+                        detail="returns an NBL that was not indicated to it on this binding "
+                        "(or was already returned)",
+                    )
+                    return call.void()
+                by_adapter.setdefault(entry.vc.adapter, []).append(nbl)
+            for nbl in chain:
+                del self._in_flight[nbl]
+            self.data_counts.returned += len(chain)
+            for adapter, nbls in by_adapter.items():
+                assert adapter.driver.miniport_chars is not None
+                NET_BUFFER_LIST.link(nbls)
+                self._call_void(
+                    adapter.driver,
+                    "MiniportReturnNetBufferLists",
+                    adapter.driver.miniport_chars.ReturnNetBufferListsHandler,
+                    adapter.context,
+                    nbls[0],
+                    flags,
+                    handle=adapter.handle,
+                )
+            return call.void()
+
+    # --- leaks -------------------------------------------------------------------------------
+
+    def _report_nbls(self, entries: list[InFlight], where: str, why: str) -> None:
+        for entry in entries:
+            vc = entry.vc
+            owner = vc.adapter.driver if entry.direction == "send" else self._receiver(vc)[0]
+            self._violation(
+                "CoNdisNblLeak",
+                ddi=where,
+                driver=owner,
+                handle=vc.handle,
+                detail=f"an NBL ({entry.direction}, trace #{entry.seq}) on {vc.handle.label} "
+                f"is still out {why}",
+            )
+
+    def _adapter_halted(self, adapter: Any) -> None:
+        self._report_nbls(
+            [e for e in self._in_flight.values() if e.vc.adapter is adapter],
+            "MiniportHaltEx",
+            "when the adapter halted",
+        )
+        super()._adapter_halted(adapter)
+
+    def _vc_busy(self, vc: Vc) -> bool:
+        return super()._vc_busy(vc) or any(e.vc is vc for e in self._in_flight.values())
