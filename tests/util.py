@@ -11,9 +11,7 @@ from condis.trace import Phase, TraceRecord
 
 def records(ndis: Ndis, name: str, phase: str | None = None) -> list[TraceRecord]:
     """Every trace record of `name` (optionally one phase: "call" or "return")."""
-    return [
-        r for r in ndis.trace if r.name == name and (phase is None or r.phase.value == phase)
-    ]
+    return [r for r in ndis.trace if r.name == name and (phase is None or r.phase.value == phase)]
 
 
 def first(ndis: Ndis, name: str, phase: str = "call", *, after: int = -1) -> TraceRecord:

@@ -178,6 +178,10 @@ class CallMixin(VcMixin):
         call = self._calls.get(vc) if isinstance(vc, Vc) else None
         return call if call is not None and call.live else None
 
+    def _vc_deleted(self, vc: Vc) -> None:
+        super()._vc_deleted(vc)
+        self._calls.pop(vc, None)
+
     def _vc_busy(self, vc: Vc) -> bool:
         call = self._calls.get(vc)
         return super()._vc_busy(vc) or (call is not None and call.live)

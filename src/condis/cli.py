@@ -44,6 +44,7 @@ def main() -> None:
 
 
 @main.command()
+@click.argument("scenario", type=click.Choice(["af", "call"]), default="af")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per trace record.")
 @click.option(
     "--diagram", type=click.Choice(["mermaid"]), default=None, help="Print a sequence diagram."
@@ -51,21 +52,25 @@ def main() -> None:
 @click.option(
     "--seed", type=int, default=None, help="Pick among ready work items at random, seeded."
 )
-def demo(as_json: bool, diagram: str | None, seed: int | None) -> None:
-    """Run the address-family lifecycle with the sample drivers and print its trace."""
-    from condis.demo import af_lifecycle
+def demo(scenario: str, as_json: bool, diagram: str | None, seed: int | None) -> None:
+    """Run a scenario with the sample drivers and print its trace.
+
+    SCENARIO is "af" (the address-family lifecycle, the default) or "call"
+    (a complete call with data between two clients).
+    """
+    from condis.demo import af_lifecycle, call_lifecycle
 
     policy: Policy | None = None if seed is None else RandomPolicy(seed)
+    run = af_lifecycle if scenario == "af" else call_lifecycle
+    title = "condis demo: AF lifecycle" if scenario == "af" else "condis demo call"
     try:
-        ndis = af_lifecycle(policy=policy)
+        ndis = run(policy=policy)
     except BugCheck as exc:
         click.echo(str(exc), err=True)
         for record in exc.excerpt:
             click.echo("  " + record.brief(), err=True)
         sys.exit(1)
-    _print_trace(
-        list(ndis.trace), as_json=as_json, diagram=diagram, title="condis demo: AF lifecycle"
-    )
+    _print_trace(list(ndis.trace), as_json=as_json, diagram=diagram, title=title)
     if ndis.verifier.violations:
         for v in ndis.verifier.violations:
             click.echo(f"violation {v.rule} in {v.ddi}: {v.detail}", err=True)

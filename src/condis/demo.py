@@ -26,10 +26,12 @@ from __future__ import annotations
 from condis.constants import CO_ADDRESS_FAMILY_PSCHED, CO_ADDRESS_FAMILY_Q2931
 from condis.ndis import Ndis
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
+from condis.samples.mcm import called_party
 from condis.scheduler import Policy
+from condis.structs import CO_SAP
 from condis.verifier import Mode
 
-__all__ = ["af_lifecycle"]
+__all__ = ["af_lifecycle", "call_lifecycle"]
 
 
 def af_lifecycle(*, policy: Policy | None = None, mode: Mode = Mode.STRICT) -> Ndis:
@@ -62,4 +64,47 @@ def af_lifecycle(*, policy: Policy | None = None, mode: Mode = Mode.STRICT) -> N
     ndis.add_adapter("samplecominiport", "atm0")
     ndis.run()
     ndis.halt_adapter("atm0")
+    return ndis
+
+
+def call_lifecycle(*, policy: Policy | None = None, mode: Mode = Mode.STRICT) -> Ndis:
+    """A complete call between two clients of the sample MCM's loopback network.
+
+    `bob` registers a SAP; `alice` makes a call to it (NdisCoCreateVc,
+    NdisClMakeCall); the MCM offers it to bob (ProtocolClIncomingCall), who
+    accepts; alice's call completes (ProtocolClMakeCallComplete) and bob's is
+    connected (ProtocolClCallConnected). Data crosses both ways, alice closes
+    the call (NdisClCloseCall) and deletes her VC (NdisCoDeleteVc), bob
+    deregisters his SAP (NdisClDeregisterSap), both close their AFs
+    (NdisClCloseAddressFamily), and the adapter halts with nothing left.
+    """
+    ndis = Ndis(policy=policy, mode=mode)
+    sap = CO_SAP(SapType=1, Sap=b"bob")
+    mcm = SampleMcm(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion="pended")
+    alice = SampleClient(ndis)
+    bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [sap]})
+    ndis.load_driver(mcm, "samplemcm")
+    ndis.load_driver(alice, "alice")
+    ndis.load_driver(bob, "bob")
+    ndis.add_adapter("samplemcm", "mcm0")
+    ndis.run()  # AFs open, bob's SAP registered
+
+    vc = alice.make_call(alice.afs("open")[0], called_party(sap))
+    ndis.run()  # offered to bob, accepted, connected
+    assert vc is not None and vc.call == "connected"
+    bob_vc = bob.afs("open")[0].vcs[0]
+    alice.send(vc, b"hello, bob")
+    bob.send(bob_vc, b"hello, alice")
+    ndis.run()
+
+    alice.close_call(vc)
+    ndis.run()  # bob is told (ProtocolClIncomingCloseCall) and closes his end
+    alice.delete_vc(vc)
+    bob_af = bob.afs("open")[0]
+    bob.deregister_sap(bob_af.saps[0])
+    ndis.run()
+    alice.close_af(alice.afs("open")[0])
+    bob.close_af(bob_af)
+    ndis.run()
+    ndis.halt_adapter("mcm0")
     return ndis

@@ -173,15 +173,15 @@ class VcMixin(SapMixin):
 
     @property
     def vcs(self) -> tuple[Vc, ...]:
-        """Every VC not yet deleted."""
-        return tuple(v for v in self._vcs if v.live)
+        """Every VC not yet deleted, in creation order."""
+        return tuple(self._vcs)
 
     def _af_children(self, af: OpenAddressFamily) -> list[str]:
         return [*super()._af_children(af), *(v.handle.label for v in self.vcs if v.af is af)]
 
     def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
         ops = super()._af_operations(af)
-        for v in self._vcs:
+        for v in self._vcs:  # live VCs only: a deleted VC has no operation left
             if v.af is af:
                 ops.extend(o for o in (v.activate_op, v.deactivate_op) if o is not None)
         return ops
@@ -285,6 +285,11 @@ class VcMixin(SapMixin):
     def _drop_vc(self, vc: Vc) -> None:
         vc.move(VcInput.DELETE)
         self.handles.close(vc.handle)
+        self._vcs.remove(vc)
+        self._vc_deleted(vc)
+
+    def _vc_deleted(self, vc: Vc) -> None:
+        """Hook: a VC is gone (call.py forgets its last call)."""
 
     @ddi("NdisCoCreateVc")
     def NdisCoCreateVc(

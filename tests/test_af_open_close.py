@@ -1,0 +1,576 @@
+"""Address families: open and close, for an MCM and a stand-alone call manager.
+
+The contract is af.py's docstring and the WDK pages it names: NdisClOpenAddressFamilyEx,
+ProtocolCmOpenAf, Ndis(M)CmOpenAddressFamilyComplete, ProtocolClOpenAfCompleteEx,
+NdisClCloseAddressFamily, ProtocolCmCloseAf, Ndis(M)CmCloseAddressFamilyComplete,
+ProtocolClCloseAfComplete and guide/registering-and-opening-an-address-family.md. Each test runs
+on both paths: "mcm" (SampleMcm, NdisMCm* spellings) and "cm" (SampleCallManager over
+SampleCoMiniport, NdisCm* spellings). The helpers and purpose-built drivers here are shared with
+test_af_notify_teardown.py (registration, announcement, close notification, teardown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from condis import (
+    CO_ADDRESS_FAMILY,
+    CO_ADDRESS_FAMILY_L2TP,
+    CO_ADDRESS_FAMILY_Q2931,
+    DISPATCH_LEVEL,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_NOT_ACCEPTED,
+    NDIS_STATUS_NOT_SUPPORTED,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_RESOURCES,
+    NDIS_STATUS_SUCCESS,
+    PASSIVE_LEVEL,
+    BugCheck,
+    Ndis,
+)
+from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
+from condis.samples.callmanager import CmAf
+from condis.samples.mcm import McmAf
+from condis.trace import TraceRecord
+
+PATHS = ["mcm", "cm"]
+COMPLETIONS = ["sync", "pended"]
+Q2931 = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1)
+SAMPLE, HOLD, COMPLETE_INSIDE = "sample", "hold", "complete-inside"
+
+
+# --- trace helpers ------------------------------------------------------------------------------
+
+
+def find(
+    ndis: Ndis,
+    name: str,
+    phase: str = "call",
+    *,
+    driver: str | None = None,
+    status: int | None = None,
+    after: int = -1,
+) -> TraceRecord:
+    """The first record of `name` in `phase` after `after` (optionally by `driver`, `status`)."""
+    for r in ndis.trace:
+        if (
+            r.seq > after
+            and r.name == name
+            and r.phase.value == phase
+            and (driver is None or r.driver == driver)
+            and (status is None or r.status == status)
+        ):
+            return r
+    raise AssertionError(f"no {phase} of {name} (driver={driver}, status={status}) after #{after}")
+
+
+def in_order(ndis: Ndis, *steps: tuple[Any, ...]) -> list[TraceRecord]:
+    """Assert steps (phase, name[, status[, driver]]) occur in this order; return the records."""
+    found, after = [], -1
+    for phase, name, *rest in steps:
+        status = rest[0] if rest else None
+        driver = rest[1] if len(rest) > 1 else None
+        record = find(ndis, name, phase, driver=driver, status=status, after=after)
+        found.append(record)
+        after = record.seq
+    return found
+
+
+def calls(ndis: Ndis, name: str, *, driver: str | None = None) -> list[TraceRecord]:
+    return [
+        r
+        for r in ndis.trace
+        if r.name == name and r.phase.value == "call" and driver in (None, r.driver)
+    ]
+
+
+def returns(ndis: Ndis, name: str) -> list[TraceRecord]:
+    return [r for r in ndis.trace if r.name == name and r.phase.value == "return"]
+
+
+def statuses(ndis: Ndis, name: str) -> list[Any]:
+    return [r.status for r in returns(ndis, name)]
+
+
+def inside(outer: str, record: TraceRecord, ndis: Ndis) -> bool:
+    """True when `record` happens while a call of `outer` (at a lower depth) has not returned."""
+    enclosing = [
+        r for r in ndis.trace if r.name == outer and r.seq < record.seq and r.depth < record.depth
+    ]
+    return bool(enclosing) and enclosing[-1].phase.value == "call"
+
+
+# --- purpose-built drivers ----------------------------------------------------------------------
+
+
+class _Scripted:
+    """A sample call manager whose ProtocolCmOpenAf / ProtocolCmCloseAf answer as the test says.
+
+    open_reply: SAMPLE (the sample's own answer), HOLD (PENDING; the test completes it with
+    complete_open), COMPLETE_INSIDE (complete, then return PENDING) or a status to return.
+    close_reply: SAMPLE or a status to return.
+    """
+
+    PREFIX = ""
+    open_reply: Any = SAMPLE
+    close_reply: Any = SAMPLE
+
+    def __init__(self, ndis: Ndis, **kwargs: Any) -> None:
+        super().__init__(ndis, **kwargs)  # type: ignore[call-arg]
+        self.held: dict[Any, Any] = {}
+        self.notify_completions: list[int] = []
+
+    def ddi(self, stem: str) -> Any:
+        return getattr(self.ndis, self.PREFIX + stem)  # type: ignore[attr-defined]
+
+    def ProtocolCmOpenAf(self, CallMgrBindingContext: Any, AddressFamily: Any, NdisAfHandle: Any):
+        if self.open_reply == SAMPLE:
+            return super().ProtocolCmOpenAf(  # type: ignore[misc]
+                CallMgrBindingContext, AddressFamily, NdisAfHandle
+            )
+        if not isinstance(self.open_reply, str):
+            return self.open_reply
+        ctx = self._context(CallMgrBindingContext, AddressFamily, NdisAfHandle)
+        if self.open_reply == HOLD:
+            self.held[NdisAfHandle] = ctx
+            return NDIS_STATUS_PENDING
+        ctx.open = True
+        self.ddi("OpenAddressFamilyComplete")(NDIS_STATUS_SUCCESS, NdisAfHandle, ctx)
+        return NDIS_STATUS_PENDING
+
+    def complete_open(self, handle: Any, status: int) -> None:
+        """Complete a held open, releasing the AF context first when it failed."""
+        ctx = self.held.pop(handle)
+        ctx.open = status == NDIS_STATUS_SUCCESS
+        if not ctx.open:
+            self._forget(ctx)
+        self.ddi("OpenAddressFamilyComplete")(status, handle, ctx)
+
+    def ProtocolCmCloseAf(self, CallMgrAfContext: Any):
+        if self.close_reply == SAMPLE:
+            return super().ProtocolCmCloseAf(CallMgrAfContext)  # type: ignore[misc]
+        return self.close_reply
+
+    def ProtocolCmNotifyCloseAfComplete(self, CallMgrAfContext: Any, Status: Any) -> None:
+        self.notify_completions.append(Status)
+        super().ProtocolCmNotifyCloseAfComplete(CallMgrAfContext, Status)  # type: ignore[misc]
+
+
+class ScriptedMcm(_Scripted, SampleMcm):
+    PREFIX = "NdisMCm"
+
+    def _context(self, adapter: Any, family: Any, handle: Any) -> McmAf:
+        adapter.afs[handle] = McmAf(adapter=adapter, family=family, handle=handle)
+        return adapter.afs[handle]
+
+    def _forget(self, ctx: McmAf) -> None:
+        del ctx.adapter.afs[ctx.handle]
+
+
+class ScriptedCallManager(_Scripted, SampleCallManager):
+    PREFIX = "NdisCm"
+
+    def _context(self, binding: Any, family: Any, handle: Any) -> CmAf:
+        binding.afs[handle] = CmAf(binding=binding, handle=handle)
+        return binding.afs[handle]
+
+    def _forget(self, ctx: CmAf) -> None:
+        del ctx.binding.afs[ctx.handle]
+
+
+class RecordingClient(SampleClient):
+    """The sample client, recording what NDIS passes to its AF handlers.
+
+    notify_reply: SAMPLE, or a status ProtocolClNotifyCloseAf returns without closing anything.
+    """
+
+    notify_reply: Any = SAMPLE
+
+    def __init__(self, ndis: Ndis, **kwargs: Any) -> None:
+        super().__init__(ndis, **kwargs)
+        self.open_completions: list[tuple[Any, int]] = []
+        self.close_completions: list[int] = []
+        self.live_in_close_complete: list[str] = []
+
+    def ProtocolClOpenAfCompleteEx(self, ProtocolAfContext, NdisAfHandle, Status):
+        self.open_completions.append((NdisAfHandle, Status))
+        super().ProtocolClOpenAfCompleteEx(ProtocolAfContext, NdisAfHandle, Status)
+
+    def ProtocolClCloseAfComplete(self, Status, ProtocolAfContext):
+        self.close_completions.append(Status)
+        self.live_in_close_complete = [a.handle.label for a in self.ndis.address_families]
+        super().ProtocolClCloseAfComplete(Status, ProtocolAfContext)
+
+    def ProtocolClNotifyCloseAf(self, ProtocolAfContext):
+        if self.notify_reply == SAMPLE:
+            return super().ProtocolClNotifyCloseAf(ProtocolAfContext)
+        return self.notify_reply
+
+
+@dataclass
+class Host:
+    """What build() made: the host, its call manager and client, and their names."""
+
+    ndis: Ndis
+    cm: Any
+    client: RecordingClient
+    cm_name: str
+    adapter: str
+
+    @property
+    def prefix(self) -> str:
+        return self.cm.PREFIX
+
+    def spelled(self, stem: str) -> str:
+        return self.prefix + stem
+
+    def wrong(self, stem: str) -> str:
+        return ("NdisCm" if self.prefix == "NdisMCm" else "NdisMCm") + stem
+
+    @property
+    def binding_handle(self) -> Any:
+        return self.client.bindings[0].handle
+
+    def open_af(self) -> Any:
+        return self.client.afs("open")[0]
+
+    def handles(self) -> list[str]:
+        return self.ndis.snapshot()["handles"]
+
+
+def build(
+    path: str,
+    completion: str = "sync",
+    *,
+    afs: tuple[int, ...] = (CO_ADDRESS_FAMILY_Q2931,),
+    open_reply: Any = SAMPLE,
+    close_reply: Any = SAMPLE,
+    notify_reply: Any = SAMPLE,
+) -> Host:
+    """An adapter up with one call manager (MCM or stand-alone) and the recording client."""
+    ndis = Ndis()
+    cm: Any
+    if path == "mcm":
+        cm_name, miniport, adapter = "samplemcm", "samplemcm", "mcm0"
+        cm = ScriptedMcm(ndis, address_families=afs, completion=completion)
+        ndis.load_driver(cm, cm_name)
+    else:
+        cm_name, miniport, adapter = "samplecallmanager", "samplecominiport", "atm0"
+        ndis.load_driver(SampleCoMiniport(ndis), miniport)
+        cm = ScriptedCallManager(ndis, address_families=afs, completion=completion)
+        ndis.load_driver(cm, cm_name)
+    cm.open_reply, cm.close_reply = open_reply, close_reply
+    client = RecordingClient(ndis)
+    client.notify_reply = notify_reply
+    ndis.load_driver(client, "sampleclient")
+    ndis.add_adapter(miniport, adapter)
+    ndis.run()
+    return Host(ndis, cm, client, cm_name, adapter)
+
+
+def co_miniport_host(*protocols: tuple[Any, str], miniport: Any = None) -> Ndis:
+    """A CoNDIS miniport adapter 'atm0' with the given (driver class, name) protocols bound."""
+    ndis = Ndis()
+    ndis.load_driver((miniport or SampleCoMiniport)(ndis), "samplecominiport")
+    for cls, name in protocols:
+        ndis.load_driver(cls(ndis), name)
+    ndis.add_adapter("samplecominiport", "atm0")
+    ndis.run()
+    return ndis
+
+
+# --- 4. open ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+class TestOpenAddressFamily:
+    """NdisClOpenAddressFamilyEx -> ProtocolCmOpenAf, synchronous and pended."""
+
+    def test_synchronous_success(self, path: str) -> None:
+        host = build(path, "sync")
+        ndis = host.ndis
+        cm_ret, cl_ret = in_order(
+            ndis,
+            ("return", "ProtocolCmOpenAf", NDIS_STATUS_SUCCESS, host.cm_name),
+            ("return", "NdisClOpenAddressFamilyEx", NDIS_STATUS_SUCCESS, "sampleclient"),
+        )
+        assert cl_ret.result == cm_ret.handle == host.open_af().handle.label
+        assert calls(ndis, "ProtocolClOpenAfCompleteEx") == []
+        [af] = ndis.address_families
+        assert af.state.value == "open" and af.client_valid and af.cm_valid
+        assert ndis.operations == ()
+
+    def test_pended_then_completed_with_success(self, path: str) -> None:
+        host = build(path, "pended")
+        ndis = host.ndis
+        records = in_order(
+            ndis,
+            ("return", "ProtocolCmOpenAf", NDIS_STATUS_PENDING, host.cm_name),
+            ("return", "NdisClOpenAddressFamilyEx", NDIS_STATUS_PENDING),
+            ("call", host.spelled("OpenAddressFamilyComplete"), None, host.cm_name),
+            ("call", "ProtocolClOpenAfCompleteEx", None, "sampleclient"),
+        )
+        af = host.open_af()
+        assert host.client.open_completions == [(af.handle, NDIS_STATUS_SUCCESS)]
+        assert {r.handle for r in records} == {af.handle.label}
+        assert [a.handle for a in ndis.address_families] == [af.handle]
+        assert ndis.operations == ()
+
+    def test_pended_then_completed_with_failure(self, path: str) -> None:
+        host = build(path, open_reply=HOLD)
+        ndis = host.ndis
+        [handle] = host.cm.held
+        assert find(ndis, "NdisClOpenAddressFamilyEx", "return").status == NDIS_STATUS_PENDING
+        assert calls(ndis, "ProtocolClOpenAfCompleteEx") == []
+
+        host.cm.complete_open(handle, NDIS_STATUS_NOT_SUPPORTED)
+
+        assert host.client.open_completions == [(None, NDIS_STATUS_NOT_SUPPORTED)]
+        assert ndis.address_families == () and ndis.operations == ()
+        assert handle.label not in host.handles() and host.client.afs() == []
+        before = ndis.snapshot()
+        with pytest.raises(BugCheck) as client_use:
+            ndis.NdisClCloseAddressFamily(handle)
+        with pytest.raises(BugCheck) as cm_use:
+            host.cm.ddi("NotifyCloseAddressFamily")(handle)
+        assert (client_use.value.rule, cm_use.value.rule) == ("NdisHandleStale",) * 2
+        assert ndis.snapshot() == before and ndis.crashed is None
+
+    def test_synchronous_failure_from_the_call_manager(self, path: str) -> None:
+        host = build(path, open_reply=NDIS_STATUS_RESOURCES)
+        ndis = host.ndis
+        cm_ret = find(ndis, "ProtocolCmOpenAf", "return")
+        assert cm_ret.status == NDIS_STATUS_RESOURCES
+        cl_ret = find(ndis, "NdisClOpenAddressFamilyEx", "return")
+        assert cl_ret.status == NDIS_STATUS_RESOURCES and cl_ret.result is None
+        assert calls(ndis, "ProtocolClOpenAfCompleteEx") == []
+        assert ndis.address_families == () and ndis.operations == ()
+        assert cm_ret.handle not in host.handles() and host.client.afs() == []
+
+    def test_ndis_fails_an_af_nobody_offers(self, path: str) -> None:
+        host = build(path)
+        ndis = host.ndis
+        before, opens = ndis.snapshot(), len(calls(ndis, "ProtocolCmOpenAf"))
+        family = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_L2TP, 1, 0)
+        status, handle = ndis.NdisClOpenAddressFamilyEx(host.binding_handle, family, object())
+        assert (status, handle) == (NDIS_STATUS_FAILURE, None)
+        assert len(calls(ndis, "ProtocolCmOpenAf")) == opens
+        assert ndis.snapshot() == before
+
+    def test_ndis_resources(self, path: str) -> None:
+        host = build(path)
+        ndis = host.ndis
+        before, opens = ndis.snapshot(), len(calls(ndis, "ProtocolCmOpenAf"))
+        ndis.faults.fail("NdisClOpenAddressFamilyEx")
+        status, handle = ndis.NdisClOpenAddressFamilyEx(host.binding_handle, Q2931, object())
+        assert (status, handle) == (NDIS_STATUS_RESOURCES, None)
+        assert len(calls(ndis, "ProtocolCmOpenAf")) == opens
+        assert ndis.snapshot() == before
+
+    def test_completed_inside_the_handler_before_it_returns_pending(self, path: str) -> None:
+        host = build(path, open_reply=COMPLETE_INSIDE)
+        ndis = host.ndis
+        complete = find(ndis, "ProtocolClOpenAfCompleteEx")
+        assert inside("ProtocolCmOpenAf", complete, ndis)
+        assert inside("NdisClOpenAddressFamilyEx", complete, ndis)
+        assert find(ndis, "ProtocolCmOpenAf", "return").status == NDIS_STATUS_PENDING
+        assert find(ndis, "NdisClOpenAddressFamilyEx", "return").status == NDIS_STATUS_PENDING
+        af = host.open_af()
+        assert host.client.open_completions == [(af.handle, NDIS_STATUS_SUCCESS)]
+        assert [a.state.value for a in ndis.address_families] == ["open"]
+        assert ndis.verifier.violations == [] and ndis.operations == ()
+
+
+class TestOpenCompletedAtDispatch:
+    """A stand-alone CM completing at DISPATCH_LEVEL: ProtocolClOpenAfCompleteEx at PASSIVE."""
+
+    def test_sample_timer_completion(self) -> None:
+        host = build("cm", "pended")
+        ndis = host.ndis
+        complete, _timer_return, client = in_order(
+            ndis,
+            ("call", "NdisCmOpenAddressFamilyComplete"),
+            ("return", "NetTimerCallback"),
+            ("call", "ProtocolClOpenAfCompleteEx"),
+        )
+        assert complete.irql == DISPATCH_LEVEL and client.irql == PASSIVE_LEVEL
+        assert host.client.open_completions == [(host.open_af().handle, NDIS_STATUS_SUCCESS)]
+
+    def test_completion_from_dispatch_level_runs_later(self) -> None:
+        host = build("cm", open_reply=HOLD)
+        ndis = host.ndis
+        [handle] = host.cm.held
+        with ndis.driver_context(ndis.driver("samplecallmanager"), DISPATCH_LEVEL):
+            host.cm.complete_open(handle, NDIS_STATUS_SUCCESS)
+        assert calls(ndis, "ProtocolClOpenAfCompleteEx") == []
+        assert host.client.afs("opening")
+        ndis.run()
+        [record] = calls(ndis, "ProtocolClOpenAfCompleteEx")
+        assert record.irql == PASSIVE_LEVEL and record.handle == handle.label
+        assert host.client.open_completions == [(handle, NDIS_STATUS_SUCCESS)]
+
+
+class TestSampleMcmVersions:
+    """The versions are the call manager's to judge in ProtocolCmOpenAf (af.py)."""
+
+    def test_mcm_refuses_another_major_version(self) -> None:
+        host = build("mcm")
+        ndis = host.ndis
+        family = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 4, 0)
+        status, handle = ndis.NdisClOpenAddressFamilyEx(host.binding_handle, family, object())
+        assert (status, handle) == (NDIS_STATUS_NOT_SUPPORTED, None)
+        assert find(ndis, "ProtocolCmOpenAf", "return", status=NDIS_STATUS_NOT_SUPPORTED)
+        assert len(ndis.address_families) == 1
+
+
+# --- 5. close -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+class TestCloseAddressFamily:
+    """NdisClCloseAddressFamily -> ProtocolCmCloseAf: SUCCESS, PENDING, NOT_ACCEPTED."""
+
+    def test_synchronous_close(self, path: str) -> None:
+        host = build(path, "sync")
+        ndis = host.ndis
+        af = host.open_af()
+        assert host.client.close_af(af) == NDIS_STATUS_SUCCESS
+        in_order(
+            ndis,
+            ("call", "NdisClCloseAddressFamily"),
+            ("return", "ProtocolCmCloseAf", NDIS_STATUS_SUCCESS, host.cm_name),
+            ("return", "NdisClCloseAddressFamily", NDIS_STATUS_SUCCESS),
+        )
+        assert calls(ndis, "ProtocolClCloseAfComplete") == []
+        assert ndis.address_families == () and ndis.operations == ()
+        assert af.handle.label not in host.handles()
+
+    def test_pended_close(self, path: str) -> None:
+        host = build(path, "pended")
+        ndis = host.ndis
+        af = host.open_af()
+        assert host.client.close_af(af) == NDIS_STATUS_PENDING
+        [nas] = ndis.address_families
+        assert nas.state.value == "closing" and not nas.client_valid and nas.cm_valid
+        assert calls(ndis, "ProtocolClCloseAfComplete") == []
+        ndis.run()
+        complete = host.spelled("CloseAddressFamilyComplete")
+        in_order(
+            ndis,
+            ("return", "ProtocolCmCloseAf", NDIS_STATUS_PENDING, host.cm_name),
+            ("return", "NdisClCloseAddressFamily", NDIS_STATUS_PENDING),
+            ("call", complete, None, host.cm_name),
+            ("call", "ProtocolClCloseAfComplete", None, "sampleclient"),
+            ("return", complete),
+        )
+        assert host.client.close_completions == [NDIS_STATUS_SUCCESS]
+        assert ndis.address_families == () and ndis.operations == ()
+        assert af.handle.label not in host.handles()
+
+    def test_not_accepted_leaves_the_af_open_and_usable(self, path: str) -> None:
+        host = build(path, close_reply=NDIS_STATUS_NOT_ACCEPTED)
+        ndis = host.ndis
+        af = host.open_af()
+        assert host.client.close_af(af) == NDIS_STATUS_NOT_ACCEPTED
+        assert calls(ndis, "ProtocolClCloseAfComplete") == []
+        [nas] = ndis.address_families
+        assert nas.state.value == "open" and nas.client_valid and nas.cm_valid
+        assert af.state == "open" and ndis.operations == ()
+        host.cm.close_reply = SAMPLE
+        assert host.client.close_af(af) == NDIS_STATUS_SUCCESS
+        assert ndis.address_families == ()
+
+    @pytest.mark.parametrize("completion", COMPLETIONS)
+    def test_handle_invalid_for_the_client_from_the_call_on(
+        self, path: str, completion: str
+    ) -> None:
+        host = build(path, completion)
+        ndis = host.ndis
+        af = host.open_af()
+        host.client.close_af(af)
+        before = ndis.snapshot()
+        with pytest.raises(BugCheck) as exc:
+            ndis.NdisClCloseAddressFamily(af.handle)
+        assert exc.value.rule == "NdisHandleStale"
+        assert exc.value.ddi == "NdisClCloseAddressFamily"
+        assert exc.value.handle == af.handle.label
+        assert ndis.snapshot() == before and ndis.crashed is None
+        ndis.run()
+        assert ndis.address_families == () and len(calls(ndis, "ProtocolCmCloseAf")) == 1
+
+    def test_handle_valid_for_the_call_manager_until_the_completion_returns(
+        self, path: str
+    ) -> None:
+        host = build(path, "pended")
+        ndis = host.ndis
+        af = host.open_af()
+        host.client.close_af(af)
+        # still valid for the call manager: a notification of a closing AF just fails
+        assert host.cm.ddi("NotifyCloseAddressFamily")(af.handle) == NDIS_STATUS_FAILURE
+        ndis.run()
+        assert host.client.live_in_close_complete == [af.handle.label]
+        before = ndis.snapshot()
+        with pytest.raises(BugCheck) as exc, ndis.driver_context(ndis.driver(host.cm_name)):
+            host.cm.ddi("CloseAddressFamilyComplete")(NDIS_STATUS_SUCCESS, af.handle)
+        assert exc.value.rule == "NdisHandleStale" and exc.value.driver == host.cm_name
+        assert ndis.snapshot() == before and ndis.crashed is None
+
+
+# --- 6. spellings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", PATHS)
+class TestSpelling:
+    """The trace keeps the spelling used; the other role's spelling is CoNdisMcmSpelling."""
+
+    def test_trace_records_the_spelling_used(self, path: str) -> None:
+        host = build(path, "pended")
+        host.client.close_af(host.open_af())
+        host.ndis.run()
+        for stem in ("OpenAddressFamilyComplete", "CloseAddressFamilyComplete"):
+            assert len(calls(host.ndis, host.spelled(stem), driver=host.cm_name)) == 1
+            assert calls(host.ndis, host.wrong(stem)) == []
+
+    def test_wrong_spelling_of_the_open_completion(self, path: str) -> None:
+        host = build(path, open_reply=HOLD)
+        ndis = host.ndis
+        [(handle, ctx)] = host.cm.held.items()
+        before = ndis.snapshot()
+        with pytest.raises(BugCheck) as exc:
+            getattr(ndis, host.wrong("OpenAddressFamilyComplete"))(NDIS_STATUS_SUCCESS, handle, ctx)
+        assert exc.value.rule == "CoNdisMcmSpelling"
+        assert (exc.value.ddi, exc.value.driver) == (
+            host.wrong("OpenAddressFamilyComplete"),
+            host.cm_name,
+        )
+        assert ndis.snapshot() == before and ndis.crashed is None
+        host.cm.complete_open(handle, NDIS_STATUS_SUCCESS)
+        assert host.client.open_completions == [(handle, NDIS_STATUS_SUCCESS)]
+
+    def test_wrong_spelling_of_the_close_completion(self, path: str) -> None:
+        host = build(path, "pended")
+        ndis = host.ndis
+        af = host.open_af()
+        host.client.close_af(af)
+        before = ndis.snapshot()
+        with pytest.raises(BugCheck) as exc:
+            getattr(ndis, host.wrong("CloseAddressFamilyComplete"))(NDIS_STATUS_SUCCESS, af.handle)
+        assert exc.value.rule == "CoNdisMcmSpelling"
+        assert ndis.snapshot() == before
+        ndis.run()
+        assert host.client.close_completions == [NDIS_STATUS_SUCCESS]
+
+    def test_wrong_spelling_of_the_close_notification(self, path: str) -> None:
+        host = build(path)
+        ndis = host.ndis
+        af = host.open_af()
+        before = ndis.snapshot()
+        with pytest.raises(BugCheck) as exc:
+            getattr(ndis, host.wrong("NotifyCloseAddressFamily"))(af.handle)
+        assert exc.value.rule == "CoNdisMcmSpelling"
+        assert exc.value.ddi == host.wrong("NotifyCloseAddressFamily")
+        assert ndis.snapshot() == before
+        assert calls(ndis, "ProtocolClNotifyCloseAf") == []

@@ -1,0 +1,762 @@
+"""Driver registration, NdisSetOptionalHandlers and adapters (drivers.py, adapters.py).
+
+Pages: nf-ndis-ndismregisterminiportdriver, nf-ndis-ndisregisterprotocoldriver,
+nc-ndis-set_options, nf-ndis-ndissetoptionalhandlers, nf-ndis-ndismsetminiportattributes,
+nc-ndis-miniport_initialize, nc-ndis-miniport_halt, guide/adapter-states-of-a-miniport-driver.
+Bindings are in test_bindings.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import pytest
+
+from condis import (
+    DRIVER_OBJECT,
+    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
+    NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
+    NDIS_HALT_ACTION,
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
+    NDIS_MINIPORT_CO_CHARACTERISTICS,
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+    NDIS_PROTOCOL_CO_CHARACTERISTICS,
+    NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
+    NDIS_STATUS,
+    NDIS_STATUS_BAD_CHARACTERISTICS,
+    NDIS_STATUS_BAD_VERSION,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_NOT_ACCEPTED,
+    NDIS_STATUS_RESOURCES,
+    NDIS_STATUS_SUCCESS,
+    PASSIVE_LEVEL,
+    BugCheck,
+    Ndis,
+    SystemCrashed,
+)
+from condis.adapters import AdapterState
+from condis.constants import NDIS_OBJECT_TYPE_CO_CLIENT_OPTIONAL_HANDLERS
+from condis.constants import NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS as MINIPORT_TYPE
+from condis.constants import NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS as PROTOCOL_TYPE
+from condis.driver import build_characteristics
+from condis.handles import DriverHandle
+from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
+from util import assert_in_order, first, mcm_host, names, records
+
+SUCCESS = NDIS_STATUS_SUCCESS
+
+
+def _noop(*args: Any) -> None:
+    return None
+
+
+CO = dict.fromkeys(("CoAfRegisterNotifyHandler",), _noop)
+CLIENT = dict.fromkeys(
+    ("ClOpenAfCompleteHandlerEx", "ClCloseAfCompleteHandler", "ClNotifyCloseAfHandler"), _noop
+)
+CM = dict.fromkeys(("CmOpenAfHandler", "CmCloseAfHandler", "CmNotifyCloseAfCompleteHandler"), _noop)
+
+
+def co_chars(**kw: Any) -> NDIS_PROTOCOL_CO_CHARACTERISTICS:
+    return NDIS_PROTOCOL_CO_CHARACTERISTICS(**{**CO, **kw})
+
+
+def client_handlers(**kw: Any) -> NDIS_CO_CLIENT_OPTIONAL_HANDLERS:
+    return NDIS_CO_CLIENT_OPTIONAL_HANDLERS(**{**CLIENT, **kw})
+
+
+def cm_handlers(**kw: Any) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS:
+    return NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS(**{**CM, **kw})
+
+
+SetOptions = Callable[[Any, DriverHandle], int]
+
+
+def register(*structs: Callable[[], object]) -> SetOptions:
+    """An XxxSetOptions that registers each structure, records each status, and succeeds."""
+
+    def set_options(driver: Any, handle: DriverHandle) -> int:
+        for make in structs:
+            driver.option_statuses.append(driver.ndis.NdisSetOptionalHandlers(handle, make()))
+        return SUCCESS
+
+    return set_options
+
+
+class _Hooks:
+    """What both test drivers share: one registration mistake per test, chosen by arguments."""
+
+    def __init__(
+        self,
+        ndis: Ndis,
+        *,
+        edit: Callable[[Any], None] | None = None,
+        twice: bool = False,
+        options: SetOptions | None = None,
+        entry_status: int | None = None,
+    ) -> None:
+        super().__init__(ndis)
+        self.edit, self.twice, self.options = edit, twice, options
+        self.entry_status = entry_status
+        self.results: list[tuple[NDIS_STATUS, DriverHandle | None]] = []
+        self.option_statuses: list[NDIS_STATUS] = []
+        self.option_handles: list[DriverHandle] = []
+        self.chars: Any = None
+
+    def _entry(self, register_once: Callable[[], tuple[NDIS_STATUS, DriverHandle | None]]) -> int:
+        if self.edit is not None:
+            self.edit(self.chars)
+        for _ in range(2 if self.twice else 1):
+            self.results.append(register_once())
+        status, self.driver_handle = self.results[0]
+        return status if self.entry_status is None else self.entry_status
+
+    def _options(self, handle: DriverHandle, default: Callable[[], NDIS_STATUS]) -> int:
+        self.option_handles.append(handle)
+        return default() if self.options is None else self.options(self, handle)
+
+
+class Miniport(_Hooks, SampleCoMiniport):
+    """The sample CoNDIS miniport, building its characteristics by hand in DriverEntry."""
+
+    def DriverEntry(self, DriverObject: DRIVER_OBJECT, RegistryPath: str) -> int:
+        self.driver_object = DriverObject
+        self.chars = build_characteristics(NDIS_MINIPORT_DRIVER_CHARACTERISTICS, self)
+        return self._entry(
+            lambda: self.ndis.NdisMRegisterMiniportDriver(
+                DriverObject, RegistryPath, self, self.chars
+            )
+        )
+
+    def MiniportSetOptions(self, NdisDriverHandle: DriverHandle, DriverContext: object) -> int:
+        return self._options(
+            NdisDriverHandle,
+            lambda: super(Miniport, self).MiniportSetOptions(NdisDriverHandle, DriverContext),
+        )
+
+
+class Protocol(_Hooks, SampleClient):
+    """The sample client, building its characteristics by hand in DriverEntry."""
+
+    def DriverEntry(self, DriverObject: DRIVER_OBJECT, RegistryPath: str) -> int:
+        self.driver_object = DriverObject
+        self.chars = build_characteristics(NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, self)
+        self.chars.Name = DriverObject.DriverName
+        return self._entry(lambda: self.ndis.NdisRegisterProtocolDriver(self, self.chars))
+
+    def ProtocolSetOptions(self, NdisDriverHandle: DriverHandle, DriverContext: object) -> int:
+        return self._options(
+            NdisDriverHandle,
+            lambda: super(Protocol, self).ProtocolSetOptions(NdisDriverHandle, DriverContext),
+        )
+
+
+def rows(ndis: Ndis) -> list[tuple[str, str, int, NDIS_STATUS | None]]:
+    return [(r.phase.value, r.name, r.depth, r.status) for r in ndis.trace]
+
+
+def assert_not_loaded(ndis: Ndis, name: str) -> None:
+    assert ndis.drivers == ()
+    with pytest.raises(KeyError):
+        ndis.driver(name)
+    assert [h for h in ndis.snapshot()["handles"] if h.startswith("NdisDriverHandle")] == []
+
+
+def set_field(name: str, value: object) -> Callable[[Any], None]:
+    return lambda chars: setattr(chars, name, value)
+
+
+def set_type(value: int) -> Callable[[Any], None]:
+    return lambda chars: setattr(chars.Header, "Type", value)
+
+
+REFUSED = [
+    (Miniport, set_field("MajorNdisVersion", 5), None, NDIS_STATUS_BAD_VERSION),
+    (Miniport, set_field("MajorNdisVersion", 7), None, NDIS_STATUS_BAD_VERSION),
+    (Miniport, set_field("HaltHandlerEx", None), None, NDIS_STATUS_BAD_CHARACTERISTICS),
+    (Miniport, set_field("InitializeHandlerEx", None), None, NDIS_STATUS_BAD_CHARACTERISTICS),
+    (Miniport, set_type(PROTOCOL_TYPE), None, NDIS_STATUS_BAD_CHARACTERISTICS),
+    (Miniport, None, "NdisMRegisterMiniportDriver", NDIS_STATUS_RESOURCES),
+    (Protocol, set_field("MajorNdisVersion", 5), None, NDIS_STATUS_BAD_VERSION),
+    (Protocol, set_field("BindAdapterHandlerEx", None), None, NDIS_STATUS_BAD_CHARACTERISTICS),
+    (Protocol, set_field("UnbindAdapterHandlerEx", None), None, NDIS_STATUS_BAD_CHARACTERISTICS),
+    (
+        Protocol,
+        set_field("OpenAdapterCompleteHandlerEx", None),
+        None,
+        NDIS_STATUS_BAD_CHARACTERISTICS,
+    ),
+    (
+        Protocol,
+        set_field("CloseAdapterCompleteHandlerEx", None),
+        None,
+        NDIS_STATUS_BAD_CHARACTERISTICS,
+    ),
+    (Protocol, set_type(MINIPORT_TYPE), None, NDIS_STATUS_BAD_CHARACTERISTICS),
+    (Protocol, None, "NdisRegisterProtocolDriver", NDIS_STATUS_RESOURCES),
+]
+REFUSED_IDS = [
+    *("miniport-" + i for i in ("v5", "v7", "no-halt", "no-init", "wrong-type", "resources")),
+    *("protocol-" + i for i in ("v5", "no-bind", "no-unbind", "no-open-complete")),
+    *("protocol-" + i for i in ("no-close-complete", "wrong-type", "resources")),
+]
+
+
+class TestRegistration:
+    """NdisMRegisterMiniportDriver and NdisRegisterProtocolDriver, and their return codes."""
+
+    def test_miniport_success_runs_set_options_inside_the_registration(self) -> None:
+        ndis = Ndis()
+        mp = Miniport(ndis)
+        assert ndis.load_driver(mp, "mp") == SUCCESS
+        assert rows(ndis) == [
+            ("call", "DriverEntry", 0, None),
+            ("call", "NdisMRegisterMiniportDriver", 1, None),
+            ("call", "MiniportSetOptions", 2, None),
+            ("call", "NdisSetOptionalHandlers", 3, None),
+            ("return", "NdisSetOptionalHandlers", 3, SUCCESS),
+            ("return", "MiniportSetOptions", 2, SUCCESS),
+            ("return", "NdisMRegisterMiniportDriver", 1, SUCCESS),
+            ("return", "DriverEntry", 0, SUCCESS),
+        ]
+        assert {(r.driver, r.irql) for r in ndis.trace} == {("mp", PASSIVE_LEVEL)}
+        block = ndis.driver("mp")
+        assert mp.results == [(SUCCESS, block.handle)] and mp.option_handles == [block.handle]
+        assert ndis.trace[6].handle == block.handle.label == "NdisDriverHandle#1"
+        assert (block.context, block.roles) == (mp, ("CoNDIS miniport",))
+
+    def test_protocol_success_runs_set_options_inside_the_registration(self) -> None:
+        ndis = Ndis()
+        p = Protocol(ndis)
+        assert ndis.load_driver(p, "p") == SUCCESS
+        # NDIS_PROTOCOL_CO_CHARACTERISTICS, then NDIS_CO_CLIENT_OPTIONAL_HANDLERS
+        assert rows(ndis)[:4] + rows(ndis)[-5:] == [
+            ("call", "DriverEntry", 0, None),
+            ("call", "NdisRegisterProtocolDriver", 1, None),
+            ("call", "ProtocolSetOptions", 2, None),
+            ("call", "NdisSetOptionalHandlers", 3, None),
+            ("call", "NdisSetOptionalHandlers", 3, None),
+            ("return", "NdisSetOptionalHandlers", 3, SUCCESS),
+            ("return", "ProtocolSetOptions", 2, SUCCESS),
+            ("return", "NdisRegisterProtocolDriver", 1, SUCCESS),
+            ("return", "DriverEntry", 0, SUCCESS),
+        ]
+        block = ndis.driver("p")
+        assert p.results == [(SUCCESS, block.handle)]
+        assert (block.context, block.roles) == (p, ("client",))
+
+    @pytest.mark.parametrize(("cls", "edit", "fault", "status"), REFUSED, ids=REFUSED_IDS)
+    def test_refused(
+        self, cls: type[_Hooks], edit: Callable[[Any], None] | None, fault: str | None, status: int
+    ) -> None:
+        ndis = Ndis()
+        if fault is not None:
+            ndis.faults.fail(fault)
+        drv = cls(ndis, edit=edit)
+        assert ndis.load_driver(drv, "d") == status
+        assert drv.results == [(status, None)]
+        # XxxSetOptions never runs: so a pre-6.0 miniport never reaches
+        # NdisSetOptionalHandlers, whose NDIS_STATUS_NOT_SUPPORTED is unreachable.
+        assert drv.option_handles == []
+        assert_not_loaded(ndis, "d")
+        assert ndis.load_driver(cls(ndis), "d") == SUCCESS
+
+    @pytest.mark.parametrize("cls", [Miniport, Protocol])
+    def test_second_registration_fails(self, cls: type[_Hooks]) -> None:
+        ndis = Ndis()
+        drv = cls(ndis, twice=True)
+        assert ndis.load_driver(drv, "d") == SUCCESS
+        block = ndis.driver("d")
+        assert drv.results == [(SUCCESS, block.handle), (NDIS_STATUS_FAILURE, None)]
+        assert len(drv.option_handles) == 1
+        assert block.roles in (("CoNDIS miniport",), ("client",))
+
+    @pytest.mark.parametrize(
+        ("cls", "struct"),
+        [(Miniport, NDIS_MINIPORT_CO_CHARACTERISTICS), (Protocol, co_chars)],
+        ids=["miniport", "protocol"],
+    )
+    def test_failing_set_options_status_propagates(
+        self, cls: type[_Hooks], struct: Callable[[], object]
+    ) -> None:
+        def options(driver: Any, handle: DriverHandle) -> int:
+            register(struct)(driver, handle)
+            return NDIS_STATUS_NOT_ACCEPTED
+
+        ndis = Ndis()
+        drv = cls(ndis, options=options)
+        assert ndis.load_driver(drv, "d") == NDIS_STATUS_NOT_ACCEPTED
+        assert drv.option_statuses == [SUCCESS]
+        assert drv.results == [(NDIS_STATUS_NOT_ACCEPTED, None)]
+        # XxxSetOptions, NdisXxxRegisterXxxDriver and DriverEntry all return its status
+        assert [(r.depth, r.status) for r in ndis.trace[-3:]] == [
+            (2, NDIS_STATUS_NOT_ACCEPTED),
+            (1, NDIS_STATUS_NOT_ACCEPTED),
+            (0, NDIS_STATUS_NOT_ACCEPTED),
+        ]
+        assert_not_loaded(ndis, "d")
+        # NDIS forgot the driver: the handle XxxSetOptions had is stale.
+        with pytest.raises(BugCheck) as e:
+            ndis.NdisSetOptionalHandlers(drv.option_handles[0], struct())
+        assert (e.value.rule, e.value.ddi) == ("NdisHandleStale", "NdisSetOptionalHandlers")
+
+    def test_driver_that_ignores_a_failed_registration_is_no_miniport(self) -> None:
+        ndis = Ndis()
+        mp = Miniport(ndis, options=lambda d, h: NDIS_STATUS_FAILURE, entry_status=SUCCESS)
+        assert ndis.load_driver(mp, "mp") == SUCCESS
+        block = ndis.driver("mp")
+        assert (block.roles, block.handle, block.is_co_miniport) == ((), None, False)
+        with pytest.raises(ValueError, match=r"^add_adapter: mp did not register as a miniport"):
+            ndis.add_adapter("mp", "a0")
+
+    def test_ndis_keeps_its_own_copy_of_the_characteristics(self) -> None:
+        """The page: NDIS copies the structure, so later edits by the driver change nothing."""
+        ndis = Ndis()
+        mp = Miniport(ndis)
+        ndis.load_driver(mp, "mp")
+        mp.chars.InitializeHandlerEx = lambda *args: NDIS_STATUS_FAILURE
+        mp.chars.HaltHandlerEx = None
+        assert ndis.add_adapter("mp", "a0").is_up
+        ndis.halt_adapter("a0")
+        assert [r.status for r in records(ndis, "MiniportInitializeEx", "return")] == [SUCCESS]
+        assert len(records(ndis, "MiniportHaltEx", "return")) == 1
+
+    def test_non_callable_handler_is_a_driver_bug_that_stops_the_host(self) -> None:
+        ndis = Ndis()
+        mp = Miniport(ndis, edit=set_field("HaltHandlerEx", 42))
+        with pytest.raises(
+            TypeError,
+            match=r"^NdisMRegisterMiniportDriver: NDIS_MINIPORT_DRIVER_CHARACTERISTICS"
+            r"\.HaltHandlerEx must be callable or None, not int$",
+        ):
+            ndis.load_driver(mp, "mp")
+        assert isinstance(ndis.crashed, TypeError)
+        with pytest.raises(SystemCrashed):
+            ndis.load_driver(Miniport(ndis), "mp2")
+
+    def test_argument_errors(self) -> None:
+        ndis, _, client = mcm_host()
+        mp = ndis.driver("samplemcm")
+        chars = build_characteristics(NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, client)
+        before, length = ndis.snapshot(), len(ndis.trace)
+        reg = "^NdisMRegisterMiniportDriver: "
+        with pytest.raises(TypeError, match=reg + "MiniportDriverCharacteristics must be an "):
+            ndis.NdisMRegisterMiniportDriver(mp.driver_object, "", None, chars)
+        with pytest.raises(TypeError, match=reg + "DriverObject must be the DRIVER_OBJECT given"):
+            ndis.NdisMRegisterMiniportDriver("mp", "", None, mp.miniport_chars)
+        with pytest.raises(ValueError, match=reg + "DriverObject 'ghost' is not loaded$"):
+            ndis.NdisMRegisterMiniportDriver(DRIVER_OBJECT("ghost"), "", None, mp.miniport_chars)
+        with pytest.raises(
+            TypeError,
+            match=r"^NdisRegisterProtocolDriver: ProtocolCharacteristics must be an "
+            r"NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, not NDIS_MINIPORT_DRIVER_CHARACTERISTICS$",
+        ):
+            ndis.NdisRegisterProtocolDriver(None, mp.miniport_chars)
+        # "A protocol driver calls NdisRegisterProtocolDriver from its DriverEntry routine."
+        outside = r"^NdisRegisterProtocolDriver: must be called from the driver's DriverEntry$"
+        with pytest.raises(ValueError, match=outside):
+            ndis.NdisRegisterProtocolDriver(None, chars)
+        with ndis.driver_context(ndis.driver("sampleclient")), pytest.raises(ValueError):
+            ndis.NdisRegisterProtocolDriver(None, chars)
+        assert (ndis.snapshot(), len(ndis.trace), ndis.crashed) == (before, length, None)
+
+
+class TestDriverEntryFailure:
+    """A DriverEntry that fails leaves no driver loaded, whatever it registered."""
+
+    def test_miniport_registered_then_failed(self) -> None:
+        ndis = Ndis()
+        mp = Miniport(ndis, entry_status=NDIS_STATUS_FAILURE)
+        assert ndis.load_driver(mp, "mp") == NDIS_STATUS_FAILURE
+        assert mp.results[0][0] == SUCCESS
+        assert_not_loaded(ndis, "mp")
+        with pytest.raises(BugCheck) as e:
+            ndis.NdisSetOptionalHandlers(mp.results[0][1], NDIS_MINIPORT_CO_CHARACTERISTICS())
+        assert e.value.rule == "NdisHandleStale"
+        with pytest.raises(KeyError):
+            ndis.add_adapter("mp", "a0")
+        assert ndis.load_driver(Miniport(ndis), "mp") == SUCCESS  # the name is free again
+
+    def test_protocol_registered_then_failed_is_never_bound(self) -> None:
+        ndis, _, _ = mcm_host(client=False)
+        p = Protocol(ndis, entry_status=NDIS_STATUS_RESOURCES)
+        assert ndis.load_driver(p, "p") == NDIS_STATUS_RESOURCES
+        assert [d.name for d in ndis.drivers] == ["samplemcm"]
+        assert ("ProtocolBindAdapterEx" not in names(ndis), ndis.bindings) == (True, ())
+
+    def test_load_driver_argument_errors(self) -> None:
+        ndis = Ndis()
+        ndis.load_driver(Miniport(ndis), "mp")
+        before = ndis.snapshot()
+        with pytest.raises(ValueError, match=r"^load_driver: a driver named 'mp' is already "):
+            ndis.load_driver(Miniport(ndis), "mp")
+        with pytest.raises(TypeError, match=r"^load_driver: driver must have a DriverEntry "):
+            ndis.load_driver(42, "x")
+        assert ndis.snapshot() == before
+
+
+def loaded(kind: str, *structs: Callable[[], object]) -> tuple[Ndis, _Hooks]:
+    """A host with a Miniport 'mp' or Protocol 'p' that registers `structs` in XxxSetOptions."""
+    ndis = Ndis()
+    drv = (Miniport if kind == "miniport" else Protocol)(ndis, options=register(*structs))
+    assert ndis.load_driver(drv, "p" if kind == "protocol" else "mp") == SUCCESS
+    return ndis, drv
+
+
+def mislabelled() -> object:
+    cm = cm_handlers()
+    cm.Header.Type = NDIS_OBJECT_TYPE_CO_CLIENT_OPTIONAL_HANDLERS
+    return cm
+
+
+MP_CO = NDIS_MINIPORT_CO_CHARACTERISTICS
+
+
+class TestOptionalHandlers:
+    """NdisSetOptionalHandlers: which structures each driver type may register."""
+
+    @pytest.mark.parametrize(
+        ("kind", "structs", "roles"),
+        [
+            ("protocol", (co_chars,), ("protocol",)),
+            ("protocol", (co_chars, client_handlers), ("client",)),
+            ("protocol", (co_chars, cm_handlers), ("call manager",)),
+            ("protocol", (co_chars, client_handlers, cm_handlers), ("client", "call manager")),
+            ("miniport", (), ("miniport",)),
+            ("miniport", (MP_CO,), ("CoNDIS miniport",)),
+            ("miniport", (MP_CO, cm_handlers), ("MCM",)),
+        ],
+        ids=["co", "client", "call-manager", "client+cm", "miniport", "co-miniport", "mcm"],
+    )
+    def test_allowed_structures(
+        self, kind: str, structs: tuple[Callable[[], object], ...], roles: tuple[str, ...]
+    ) -> None:
+        ndis, drv = loaded(kind, *structs)
+        assert drv.option_statuses == [SUCCESS] * len(structs)
+        block = ndis.drivers[0]
+        assert (block.roles, block.is_mcm) == (roles, roles == ("MCM",))
+        assert (block.is_client, block.is_call_manager) == (
+            "client" in roles,
+            "call manager" in roles,
+        )
+        assert block.is_co_protocol == (kind == "protocol")
+        calls = records(ndis, "NdisSetOptionalHandlers", "call")
+        assert {(r.depth, r.handle) for r in calls} <= {(3, block.handle.label)}
+
+    @pytest.mark.parametrize(
+        ("kind", "bad"),
+        [
+            ("protocol", MP_CO),
+            ("miniport", client_handlers),
+            ("miniport", co_chars),
+            ("protocol", lambda: cm_handlers(CmOpenAfHandler=None)),
+            ("miniport", lambda: cm_handlers(CmOpenAfHandler=None)),
+            ("protocol", lambda: cm_handlers(CmNotifyCloseAfCompleteHandler=None)),
+            ("protocol", lambda: client_handlers(ClNotifyCloseAfHandler=None)),
+            ("protocol", lambda: co_chars(CoAfRegisterNotifyHandler=None)),
+            ("protocol", mislabelled),
+        ],
+        ids=[
+            *("protocol-miniport-co", "miniport-client", "miniport-protocol-co"),
+            *("cm-no-open-af", "mcm-no-open-af", "cm-no-notify-close-complete"),
+            *("client-no-notify-close", "co-no-af-register-notify", "wrong-header-type"),
+        ],
+    )
+    def test_failure_leaves_roles_alone(self, kind: str, bad: Callable[[], object]) -> None:
+        first_struct = co_chars if kind == "protocol" else MP_CO
+        ndis, drv = loaded(kind, first_struct, bad)
+        assert drv.option_statuses == [SUCCESS, NDIS_STATUS_FAILURE]
+        expected = ("protocol",) if kind == "protocol" else ("CoNDIS miniport",)
+        assert ndis.drivers[0].roles == expected
+
+    def test_miniport_outside_set_options_fails(self) -> None:
+        ndis, _ = loaded("miniport", MP_CO)
+        block = ndis.driver("mp")
+        before = ndis.snapshot()
+        with ndis.driver_context(block):
+            status = ndis.NdisSetOptionalHandlers(block.handle, cm_handlers())
+        assert status == NDIS_STATUS_FAILURE
+        assert records(ndis, "NdisSetOptionalHandlers", "return")[-1].status == NDIS_STATUS_FAILURE
+        assert (block.roles, ndis.snapshot()) == (("CoNDIS miniport",), before)
+
+    def test_ndis_version_is_read_from_ndis_copy(self) -> None:
+        """NOT_SUPPORTED needs a registered pre-6.0 miniport, which registration refuses.
+
+        Editing the caller's structure inside MiniportSetOptions does not make one:
+        NDIS checks the version of the copy it took (see TestRegistration).
+        """
+
+        def options(driver: Any, handle: DriverHandle) -> int:
+            driver.chars.MajorNdisVersion = 5
+            return register(NDIS_MINIPORT_CO_CHARACTERISTICS)(driver, handle)
+
+        ndis = Ndis()
+        mp = Miniport(ndis, options=options)
+        assert ndis.load_driver(mp, "mp") == SUCCESS
+        assert mp.option_statuses == [SUCCESS]
+        assert ndis.driver("mp").roles == ("CoNDIS miniport",)
+
+    def test_resources_fails_the_registration(self) -> None:
+        ndis = Ndis()
+        ndis.faults.fail("NdisSetOptionalHandlers")
+        assert ndis.load_driver(SampleMcm(ndis), "mcm") == NDIS_STATUS_RESOURCES
+        assert [(r.name, r.status) for r in ndis.trace if r.phase.value == "return"] == [
+            ("NdisSetOptionalHandlers", NDIS_STATUS_RESOURCES),
+            ("MiniportSetOptions", NDIS_STATUS_RESOURCES),
+            ("NdisMRegisterMiniportDriver", NDIS_STATUS_RESOURCES),
+            ("DriverEntry", NDIS_STATUS_RESOURCES),
+        ]
+        assert_not_loaded(ndis, "mcm")
+
+    def test_resources_for_one_structure(self) -> None:
+        ndis = Ndis()
+        ndis.faults.fail("NdisSetOptionalHandlers")
+        p = Protocol(ndis, options=register(co_chars, client_handlers, cm_handlers))
+        assert ndis.load_driver(p, "p") == SUCCESS
+        assert p.option_statuses == [NDIS_STATUS_RESOURCES, SUCCESS, SUCCESS]
+        block = ndis.driver("p")
+        assert (block.is_co_protocol, block.roles) == (False, ("client", "call manager"))
+
+    def test_argument_errors(self) -> None:
+        ndis, _ = loaded("protocol", co_chars)
+        handle = ndis.driver("p").handle
+        before, length = ndis.snapshot(), len(ndis.trace)
+        with pytest.raises(
+            TypeError,
+            match=r"^NdisSetOptionalHandlers: OptionalHandlers must be one of "
+            r"NDIS_MINIPORT_CO_CHARACTERISTICS, NDIS_PROTOCOL_CO_CHARACTERISTICS, "
+            r"NDIS_CO_CLIENT_OPTIONAL_HANDLERS, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS, not int$",
+        ):
+            ndis.NdisSetOptionalHandlers(handle, 42)
+        with pytest.raises(TypeError, match=r"not NDIS_PROTOCOL_DRIVER_CHARACTERISTICS$"):
+            ndis.NdisSetOptionalHandlers(handle, NDIS_PROTOCOL_DRIVER_CHARACTERISTICS())
+        with pytest.raises(
+            TypeError,
+            match=r"^NdisSetOptionalHandlers: NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS"
+            r"\.CmOpenAfHandler must be callable or None, not str$",
+        ):
+            ndis.NdisSetOptionalHandlers(handle, cm_handlers(CmOpenAfHandler="open"))
+        with pytest.raises(
+            ValueError, match=r"^NdisSetOptionalHandlers: NdisHandle is required \(got None\)$"
+        ):
+            ndis.NdisSetOptionalHandlers(None, co_chars())
+        with pytest.raises(TypeError, match=r"^NdisSetOptionalHandlers: NdisHandle must be an "):
+            ndis.NdisSetOptionalHandlers("p", co_chars())
+        assert (ndis.snapshot(), len(ndis.trace), ndis.crashed) == (before, length, None)
+
+
+class ContextMcm(SampleMcm):
+    """The sample MCM, recording the contexts NDIS hands back to it."""
+
+    def __init__(self, ndis: Ndis, *, fail_init: bool = False) -> None:
+        super().__init__(ndis)
+        self.fail_init = fail_init
+        self.seen: list[tuple[str, object]] = []
+
+    def MiniportInitializeEx(self, NdisMiniportHandle: Any, Context: object, Params: Any) -> int:
+        status = super().MiniportInitializeEx(NdisMiniportHandle, Context, Params)
+        return NDIS_STATUS_FAILURE if self.fail_init else status
+
+    def ProtocolCmOpenAf(
+        self, CallMgrBindingContext: Any, AddressFamily: Any, NdisAfHandle: Any
+    ) -> Any:
+        self.seen.append(("ProtocolCmOpenAf", CallMgrBindingContext))
+        return super().ProtocolCmOpenAf(CallMgrBindingContext, AddressFamily, NdisAfHandle)
+
+    def MiniportHaltEx(self, MiniportAdapterContext: Any, HaltAction: NDIS_HALT_ACTION) -> None:
+        self.seen.append(("MiniportHaltEx", (MiniportAdapterContext, HaltAction)))
+        super().MiniportHaltEx(MiniportAdapterContext, HaltAction)
+
+
+class BadAttributes(SampleCoMiniport):
+    """The sample CoNDIS miniport giving one attributes structure a Header.Revision of 2."""
+
+    def __init__(self, ndis: Ndis, broken: type) -> None:
+        super().__init__(ndis)
+        self.broken = broken
+        self.statuses: list[NDIS_STATUS] = []
+
+    def MiniportInitializeEx(self, NdisMiniportHandle: Any, Context: object, Params: Any) -> int:
+        for attrs in (
+            NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES(MiniportAdapterContext=self),
+            NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES(MediaType=Params.MediaType),
+        ):
+            if isinstance(attrs, self.broken):
+                attrs.Header.Revision = 2
+            self.statuses.append(self.ndis.NdisMSetMiniportAttributes(NdisMiniportHandle, attrs))
+        return self.statuses[0] if self.statuses[0] != SUCCESS else self.statuses[1]
+
+
+class TestAdapterStart:
+    """MiniportInitializeEx, NdisMSetMiniportAttributes, then binding every protocol."""
+
+    def test_initialize_then_bind_in_load_order(self) -> None:
+        ndis = Ndis()
+        ndis.load_driver(SampleCoMiniport(ndis), "mp")
+        for name in ("p1", "p2", "p3"):
+            ndis.load_driver(SampleClient(ndis), name)
+        start = len(ndis.trace)
+        adapter = ndis.add_adapter("mp", "a0")
+        assert (adapter.state, adapter.is_up, ndis.adapters) == (
+            AdapterState.RUNNING,
+            True,
+            (adapter,),
+        )
+        init = first(ndis, "MiniportInitializeEx", "return", after=start - 1)
+        binds = [r for r in records(ndis, "ProtocolBindAdapterEx", "call") if r.seq > init.seq]
+        assert [r.driver for r in binds] == ["p1", "p2", "p3"]
+        assert {(r.depth, r.irql) for r in binds} == {(0, PASSIVE_LEVEL)}
+        assert [b.label for b in adapter.bindings] == ["p1->a0", "p2->a0", "p3->a0"]
+        assert [b.label for b in ndis.bindings] == ["p1->a0", "p2->a0", "p3->a0"]
+
+    def test_protocol_loaded_later_binds_when_driver_entry_returned(self) -> None:
+        ndis, _, _ = mcm_host(client=False)
+        ndis.load_driver(SampleClient(ndis), "cl")
+        entry = records(ndis, "DriverEntry", "return")[-1]
+        bind = first(ndis, "ProtocolBindAdapterEx")
+        assert (entry.driver, bind.driver) == ("cl", "cl") and bind.seq > entry.seq
+        assert ndis.binding("cl", "mcm0").state.value == "running"
+
+    def test_failed_initialize(self) -> None:
+        ndis = Ndis()
+        ndis.load_driver(ContextMcm(ndis, fail_init=True), "mcm")
+        ndis.load_driver(SampleClient(ndis), "cl")
+        adapter = ndis.add_adapter("mcm", "mcm0")
+        ndis.run()
+        registered = records(ndis, "NdisMCmRegisterAddressFamilyEx", "return")
+        assert [r.status for r in registered] == [SUCCESS, SUCCESS]
+        assert records(ndis, "MiniportInitializeEx", "return")[0].status == NDIS_STATUS_FAILURE
+        assert (adapter.state, ndis.adapters, ndis.registrations) == (AdapterState.HALTED, (), ())
+        assert (ndis.bindings, adapter.bindings) == ((), [])
+        for handler in ("ProtocolBindAdapterEx", "ProtocolCoAfRegisterNotify", "MiniportHaltEx"):
+            assert handler not in names(ndis)
+        assert adapter.handle.label not in ndis.snapshot()["handles"]
+        with pytest.raises(
+            ValueError, match=r"^halt_adapter: adapter mcm0 is halted, not running$"
+        ):
+            ndis.halt_adapter("mcm0")
+
+    def test_context_reaches_halt_and_cm_open_af(self) -> None:
+        ndis = Ndis()
+        mcm = ContextMcm(ndis)
+        ndis.load_driver(mcm, "mcm")
+        ndis.load_driver(SampleClient(ndis), "cl")
+        adapter = ndis.add_adapter("mcm", "mcm0")
+        ndis.run()
+        (context,) = mcm.adapters.values()
+        assert adapter.context is context
+        ndis.halt_adapter("mcm0", NDIS_HALT_ACTION.NdisHaltDeviceSurpriseRemoved)
+        assert mcm.seen[:2] == [("ProtocolCmOpenAf", context)] * 2
+        assert mcm.seen[2] == (
+            "MiniportHaltEx",
+            (context, NDIS_HALT_ACTION.NdisHaltDeviceSurpriseRemoved),
+        )
+        assert context.halted
+
+    @pytest.mark.parametrize(
+        "broken",
+        [NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES, NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES],
+    )
+    def test_bad_version(self, broken: type) -> None:
+        ndis = Ndis()
+        mp = BadAttributes(ndis, broken)
+        ndis.load_driver(mp, "mp")
+        adapter = ndis.add_adapter("mp", "a0")
+        if broken is NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES:
+            assert (mp.statuses[0], adapter.context) == (NDIS_STATUS_BAD_VERSION, None)
+        else:
+            assert mp.statuses == [SUCCESS, NDIS_STATUS_BAD_VERSION]
+            assert (adapter.context, adapter.general) == (mp, None)
+        assert records(ndis, "MiniportInitializeEx", "return")[0].status == NDIS_STATUS_BAD_VERSION
+        assert adapter.state is AdapterState.HALTED
+
+    def test_set_attributes_argument_errors(self) -> None:
+        ndis, _, _ = mcm_host()
+        handle = ndis.adapter("mcm0").handle
+        before, length = ndis.snapshot(), len(ndis.trace)
+        with pytest.raises(
+            TypeError,
+            match=r"^NdisMSetMiniportAttributes: MiniportAttributes must be "
+            r"NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES or "
+            r"NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, not dict$",
+        ):
+            ndis.NdisMSetMiniportAttributes(handle, {})
+        assert (ndis.snapshot(), len(ndis.trace)) == (before, length)
+
+
+class TestHalt:
+    """halt_adapter: the order adapters.py documents, and the host operations' errors."""
+
+    def test_mcm_halts_before_its_protocols_unbind(self) -> None:
+        ndis, _, _ = mcm_host()
+        start = len(ndis.trace)
+        ndis.halt_adapter("mcm0")
+        halt_call, halt_ret, _ = assert_in_order(
+            ndis,
+            [
+                ("call", "MiniportHaltEx"),
+                ("return", "MiniportHaltEx"),
+                ("call", "ProtocolUnbindAdapterEx"),
+            ],
+        )
+        assert halt_call.seq >= start
+        notify = records(ndis, "NdisMCmNotifyCloseAddressFamily", "call")
+        assert len(notify) == 2 and all(halt_call.seq < r.seq < halt_ret.seq for r in notify)
+        assert (ndis.adapters, ndis.bindings, ndis.address_families) == ((), (), ())
+        assert ndis.adapter("mcm0").state is AdapterState.HALTED
+
+    def test_plain_miniport_unbinds_call_managers_then_clients_then_halts(self) -> None:
+        ndis = Ndis()
+        ndis.load_driver(SampleCoMiniport(ndis), "mp")
+        cl = SampleClient(ndis)
+        ndis.load_driver(cl, "cl")  # loaded, hence bound, before the call manager
+        ndis.load_driver(SampleCallManager(ndis), "cm")
+        ndis.add_adapter("mp", "atm0")
+        ndis.run()
+        assert [r.driver for r in records(ndis, "ProtocolBindAdapterEx", "call")] == ["cl", "cm"]
+        assert cl.afs("open")
+        start = len(ndis.trace)
+        ndis.halt_adapter("atm0")
+        unbinds = [r for r in records(ndis, "ProtocolUnbindAdapterEx") if r.seq >= start]
+        assert [(r.phase.value, r.driver) for r in unbinds] == [
+            ("call", "cm"),
+            ("return", "cm"),
+            ("call", "cl"),
+            ("return", "cl"),
+        ]
+        halt = first(ndis, "MiniportHaltEx", after=start - 1)
+        assert halt.seq > unbinds[-1].seq
+        assert (ndis.adapters, ndis.bindings, ndis.verifier.violations) == ((), (), [])
+
+    def test_host_operation_argument_errors(self) -> None:
+        ndis, _, _ = mcm_host()
+        before, length = ndis.snapshot(), len(ndis.trace)
+        add, halt = ndis.add_adapter, ndis.halt_adapter
+        cases: list[tuple[type[Exception], str, partial[object]]] = [
+            (TypeError, "driver must be a DriverBlock or a driver name, not int", partial(add, 42)),
+            (
+                ValueError,
+                "sampleclient did not register as a miniport driver",
+                partial(add, "sampleclient"),
+            ),
+            (
+                TypeError,
+                "medium must be an NDIS_MEDIUM, not int",
+                partial(add, "samplemcm", medium=8),
+            ),
+            (ValueError, "adapter 'mcm0' is already up", partial(add, "samplemcm", "mcm0")),
+            (TypeError, "adapter must be an Adapter or a name, not int", partial(halt, 42)),
+            (TypeError, "HaltAction must be an NDIS_HALT_ACTION", partial(halt, "mcm0", 3)),
+        ]
+        for exc, message, call in cases:
+            with pytest.raises(exc, match=f"^{call.func.__name__}: {re.escape(message)}$"):
+                call()
+        with pytest.raises(KeyError, match="no driver named 'nosuch' is loaded"):
+            add("nosuch")
+        with pytest.raises(KeyError, match="no adapter named 'nosuch'"):
+            halt("nosuch")
+        assert (ndis.snapshot(), len(ndis.trace), ndis.crashed) == (before, length, None)
