@@ -41,14 +41,19 @@ def facts(bc: BugCheck) -> tuple[int, str, str, str | None, str | None]:
     return bc.code, bc.rule, bc.ddi, bc.driver, bc.handle
 
 
-def expect_bugcheck(ndis: Ndis, run: Callable[[], object], *expected: str | None) -> BugCheck:
-    """`run` must raise BugCheck(0xC4, rule, ddi, driver, handle) and leave the host as it was."""
+def expect_bugcheck(
+    ndis: Ndis, run: Callable[[], object], *expected: str | None, stops: bool = False
+) -> BugCheck:
+    """`run` must raise BugCheck(0xC4, rule, ddi, driver, handle) and leave the host as it was.
+
+    `stops`: the fault is found in the middle of an operation, so the host stops.
+    """
     before = ndis.snapshot()
     with pytest.raises(BugCheck) as info:
         run()
     assert facts(info.value) == (C4, *expected)
     assert ndis.snapshot() == before
-    assert ndis.crashed is None
+    assert ndis.crashed is (info.value if stops else None)
     return info.value
 
 
@@ -227,7 +232,7 @@ class TestCompletedButNotPended:
         assert facts(bc) == (
             C4, "CoNdisCompletedButNotPended", "ProtocolCmOpenAf", "samplemcm", "NdisAfHandle#1"
         )  # fmt: skip
-        assert h.ndis.crashed is None  # found after the handler returned, in the DDI
+        assert h.ndis.crashed is bc  # found after the handler ran: the host stops
         ((ctx, handle, status),) = h.cl.completions  # the completion itself was delivered
         assert (ctx, handle.label, status) == ("mine", "NdisAfHandle#1", NDIS_STATUS_SUCCESS)
 
@@ -332,7 +337,7 @@ class TestHandlerStatus:
         af = h.cl.afs("open")[0].handle
         bc = raises(h.ndis.NdisClCloseAddressFamily, af)
         assert facts(bc) == (C4, "CoNdisHandlerStatus", "ProtocolCmCloseAf", "samplemcm", af.label)
-        assert "NDIS_STATUS_FAILURE" in bc.detail and h.ndis.crashed is None
+        assert "NDIS_STATUS_FAILURE" in bc.detail and h.ndis.crashed is bc
 
     def test_unbind_returns_failure(self) -> None:
         h = build(client=FailingUnbindClient, afs=())
@@ -406,7 +411,7 @@ class TestPendingOnTeardown:
         h, af = open_parked()
         bc = raises(h.ndis.halt_adapter, "mcm0")
         assert facts(bc) == (C4, "CoNdisPendingOnTeardown", "MiniportHaltEx", "samplemcm", af.label)
-        assert "ProtocolCmOpenAf" in bc.detail and h.ndis.crashed is None
+        assert "ProtocolCmOpenAf" in bc.detail and h.ndis.crashed is bc
 
     def test_unbind_pended_and_never_completed(self) -> None:
         h = build(client=PendingUnbindClient, afs=())
@@ -537,8 +542,12 @@ class TestWaitAndWorkItems:
                 "NdisWaitEvent",
                 "samplemcm",
                 None,
+                stops=True,  # a thread that can never wake: the host hangs
             )
             assert event.label in bc.detail
+        ndis, _, _ = mcm_host(afs=(), client=False)
+        with ndis.driver_context(ndis.driver("samplemcm")):
+            event = ndis.NdisInitializeEvent()
             assert ndis.NdisWaitEvent(event, 5) is False  # a finite wait just times out
         assert ndis.now == 5 * TICKS_PER_MS
 

@@ -294,7 +294,12 @@ class AfMixin(BindingMixin):
         return [op for op in (af.open_op, af.close_op, af.notify_op) if op is not None]
 
     def _check_teardown(
-        self, afs: list[OpenAddressFamily], where: str, driver: DriverBlock
+        self,
+        afs: list[OpenAddressFamily],
+        where: str,
+        driver: DriverBlock,
+        *,
+        refused: bool = False,
     ) -> None:
         for af in afs:
             for op in self._af_operations(af):
@@ -306,6 +311,7 @@ class AfMixin(BindingMixin):
                         handle=af.handle,
                         detail=f"{op.kind} operation #{op.id} ({op.handler}) is still "
                         f"{op.state.value}",
+                        refused=refused,
                     )
             if af.state is not AfState.CLOSED:
                 self._violation(
@@ -315,6 +321,7 @@ class AfMixin(BindingMixin):
                     handle=af.handle,
                     detail=f"AF {af.handle.label} of {af.client.protocol.name} is still "
                     f"{af.state.value}",
+                    refused=refused,
                 )
 
     def _withdraw(self, reg: AfRegistration) -> None:
@@ -324,14 +331,17 @@ class AfMixin(BindingMixin):
 
     def _binding_closing(self, binding: Binding, ddi_name: str) -> None:
         super()._binding_closing(binding, ddi_name)
+        # Checked when NdisCloseAdapterEx is called, before it changes anything.
         live = [af for af in binding.afs if self.handles.is_live(af.handle)]
-        self._check_teardown(live, ddi_name, binding.protocol)
+        self._check_teardown(live, ddi_name, binding.protocol, refused=True)
         for reg in binding.registrations:
             self._check_teardown(
                 [af for af in reg.afs if self.handles.is_live(af.handle)],
                 ddi_name,
                 binding.protocol,
+                refused=True,
             )
+        for reg in binding.registrations:
             self._withdraw(reg)
 
     def _adapter_halted(self, adapter: Adapter) -> None:
@@ -376,6 +386,7 @@ class AfMixin(BindingMixin):
             )
             self._violation(
                 rule,
+                refused=True,
                 ddi=ddi_name,
                 driver=self.current_driver or af.client.protocol,
                 handle=af.handle,
@@ -391,6 +402,7 @@ class AfMixin(BindingMixin):
         if not af.cm_valid:
             self._violation(
                 "NdisHandleStale",
+                refused=True,
                 ddi=ddi_name,
                 driver=self.current_driver or af.cm,
                 handle=af.handle,
@@ -668,6 +680,7 @@ class AfMixin(BindingMixin):
             if children:
                 self._violation(
                     "CoNdisAfCloseWithChildren",
+                    refused=True,
                     ddi=name,
                     driver=af.client.protocol,
                     handle=af.handle,
@@ -737,6 +750,7 @@ class AfMixin(BindingMixin):
             if status != NDIS_STATUS_SUCCESS and op is not None and op.outstanding:
                 self._violation(
                     "CoNdisCompleteStatus",
+                    refused=True,
                     ddi=spelling,
                     driver=af.cm,
                     handle=af.handle,
@@ -795,6 +809,7 @@ class AfMixin(BindingMixin):
             if spelling != expected:
                 self._violation(
                     "CoNdisMcmSpelling",
+                    refused=True,
                     ddi=spelling,
                     driver=af.cm,
                     handle=af.handle,

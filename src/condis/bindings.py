@@ -385,6 +385,7 @@ class BindingMixin(AdapterMixin):
             if binding.protocol is not protocol:
                 self._violation(
                     "NdisHandleForeign",
+                    refused=True,
                     ddi=name,
                     driver=protocol,
                     handle=BindContext,
@@ -469,6 +470,7 @@ class BindingMixin(AdapterMixin):
         if binding.open_state is OpenState.OPEN_PENDING:
             self._violation(
                 "NdisHandleNotYetValid",
+                refused=True,
                 ddi=ddi_name,
                 driver=self.current_driver or binding.protocol,
                 handle=binding.handle,

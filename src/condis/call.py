@@ -203,6 +203,7 @@ class CallMixin(VcMixin):
         if vc.af is None:
             self._violation(
                 "NdisHandleForeign",
+                refused=True,
                 ddi=name,
                 driver=self.current_driver,
                 handle=vc.handle,
@@ -212,7 +213,9 @@ class CallMixin(VcMixin):
         return vc
 
     def _call_state_violation(self, name: str, driver: DriverBlock, vc: Vc, why: str) -> None:
-        self._violation("CoNdisCallState", ddi=name, driver=driver, handle=vc.handle, detail=why)
+        self._violation(
+            "CoNdisCallState", ddi=name, driver=driver, handle=vc.handle, detail=why, refused=True
+        )
 
     def _client_handlers(self, vc: Vc) -> Any:
         assert vc.af is not None
@@ -220,7 +223,9 @@ class CallMixin(VcMixin):
         assert handlers is not None
         return handlers
 
-    def _require_active(self, name: str, driver: DriverBlock, vc: Vc) -> None:
+    def _require_active(
+        self, name: str, driver: DriverBlock, vc: Vc, *, refused: bool = False
+    ) -> None:
         if vc.state is not VcState.ACTIVE:
             self._violation(
                 "CoNdisCallOnInactiveVc",
@@ -228,6 +233,7 @@ class CallMixin(VcMixin):
                 driver=driver,
                 handle=vc.handle,
                 detail=f"{vc.handle.label} is {vc.state.value}; activate it first",
+                refused=refused,
             )
 
     def _new_party(self, call: Call, context: object) -> Party:
@@ -427,7 +433,7 @@ class CallMixin(VcMixin):
             existing = self._calls.get(vc)
             if existing is not None and existing.live:
                 return c.status(NDIS_STATUS_CALL_ACTIVE)
-            self._require_active(spelling, cm, vc)
+            self._require_active(spelling, cm, vc, refused=True)
             call = Call(vc=vc, outgoing=False, parameters=params, state=CallState.OFFERED, sap=sap)
             op = self._new_op(
                 "incoming-call",

@@ -197,7 +197,12 @@ class DataMixin(CallMixin):
 
     def _ownership(self, name: str, driver: Any, vc: Vc, detail: str) -> None:
         self._violation(
-            "CoNdisNblOwnership", ddi=name, driver=driver, handle=vc.handle, detail=detail
+            "CoNdisNblOwnership",
+            ddi=name,
+            driver=driver,
+            handle=vc.handle,
+            detail=detail,
+            refused=True,
         )
 
     def _receiver(self, vc: Vc) -> tuple[Any, Any, object, object]:
@@ -373,6 +378,7 @@ class DataMixin(CallMixin):
             if not self._sendable(vc):
                 self._violation(
                     "CoNdisSendOnInactiveVc",
+                    refused=True,
                     ddi=name,
                     driver=miniport,
                     handle=vc.handle,
@@ -425,6 +431,7 @@ class DataMixin(CallMixin):
                 ):
                     self._violation(
                         "CoNdisNblOwnership",
+                        refused=True,
                         ddi=name,
                         driver=binding.protocol,
                         handle=NdisBindingHandle,

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from condis.catalogue import CATALOGUE, IrqlRequirement
 from condis.constants import KIRQL, PASSIVE_LEVEL
-from condis.errors import CondisInternalError, SystemCrashed
+from condis.errors import BugCheck, CondisInternalError, SystemCrashed
 from condis.handles import NDIS_HANDLE, HandleTable, Resolution, new_host_id
 from condis.ops import Operation, OpInput, OpTransition
 from condis.scheduler import Item, ItemKind, Policy, Scheduler
@@ -112,6 +112,11 @@ class Frame:
     name: str
     origin: Origin
     locks: list[NDIS_SPIN_LOCK] = field(default_factory=list)
+
+
+def _a(kind: str) -> str:
+    """The kind with its article: 'an NdisAfHandle', 'a MiniportAdapterHandle'."""
+    return ("an " if kind[0] in "AEIOUN" else "a ") + kind
 
 
 def _summary(value: object) -> str:
@@ -295,17 +300,29 @@ class NdisCore:
         driver: DriverBlock | None,
         handle: NDIS_HANDLE | None = None,
         detail: str,
+        refused: bool = False,
     ) -> None:
-        """Report a broken rule (raises BugCheck in strict mode)."""
-        self.verifier.violation(
-            rule_id,
-            ddi=ddi,
-            driver=None if driver is None else driver.name,
-            handle=None if handle is None else handle.label,
-            detail=detail,
-            seq=self.trace.next_seq,
-            excerpt=self.trace.tail(12),
-        )
+        """Report a broken rule (raises BugCheck in strict mode).
+
+        `refused` marks a check made before the DDI changed anything: the
+        call is refused and the host goes on. Any other violation in strict
+        mode comes from the middle of an operation (after a handler ran, at
+        teardown), so, like a real bug check, it stops the host.
+        """
+        try:
+            self.verifier.violation(
+                rule_id,
+                ddi=ddi,
+                driver=None if driver is None else driver.name,
+                handle=None if handle is None else handle.label,
+                detail=detail,
+                seq=self.trace.next_seq,
+                excerpt=self.trace.tail(12),
+            )
+        except BugCheck as exc:
+            if not refused:
+                self._crashed = exc
+            raise
 
     def _resolve(
         self, ddi_name: str, param: str, handle: object, kind: type[NDIS_HANDLE]
@@ -319,7 +336,7 @@ class NdisCore:
             raise ValueError(f"{ddi_name}: {param} is required (got None)")
         if not isinstance(handle, NDIS_HANDLE):
             raise TypeError(
-                f"{ddi_name}: {param} must be an {kind.KIND} issued by NDIS, "
+                f"{ddi_name}: {param} must be {_a(kind.KIND)} issued by NDIS, "
                 f"not {type(handle).__name__}"
             )
         found = self.handles.resolve(handle, kind)
@@ -327,11 +344,12 @@ class NdisCore:
             return self.handles.lookup(handle)
         rule_id, what = {
             Resolution.FOREIGN: ("NdisHandleForeign", "was not issued by this host"),
-            Resolution.WRONG_KIND: ("NdisHandleWrongKind", f"is not an {kind.KIND}"),
+            Resolution.WRONG_KIND: ("NdisHandleWrongKind", f"is not {_a(kind.KIND)}"),
             Resolution.STALE: ("NdisHandleStale", "is no longer valid (closed)"),
         }[found]
         self._violation(
             rule_id,
+            refused=True,
             ddi=ddi_name,
             driver=self.current_driver,
             handle=handle,
@@ -380,6 +398,7 @@ class NdisCore:
             ):
                 self._violation(
                     "NdisHandleForeign",
+                    refused=True,
                     ddi=name,
                     driver=frame.driver,
                     handle=handle,
@@ -391,6 +410,7 @@ class NdisCore:
             if requirement is not None and not requirement.allows(frame.irql):
                 self._violation(
                     rule_id or "Irql_Miscellaneous_Function",
+                    refused=True,
                     ddi=name,
                     driver=frame.driver or driver,
                     handle=handle,
@@ -560,6 +580,7 @@ class NdisCore:
         if op is None:
             self._violation(
                 "CoNdisCompleteNotPending",
+                refused=True,
                 ddi=ddi_name,
                 driver=driver,
                 handle=handle,
@@ -569,6 +590,7 @@ class NdisCore:
         if ddi_name not in op.completers:
             self._violation(
                 "CoNdisMcmSpelling",
+                refused=True,
                 ddi=ddi_name,
                 driver=driver,
                 handle=handle,
@@ -586,6 +608,7 @@ class NdisCore:
             }.get(row.rule, f"in state {before.value}")
             self._violation(
                 row.rule,
+                refused=True,
                 ddi=ddi_name,
                 driver=driver,
                 handle=handle,
@@ -604,6 +627,7 @@ class NdisCore:
         if status == NDIS_STATUS_PENDING:
             self._violation(
                 "CoNdisCompleteStatus",
+                refused=True,
                 ddi=ddi_name,
                 driver=self.current_driver,
                 detail=f"{param} is NDIS_STATUS_PENDING; a completion gives the final status",

@@ -297,6 +297,7 @@ class SapMixin(AfMixin):
         if not sap.cm_valid:
             self._violation(
                 "NdisHandleStale",
+                refused=True,
                 ddi=ddi_name,
                 driver=self.current_driver or sap.af.cm,
                 handle=sap.handle,
@@ -329,6 +330,7 @@ class SapMixin(AfMixin):
             )
             self._violation(
                 rule,
+                refused=True,
                 ddi=name,
                 driver=self.current_driver or client,
                 handle=sap.handle,

@@ -130,6 +130,7 @@ class SyncMixin(NdisCore):
             if lk.held:
                 self._violation(
                     "SpinLock",
+                    refused=True,
                     ddi=name,
                     driver=driver,
                     detail=f"{lk.label} is already held; acquiring it again deadlocks",
@@ -150,13 +151,18 @@ class SyncMixin(NdisCore):
         with self._begin(name, driver, irql=_DISPATCH, rule=rule) as call:
             if not lk.held:
                 self._violation(
-                    "SpinlockRelease", ddi=name, driver=driver, detail=f"{lk.label} is not held"
+                    "SpinlockRelease",
+                    ddi=name,
+                    driver=driver,
+                    detail=f"{lk.label} is not held",
+                    refused=True,
                 )
                 return call.void()
             if lk.dpr != dpr:
                 pair = "NdisDprAcquireSpinLock" if lk.dpr else "NdisAcquireSpinLock"
                 self._violation(
                     "SpinLockDprRelease",
+                    refused=True,
                     ddi=name,
                     driver=driver,
                     detail=f"{lk.label} was acquired with {pair}",
@@ -199,7 +205,11 @@ class SyncMixin(NdisCore):
         with self._begin(name, driver) as call:
             if lk.held:
                 self._violation(
-                    "SpinLockBalanced", ddi=name, driver=driver, detail=f"{lk.label} is still held"
+                    "SpinLockBalanced",
+                    ddi=name,
+                    driver=driver,
+                    detail=f"{lk.label} is still held",
+                    refused=True,
                 )
                 return call.void()
             lk.freed = True

@@ -10,9 +10,9 @@ WDK order.
 Type and Revision the WDK page prescribes. condis identifies a structure by
 its Python class, so it does not depend on `Header`; it does reject a
 Header.Type that names a different structure (NdisSetOptionalHandlers
-returns NDIS_STATUS_INVALID_PARAMETER, the registration DDIs
-NDIS_STATUS_BAD_CHARACTERISTICS), since on Windows that is how a wrong
-structure is caught.
+returns NDIS_STATUS_FAILURE, the catch-all of its return table; the
+registration DDIs NDIS_STATUS_BAD_CHARACTERISTICS), since on Windows that
+is how a wrong structure is caught.
 """
 
 from __future__ import annotations

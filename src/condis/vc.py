@@ -405,6 +405,7 @@ class VcMixin(SapMixin):
             if caller is not vc.creator:
                 self._violation(
                     "CoNdisVcNotCreator",
+                    refused=True,
                     ddi=name,
                     driver=caller,
                     handle=vc.handle,
@@ -416,6 +417,7 @@ class VcMixin(SapMixin):
             if vc.state is not VcState.CREATED or self._vc_busy(vc):
                 self._violation(
                     "CoNdisDeleteActiveVc",
+                    refused=True,
                     ddi=name,
                     driver=caller,
                     handle=vc.handle,
@@ -475,6 +477,7 @@ class VcMixin(SapMixin):
             expected = "NdisMCm" if vc.mcm else "NdisCm"
             self._violation(
                 "CoNdisMcmSpelling",
+                refused=True,
                 ddi=name,
                 driver=self.current_driver or vc.cm,
                 handle=vc.handle,
@@ -716,7 +719,7 @@ class VcMixin(SapMixin):
 
     # --- teardown --------------------------------------------------------------------------------
 
-    def _report_vcs(self, vcs: list[Vc], where: str) -> None:
+    def _report_vcs(self, vcs: list[Vc], where: str, *, refused: bool = False) -> None:
         for vc in vcs:
             self._violation(
                 "CoNdisVcOpenOnTeardown",
@@ -725,6 +728,7 @@ class VcMixin(SapMixin):
                 handle=vc.handle,
                 detail=f"{vc.handle.label}, created by {vc.creator.name}, is still "
                 f"{vc.state.value}",
+                refused=refused,
             )
 
     def _binding_closing(self, binding: Binding, ddi_name: str) -> None:
@@ -736,6 +740,7 @@ class VcMixin(SapMixin):
                 and (v.creator is binding.protocol or (v.af is not None and v.af.client is binding))
             ],
             ddi_name,
+            refused=True,
         )
         super()._binding_closing(binding, ddi_name)
 

@@ -106,6 +106,7 @@ class WorkItemMixin(AdapterMixin):
             if item.queued is not None:
                 self._violation(
                     "NdisWorkItemQueued",
+                    refused=True,
                     ddi=name,
                     driver=item.driver,
                     handle=item.handle,
@@ -142,6 +143,7 @@ class WorkItemMixin(AdapterMixin):
             if item.queued is not None:
                 self._violation(
                     "NdisWorkItemQueued",
+                    refused=True,
                     ddi=name,
                     driver=item.driver,
                     handle=item.handle,
