@@ -41,6 +41,7 @@ from condis.catalogue import CATALOGUE, DdiKind
 from condis.driver import build_characteristics
 from condis.runtime import IMPLEMENTED
 from condis.samples import SampleClient
+from condis.vcnames import VAR_STRING
 from util import cm_host, mcm_host, records
 
 Q2931 = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1)
@@ -227,6 +228,24 @@ def _event_probe(ddi: str) -> Probe:
     return Probe(ndis, "samplemcm", None, lambda: ndis.NdisWaitEvent(event, 0))
 
 
+def _vc_names(ddi: str) -> Probe:
+    """The VC-naming DDIs, whose pages say DISPATCH_LEVEL exactly."""
+    ndis, _, cl = cm_host()
+    assert cl is not None
+    vc = cl.create_vc(cl.afs("open")[0])
+    assert vc is not None and vc.handle is not None
+    handle = vc.handle
+    calls: dict[str, Callable[[], object]] = {
+        "NdisCoGetTapiCallId": lambda: ndis.NdisCoGetTapiCallId(handle, VAR_STRING(ulTotalSize=64)),
+        "NdisCoAssignInstanceName": lambda: ndis.NdisCoAssignInstanceName(handle, "vc"),
+        "NdisClGetProtocolVcContextFromTapiCallId": lambda: (
+            ndis.NdisClGetProtocolVcContextFromTapiCallId(f"VC:{handle.serial}")
+        ),
+    }
+    label = None if ddi == "NdisClGetProtocolVcContextFromTapiCallId" else handle.label
+    return Probe(ndis, "sampleclient", label, calls[ddi], PASSIVE_LEVEL, DISPATCH_LEVEL)
+
+
 #: DDI -> (rule expected, probe builder)
 CASES: dict[str, tuple[str, Callable[[str], Probe]]] = {
     "NdisMCmRegisterAddressFamilyEx": ("Irql_MCM_Function", _mcm),
@@ -244,6 +263,9 @@ CASES: dict[str, tuple[str, Callable[[str], Probe]]] = {
     "NdisDprReleaseSpinLock": ("SpinLockDpr", _lock_probe),
     "NdisWaitEvent": ("Irql_Miscellaneous_Function", _event_probe),
     "NdisInitializeEvent": ("Irql_Miscellaneous_Function", _event_probe),
+    "NdisCoGetTapiCallId": ("Irql_Connection_Function", _vc_names),
+    "NdisCoAssignInstanceName": ("Irql_Connection_Function", _vc_names),
+    "NdisClGetProtocolVcContextFromTapiCallId": ("Irql_Protocol_Driver_Function", _vc_names),
 }
 #: NdisRegisterProtocolDriver can only be called from DriverEntry: TestRegisterProtocol.
 SPECIAL = {"NdisRegisterProtocolDriver"}

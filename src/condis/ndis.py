@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from condis.data import DataMixin
 from condis.scheduler import Policy
 from condis.spinlocks import SyncMixin
 from condis.timers import TimerMixin
+from condis.vcnames import VcNameMixin
 from condis.verifier import Mode
 
 __all__ = ["Ndis"]
 
 
-class Ndis(DataMixin, TimerMixin, SyncMixin):
+class Ndis(VcNameMixin, TimerMixin, SyncMixin):
     """One host's NDIS: drivers, adapters, bindings, AFs, deferred work, verifier.
 
     Args:

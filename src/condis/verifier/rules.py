@@ -300,6 +300,57 @@ _RULES: tuple[Rule, ...] = (
         parameter1=0x27,  # NDIS_BUGCHECK_LEAKED_NBL
     ),
     Rule(
+        id="NdisOidComplete",
+        statement="An OID request is completed with a final status, never NDIS_STATUS_PENDING.",
+        applies_to=(
+            "NdisMCoOidRequestComplete",
+            "NdisCoOidRequestComplete",
+            "NdisMCmOidRequestComplete",
+        ),
+        source="rules/ndis-ndisoidcomplete.md",
+        parameter1=0x00091001,
+        windows=True,
+    ),
+    Rule(
+        id="NdisOidDoubleComplete",
+        statement="A driver completes an OID request only once.",
+        applies_to=(
+            "NdisMCoOidRequestComplete",
+            "NdisCoOidRequestComplete",
+            "NdisMCmOidRequestComplete",
+        ),
+        source="rules/ndis-ndisoiddoublecomplete.md",
+        parameter1=0x00091002,
+        windows=True,
+    ),
+    Rule(
+        id="NdisOidDoubleRequest",
+        statement="A driver does not issue an NDIS_OID_REQUEST that is still pending.",
+        applies_to=("NdisCoOidRequest", "NdisMCmOidRequest"),
+        source="rules/bug-check-0xc4--driver-verifier-detected-violation.md",
+        parameter1=0x0009100E,
+        windows=True,
+    ),
+    Rule(
+        id="NdisInvalidOidCompletion",
+        statement="A driver completes only an OID request that is pending on it.",
+        applies_to=(
+            "NdisMCoOidRequestComplete",
+            "NdisCoOidRequestComplete",
+            "NdisMCmOidRequestComplete",
+        ),
+        source="rules/bug-check-0x7c--bugcode-ndis-driver.md",
+        bugcheck=BUGCODE_NDIS_DRIVER,
+        parameter1=0x26,  # NDIS_BUGCHECK_INVALID_OID_COMPLETION
+    ),
+    Rule(
+        id="CoNdisDropLastParty",
+        statement="A client closes a multipoint call with its last party instead of dropping "
+        "that party.",
+        applies_to=("NdisClDropParty",),
+        source="ddi/nf-ndis-ndiscldropparty.md",
+    ),
+    Rule(
         id="NdisWaitDeadlock",
         statement="A thread that waits at PASSIVE_LEVEL waits for something that can still happen.",
         applies_to=("NdisWaitEvent",),

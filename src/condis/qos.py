@@ -1,0 +1,207 @@
+"""Changing a call's quality of service, from either end.
+
+Theory of operation (guide/client-initiated-request-to-change-call-parameters.md,
+incoming-request-to-change-call-parameters.md, quality-of-service.md and the
+DDI pages below).
+
+    client   NdisClModifyCallQoS -> ProtocolCmModifyCallQoS
+             [PENDING -> Ndis(M)CmModifyCallQoSComplete -> ProtocolClModifyCallQoSComplete]
+    remote   Ndis(M)CmDispatchIncomingCallQoSChange -> ProtocolClIncomingCallQoSChange
+
+A call manager that accepts a change activates the VC again with the new
+parameters (NdisCmActivateVc / NdisMCmActivateVc) before it reports success.
+
+Choices the pages leave open, and what condis does:
+
+* A client may ask for a change on a connected call, or while it is still
+  deciding about an offered incoming call ("before it calls
+  NdisClIncomingCallComplete, such a client can negotiate with the call
+  manager by calling NdisClModifyCallQoS"). Elsewhere, and while an earlier
+  request is still pending, NdisClModifyCallQoS returns NDIS_STATUS_FAILURE.
+* A remote QoS change is dispatched only on a connected call
+  (CoNdisCallState otherwise).
+* On success NDIS records the new parameters as the call's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condis.call import Call, CallState
+from condis.data import DataMixin
+from condis.handles import VcHandle
+from condis.ops import Operation, OpInput
+from condis.runtime import ddi, handler
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+)
+from condis.structs import CO_CALL_PARAMETERS
+
+__all__ = ["QosMixin"]
+
+handler(
+    "ProtocolCmModifyCallQoS",
+    "ProtocolClModifyCallQoSComplete",
+    "ProtocolClIncomingCallQoSChange",
+)
+
+
+class QosMixin(DataMixin):
+    """The QoS DDIs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._qos_ops: dict[Call, Operation] = {}
+
+    def _af_operations(self, af: Any) -> list[Operation]:
+        ops = super()._af_operations(af)
+        ops.extend(op for call, op in self._qos_ops.items() if call.vc.af is af)
+        return ops
+
+    def _qos_finished(self, call: Call, status: NDIS_STATUS, params: CO_CALL_PARAMETERS) -> None:
+        self._qos_ops.pop(call, None)
+        if status == NDIS_STATUS_SUCCESS:
+            call.parameters = params
+
+    @ddi("NdisClModifyCallQoS")
+    def NdisClModifyCallQoS(
+        self, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> NDIS_STATUS:
+        """A client asks for new call parameters (nf-ndis-ndisclmodifycallqos).
+
+        Returns the call manager's status from ProtocolCmModifyCallQoS
+        (SUCCESS, PENDING, RESOURCES, INVALID_DATA, NOT_SUPPORTED, FAILURE),
+        or NDIS's FAILURE when the call cannot be changed now.
+        """
+        name = "NdisClModifyCallQoS"
+        params = self._params_arg(name, CallParameters)
+        vc = self._client_vc(name, NdisVcHandle)
+        if vc is None:
+            return NDIS_STATUS_FAILURE
+        assert vc.af is not None
+        client = vc.af.client.protocol
+        with self._begin(name, client, handle=vc.handle) as c:
+            call = self._calls.get(vc)
+            if (
+                call is None
+                or call.state not in (CallState.CONNECTED, CallState.OFFERED)
+                or call in self._qos_ops
+            ):
+                return c.status(NDIS_STATUS_FAILURE)
+            reg = vc.af.registration
+            op = self._new_op(
+                "modify-qos",
+                "ProtocolCmModifyCallQoS",
+                (reg.spelling("ModifyCallQoSComplete"),),
+                vc.handle,
+            )
+            self._qos_ops[call] = op
+            c.op = op.id
+            status = self._call_status(
+                reg.cm,
+                "ProtocolCmModifyCallQoS",
+                reg.cm_handlers.CmModifyCallQoSHandler,
+                vc.cm_context,
+                params,
+                handle=vc.handle,
+                op=op.id,
+            )
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolCmModifyCallQoS",
+                reg.cm,
+                vc.handle,
+            )
+            if row.delivers:
+                self._qos_finished(call, status, params)
+            return c.status(status)
+
+    def _modify_qos_complete(
+        self, spelling: str, Status: object, NdisVcHandle: object, CallParameters: object
+    ) -> None:
+        status = self._status_arg(spelling, "Status", Status)
+        params = self._params_arg(spelling, CallParameters)
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if vc is None or vc.af is None:
+            return None
+        cm = vc.af.cm
+        call = self._calls.get(vc)
+        op = None if call is None else self._qos_ops.get(call)
+        with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self._complete_op(op, spelling, cm, vc.handle) or call is None:
+                return c.void()
+            self._qos_finished(call, status, params)
+            self._call_void(
+                vc.af.client.protocol,
+                "ProtocolClModifyCallQoSComplete",
+                self._client_handlers(vc).ClModifyCallQoSCompleteHandler,
+                status,
+                vc.client_context,
+                params,
+                handle=vc.handle,
+                op=op.id if op else None,
+            )
+            return c.void()
+
+    @ddi("NdisCmModifyCallQoSComplete")
+    def NdisCmModifyCallQoSComplete(
+        self, Status: NDIS_STATUS, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        """A stand-alone call manager completes a pended QoS change; NDIS calls the
+        client's ProtocolClModifyCallQoSComplete (nf-ndis-ndiscmmodifycallqoscomplete)."""
+        self._modify_qos_complete(
+            "NdisCmModifyCallQoSComplete", Status, NdisVcHandle, CallParameters
+        )
+
+    @ddi("NdisMCmModifyCallQoSComplete")
+    def NdisMCmModifyCallQoSComplete(
+        self, Status: NDIS_STATUS, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        """An MCM completes a pended QoS change (macro for NdisCmModifyCallQoSComplete)."""
+        self._modify_qos_complete(
+            "NdisMCmModifyCallQoSComplete", Status, NdisVcHandle, CallParameters
+        )
+
+    def _incoming_qos(self, spelling: str, NdisVcHandle: object, CallParameters: object) -> None:
+        params = self._params_arg(spelling, CallParameters)
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if vc is None or vc.af is None:
+            return None
+        cm = vc.af.cm
+        with self._begin(spelling, cm, handle=vc.handle) as c:
+            call = self._calls.get(vc)
+            if call is None or call.state is not CallState.CONNECTED:
+                state = "no call" if call is None else f"a call {call.state.value}"
+                self._call_state_violation(
+                    spelling, cm, vc, f"{vc.handle.label} has {state}, not a connected call"
+                )
+                return c.void()
+            self._call_void(
+                vc.af.client.protocol,
+                "ProtocolClIncomingCallQoSChange",
+                self._client_handlers(vc).ClIncomingCallQoSChangeHandler,
+                vc.client_context,
+                params,
+                handle=vc.handle,
+            )
+            return c.void()
+
+    @ddi("NdisCmDispatchIncomingCallQoSChange")
+    def NdisCmDispatchIncomingCallQoSChange(
+        self, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        """A stand-alone call manager tells the client the remote end changed the QoS;
+        NDIS calls ProtocolClIncomingCallQoSChange."""
+        self._incoming_qos("NdisCmDispatchIncomingCallQoSChange", NdisVcHandle, CallParameters)
+
+    @ddi("NdisMCmDispatchIncomingCallQoSChange")
+    def NdisMCmDispatchIncomingCallQoSChange(
+        self, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        """An MCM indicates a remote QoS change (macro for NdisCmDispatchIncomingCallQoSChange)."""
+        self._incoming_qos("NdisMCmDispatchIncomingCallQoSChange", NdisVcHandle, CallParameters)
