@@ -23,107 +23,40 @@ matter commented:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from condis.data import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
-from condis.driver import ProtocolDriver
-from condis.handles import (
-    AfHandle,
-    BindContextHandle,
-    BindingHandle,
-    PartyHandle,
-    SapHandle,
-    UnbindContextHandle,
-    VcHandle,
-)
-from condis.spinlocks import NDIS_EVENT
+from condis.handles import AfHandle, BindContextHandle, SapHandle, UnbindContextHandle
+from condis.oid import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
+from condis.samples.client_connections import ClientConnections
+from condis.samples.client_state import ClientAf, ClientBinding, ClientParty, ClientSap, ClientVc
 from condis.status import (
     NDIS_STATUS,
-    NDIS_STATUS_NOT_ACCEPTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     NDIS_STATUS_UNSUPPORTED_MEDIA,
 )
 from condis.structs import (
     CO_ADDRESS_FAMILY,
-    CO_CALL_PARAMETERS,
     CO_SAP,
     NDIS_BIND_PARAMETERS,
     NDIS_OPEN_PARAMETERS,
+    NDIS_TIMER_CHARACTERISTICS,
 )
 
 if TYPE_CHECKING:
     from condis.ndis import Ndis
 
-__all__ = ["ClientAf", "ClientBinding", "ClientSap", "ClientVc", "SampleClient"]
+__all__ = [
+    "ClientAf",
+    "ClientBinding",
+    "ClientParty",
+    "ClientSap",
+    "ClientVc",
+    "SampleClient",
+]
 
 
-@dataclass(eq=False)
-class ClientAf:
-    """ClientAfContext: the client's state for one open AF."""
-
-    binding: ClientBinding
-    family: CO_ADDRESS_FAMILY
-    handle: AfHandle | None = None
-    state: str = "opening"  # opening, open, closing, closed, failed
-    #: None, "in handler" (ProtocolClNotifyCloseAf running) or "pended"
-    notify: str | None = None
-    close_issued: bool = False
-    saps: list[ClientSap] = field(default_factory=list)
-    vcs: list[ClientVc] = field(default_factory=list)
-    last_status: NDIS_STATUS | None = None
-
-
-@dataclass(eq=False)
-class ClientVc:
-    """ProtocolVcContext: the client's state for one VC and the call on it."""
-
-    af: ClientAf
-    handle: VcHandle | None = None
-    incoming: bool = False
-    last_status: NDIS_STATUS | None = None
-    #: None, "making", "offered", "accepted", "connected", "closing", "closed", "failed"
-    call: str | None = None
-    parameters: CO_CALL_PARAMETERS | None = None
-    party_handle: PartyHandle | None = None
-    sends_outstanding: int = 0
-    close_when_sent: bool = False
-    #: statuses of completed sends, and the packets received, in order
-    send_statuses: list[NDIS_STATUS] = field(default_factory=list)
-    received: list[bytes] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class ClientSap:
-    """ProtocolSapContext: the client's state for one SAP."""
-
-    af: ClientAf
-    sap: CO_SAP
-    handle: SapHandle | None = None
-    state: str = "registering"  # registering, registered, deregistering, deregistered, failed
-    last_status: NDIS_STATUS | None = None
-
-
-@dataclass(eq=False)
-class ClientBinding:
-    """ProtocolBindingContext: the client's state for one binding."""
-
-    adapter_name: str
-    handle: BindingHandle | None = None
-    bind_context: BindContextHandle | None = None
-    unbind_context: UnbindContextHandle | None = None
-    afs: list[ClientAf] = field(default_factory=list)
-    offers: list[CO_ADDRESS_FAMILY] = field(default_factory=list)
-    idle: NDIS_EVENT | None = None
-    unbinding: bool = False
-    unbound: bool = False
-
-    def busy(self) -> bool:
-        return any(af.state in ("opening", "closing") for af in self.afs)
-
-
-class SampleClient(ProtocolDriver):
+class SampleClient(ClientConnections):
     """A CoNDIS client (see the module docstring)."""
 
     def __init__(
@@ -139,6 +72,11 @@ class SampleClient(ProtocolDriver):
             raise ValueError(f"incoming must be 'accept', 'reject' or 'pend', not {incoming!r}")
         #: how ProtocolClIncomingCall answers an offered call
         self.incoming = incoming
+        #: values ProtocolCoOidRequest answers, by OID
+        self.oid_values: dict[int, object] = {}
+        #: completed OID requests this client made, and status indications it saw
+        self.oid_results: list[tuple[NDIS_OID_REQUEST, NDIS_STATUS]] = []
+        self.indications: list[tuple[ClientVc | None, NDIS_STATUS_INDICATION]] = []
         #: AF types to open when offered; None opens every offer
         self.wanted = None if address_families is None else frozenset(address_families)
         #: SAPs to register on each AF type once it is open
@@ -162,6 +100,13 @@ class SampleClient(ProtocolDriver):
             return NDIS_STATUS_UNSUPPORTED_MEDIA  # a CoNDIS client binds to CoNDIS miniports only
         assert self.driver_handle is not None
         binding = ClientBinding(adapter_name=BindParameters.AdapterName, bind_context=BindContext)
+        status, timer = self.ndis.NdisAllocateTimerObject(
+            self.driver_handle,
+            NDIS_TIMER_CHARACTERISTICS(TimerFunction=self._resume_timer, FunctionContext=binding),
+        )
+        if status != NDIS_STATUS_SUCCESS:
+            return status
+        binding.timer = timer
         params = NDIS_OPEN_PARAMETERS(
             AdapterName=BindParameters.AdapterName, MediumArray=[BindParameters.MediaType]
         )
@@ -175,7 +120,15 @@ class SampleClient(ProtocolDriver):
             return NDIS_STATUS_PENDING
         if status == NDIS_STATUS_SUCCESS:
             self.bindings.append(binding)
+        else:
+            self._free_timer(binding)
         return status
+
+    def _free_timer(self, binding: ClientBinding) -> None:
+        if binding.timer is not None:
+            self.ndis.NdisCancelTimerObject(binding.timer)
+            self.ndis.NdisFreeTimerObject(binding.timer)
+            binding.timer = None
 
     def ProtocolOpenAdapterCompleteEx(
         self, ProtocolBindingContext: ClientBinding, Status: NDIS_STATUS
@@ -183,6 +136,7 @@ class SampleClient(ProtocolDriver):
         binding = ProtocolBindingContext
         if Status != NDIS_STATUS_SUCCESS:
             self.bindings.remove(binding)
+            self._free_timer(binding)
         assert binding.bind_context is not None
         self.ndis.NdisCompleteBindAdapterEx(binding.bind_context, Status)
 
@@ -203,6 +157,7 @@ class SampleClient(ProtocolDriver):
             ndis.NdisResetEvent(binding.idle)
             if binding.busy():
                 ndis.NdisWaitEvent(binding.idle, 0)
+        self._free_timer(binding)
         assert binding.handle is not None
         status = ndis.NdisCloseAdapterEx(binding.handle)
         if status == NDIS_STATUS_PENDING:
@@ -298,13 +253,6 @@ class SampleClient(ProtocolDriver):
             entry.state = "registered"
         self._continue_close(entry.af)
 
-    def deregister_sap(self, entry: ClientSap) -> None:
-        """Deregister a SAP; NdisClDeregisterSap always completes through
-        ProtocolClDeregisterSapComplete."""
-        assert entry.handle is not None and entry.state == "registered"
-        entry.state = "deregistering"
-        self.ndis.NdisClDeregisterSap(entry.handle)
-
     def ProtocolClDeregisterSapComplete(
         self, Status: NDIS_STATUS, ProtocolSapContext: ClientSap
     ) -> None:
@@ -316,246 +264,3 @@ class SampleClient(ProtocolDriver):
         else:
             entry.state = "registered"
         self._continue_close(entry.af)
-
-    # --- closing an AF ----------------------------------------------------------------------------
-
-    def close_af(self, af: ClientAf) -> NDIS_STATUS:
-        """Close one open AF: deregister its SAPs first, then NdisClCloseAddressFamily.
-
-        Returns NDIS_STATUS_PENDING while the close is under way, else its
-        final status.
-        """
-        assert af.handle is not None and af.state == "open"
-        af.state = "closing"
-        self._continue_close(af)
-        if af.state == "closing":
-            return NDIS_STATUS_PENDING
-        assert af.last_status is not None
-        return af.last_status
-
-    def _continue_close(self, af: ClientAf) -> None:
-        if af.state != "closing" or af.close_issued:
-            return
-        for entry in list(af.saps):
-            if entry.state == "registered":
-                self.deregister_sap(entry)
-        for vc in list(af.vcs):
-            if vc.call in ("connected", "accepted"):
-                self.close_call(vc)  # calls first
-        for vc in list(af.vcs):
-            if not vc.incoming and vc.call in (None, "closed", "failed"):
-                self.delete_vc(vc)  # then the VCs we created; the call manager deletes its own
-        # A deregistration may complete inside NdisClDeregisterSap and re-enter
-        # here; whoever finds the last SAP (and VC) gone issues the close, once.
-        if af.saps or af.vcs or af.state != "closing" or af.close_issued:
-            return  # ProtocolClRegisterSapComplete / ...DeregisterSapComplete continue
-        af.close_issued = True
-        assert af.handle is not None
-        status = self.ndis.NdisClCloseAddressFamily(af.handle)
-        if status != NDIS_STATUS_PENDING:
-            self._close_done(af, status)
-
-    def ProtocolClCloseAfComplete(self, Status: NDIS_STATUS, ProtocolAfContext: ClientAf) -> None:
-        self._close_done(ProtocolAfContext, Status)
-
-    def _close_done(self, af: ClientAf, status: NDIS_STATUS) -> None:
-        af.last_status = status
-        if status == NDIS_STATUS_SUCCESS:
-            af.state = "closed"
-            af.binding.afs.remove(af)
-        else:
-            af.state = "open"  # the call manager refused; the AF stays usable
-            af.close_issued = False
-        if af.notify == "pended":
-            # ProtocolClNotifyCloseAf returned NDIS_STATUS_PENDING for this close.
-            af.notify = None
-            assert af.handle is not None
-            self.ndis.NdisClNotifyCloseAddressFamilyComplete(af.handle, status)
-        self._signal(af.binding)
-
-    def ProtocolClNotifyCloseAf(self, ProtocolAfContext: ClientAf) -> NDIS_STATUS:
-        af = ProtocolAfContext
-        # While this handler runs, a close that completes (even on "another
-        # processor", before NdisClCloseAddressFamily returns) is reported by
-        # the status returned here; once it has returned PENDING, by
-        # NdisClNotifyCloseAddressFamilyComplete.
-        af.notify = "in handler"
-        if af.state == "open":
-            self.close_af(af)
-        if af.state == "closing":
-            af.notify = "pended"
-            return NDIS_STATUS_PENDING
-        af.notify = None
-        assert af.last_status is not None
-        return af.last_status
-
-    # --- VCs --------------------------------------------------------------------------------------
-
-    def create_vc(self, af: ClientAf) -> ClientVc | None:
-        """Create a VC for an outgoing call on an open AF (NdisCoCreateVc)."""
-        assert af.handle is not None and af.binding.handle is not None
-        vc = ClientVc(af=af)
-        status, handle = self.ndis.NdisCoCreateVc(af.binding.handle, af.handle, vc)
-        vc.last_status = status
-        if status != NDIS_STATUS_SUCCESS:
-            return None
-        vc.handle = handle
-        af.vcs.append(vc)
-        return vc
-
-    def delete_vc(self, vc: ClientVc) -> NDIS_STATUS:
-        """Delete a VC this client created (NdisCoDeleteVc)."""
-        assert vc.handle is not None
-        status = self.ndis.NdisCoDeleteVc(vc.handle)
-        vc.last_status = status
-        if status == NDIS_STATUS_SUCCESS:
-            vc.af.vcs.remove(vc)
-        return status
-
-    def ProtocolCoCreateVc(
-        self, ProtocolAfContext: ClientAf, NdisVcHandle: VcHandle
-    ) -> tuple[NDIS_STATUS, ClientVc]:
-        # A call manager is creating a VC for an incoming call on one of our SAPs.
-        vc = ClientVc(af=ProtocolAfContext, handle=NdisVcHandle, incoming=True)
-        ProtocolAfContext.vcs.append(vc)
-        return NDIS_STATUS_SUCCESS, vc
-
-    def ProtocolCoDeleteVc(self, ProtocolVcContext: ClientVc) -> NDIS_STATUS:
-        af = ProtocolVcContext.af
-        af.vcs.remove(ProtocolVcContext)
-        self._continue_close(af)
-        return NDIS_STATUS_SUCCESS
-
-    # --- calls ------------------------------------------------------------------------------------
-
-    def make_call(self, af: ClientAf, parameters: CO_CALL_PARAMETERS) -> ClientVc | None:
-        """Create a VC and make an outgoing call on it (NdisCoCreateVc, NdisClMakeCall)."""
-        vc = self.create_vc(af)
-        if vc is None:
-            return None
-        assert vc.handle is not None
-        vc.call, vc.parameters = "making", parameters
-        status, _ = self.ndis.NdisClMakeCall(vc.handle, parameters)
-        if status != NDIS_STATUS_PENDING:
-            self._make_call_done(vc, status, parameters)
-        return vc
-
-    def ProtocolClMakeCallComplete(
-        self,
-        Status: NDIS_STATUS,
-        ProtocolVcContext: ClientVc,
-        NdisPartyHandle: PartyHandle | None,
-        CallParameters: CO_CALL_PARAMETERS,
-    ) -> None:
-        ProtocolVcContext.party_handle = NdisPartyHandle
-        self._make_call_done(ProtocolVcContext, Status, CallParameters)
-
-    def _make_call_done(
-        self, vc: ClientVc, status: NDIS_STATUS, parameters: CO_CALL_PARAMETERS
-    ) -> None:
-        vc.last_status, vc.parameters = status, parameters
-        vc.call = "connected" if status == NDIS_STATUS_SUCCESS else "failed"
-        self._continue_close(vc.af)
-
-    def ProtocolClIncomingCall(
-        self,
-        ProtocolSapContext: ClientSap,
-        ProtocolVcContext: ClientVc,
-        CallParameters: CO_CALL_PARAMETERS,
-    ) -> NDIS_STATUS:
-        vc = ProtocolVcContext
-        vc.parameters = CallParameters
-        if self.incoming == "pend":
-            vc.call = "offered"  # answered later with `answer()`
-            return NDIS_STATUS_PENDING
-        if self.incoming == "reject":
-            vc.call = "failed"
-            return NDIS_STATUS_NOT_ACCEPTED
-        vc.call = "accepted"
-        return NDIS_STATUS_SUCCESS
-
-    def answer(self, vc: ClientVc, status: NDIS_STATUS) -> None:
-        """Answer an incoming call that ProtocolClIncomingCall pended."""
-        assert vc.handle is not None and vc.parameters is not None and vc.call == "offered"
-        vc.call = "accepted" if status == NDIS_STATUS_SUCCESS else "failed"
-        self.ndis.NdisClIncomingCallComplete(status, vc.handle, vc.parameters)
-
-    def ProtocolClCallConnected(self, ProtocolVcContext: ClientVc) -> None:
-        ProtocolVcContext.call = "connected"
-
-    def close_call(self, vc: ClientVc) -> NDIS_STATUS:
-        """Close the call on `vc` (NdisClCloseCall), once its sends have come back."""
-        assert vc.handle is not None
-        if vc.sends_outstanding:
-            # "Before calling NdisClCloseCall, a protocol must ensure that all its
-            # outstanding send packets have been returned" (NdisClCloseCall).
-            vc.close_when_sent = True
-            return NDIS_STATUS_PENDING
-        vc.call = "closing"
-        status = self.ndis.NdisClCloseCall(vc.handle, None, None, 0)
-        if status != NDIS_STATUS_PENDING:
-            self._close_call_done(vc, status)
-        return status
-
-    def ProtocolClCloseCallComplete(
-        self, Status: NDIS_STATUS, ProtocolVcContext: ClientVc, ProtocolPartyContext: object
-    ) -> None:
-        self._close_call_done(ProtocolVcContext, Status)
-
-    def _close_call_done(self, vc: ClientVc, status: NDIS_STATUS) -> None:
-        vc.last_status = status
-        vc.call = "closed" if status == NDIS_STATUS_SUCCESS else "connected"
-        self._continue_close(vc.af)
-
-    def ProtocolClIncomingCloseCall(
-        self,
-        CloseStatus: NDIS_STATUS,
-        ProtocolVcContext: ClientVc,
-        CloseData: bytes | None,
-        Size: int,
-    ) -> None:
-        # The remote end (or the network) closed the call: acknowledge with
-        # NdisClCloseCall. A VC we created stays for reuse; the call manager
-        # deletes the ones it created.
-        self.close_call(ProtocolVcContext)
-
-    # --- data -------------------------------------------------------------------------------------
-
-    def send(self, vc: ClientVc, *packets: bytes) -> None:
-        """Send one NBL per packet on a connected VC (NdisCoSendNetBufferLists)."""
-        assert vc.handle is not None
-        nbls = [NET_BUFFER_LIST.of(p, SourceHandle=vc.handle) for p in packets]
-        head = NET_BUFFER_LIST.link(nbls)
-        assert head is not None
-        vc.sends_outstanding += len(nbls)
-        self.ndis.NdisCoSendNetBufferLists(vc.handle, head, 0)
-
-    def ProtocolCoSendNetBufferListsComplete(
-        self, ProtocolVcContext: ClientVc, NetBufferLists: NET_BUFFER_LIST, SendCompleteFlags: int
-    ) -> None:
-        vc = ProtocolVcContext
-        for nbl in NetBufferLists.chain():
-            vc.sends_outstanding -= 1
-            vc.send_statuses.append(nbl.Status)
-        if vc.close_when_sent and not vc.sends_outstanding:
-            vc.close_when_sent = False
-            self.close_call(vc)
-
-    def ProtocolCoReceiveNetBufferLists(
-        self,
-        ProtocolBindingContext: ClientBinding,
-        ProtocolVcContext: ClientVc,
-        NetBufferLists: NET_BUFFER_LIST,
-        NumberOfNetBufferLists: int,
-        ReceiveFlags: int,
-    ) -> None:
-        for nbl in NetBufferLists.chain():
-            ProtocolVcContext.received.append(nbl.data)
-        if not ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES:
-            # We own the NBLs now; give them back to the miniport at once.
-            assert ProtocolBindingContext.handle is not None
-            self.ndis.NdisReturnNetBufferLists(ProtocolBindingContext.handle, NetBufferLists, 0)
-
-    def _signal(self, binding: ClientBinding) -> None:
-        if binding.idle is not None:
-            self.ndis.NdisSetEvent(binding.idle)
