@@ -46,7 +46,8 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Final
 
-from condis.af import AfMixin, AfState, OpenAddressFamily
+from condis.af import AfState, OpenAddressFamily
+from condis.af_close import AfCloseMixin
 from condis.errors import CondisInternalError
 from condis.handles import AfHandle, SapHandle
 from condis.ops import Operation, OpInput
@@ -124,7 +125,7 @@ class RegisteredSap:
         return self.state is not SapState.DEREGISTERED
 
 
-class SapMixin(AfMixin):
+class SapMixin(AfCloseMixin):
     """The SAP DDIs."""
 
     def __init__(self, **kwargs: Any) -> None:

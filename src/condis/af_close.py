@@ -1,0 +1,282 @@
+"""Closing an address family: by the client, and at the call manager's request.
+
+The life of an AF, its table and the choices the pages leave open are in
+af.py's docstring; this module holds the two closing paths
+(guide/closing-an-address-family*.md):
+
+    close    NdisClCloseAddressFamily -> ProtocolCmCloseAf
+             [PENDING -> Ndis(M)CmCloseAddressFamilyComplete -> ProtocolClCloseAfComplete]
+    notify   Ndis(M)CmNotifyCloseAddressFamily -> ProtocolClNotifyCloseAf
+             [PENDING -> NdisClNotifyCloseAddressFamilyComplete -> ProtocolCmNotifyCloseAfComplete]
+"""
+
+from __future__ import annotations
+
+from condis.af import AfInput, AfMixin, AfState, OpenAddressFamily
+from condis.handles import AfHandle
+from condis.ops import OpInput
+from condis.runtime import ddi
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_NOT_ACCEPTED,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+)
+
+__all__ = ["AfCloseMixin"]
+
+
+class AfCloseMixin(AfMixin):
+    """The AF close DDIs and the NDIS side of their handlers."""
+
+    # --- client-initiated close ------------------------------------------------------------
+
+    @ddi("NdisClCloseAddressFamily")
+    def NdisClCloseAddressFamily(self, NdisAfHandle: AfHandle) -> NDIS_STATUS:
+        """A client closes an AF (nf-ndis-ndisclcloseaddressfamily).
+
+        The handle is invalid for the client from this call on. NDIS calls the
+        call manager's ProtocolCmCloseAf and returns its status: SUCCESS,
+        PENDING (ProtocolClCloseAfComplete follows), or NOT_ACCEPTED (the AF
+        stays open).
+        """
+        name = "NdisClCloseAddressFamily"
+        af = self._af_for_client(name, NdisAfHandle)
+        if af is None:
+            return NDIS_STATUS_FAILURE
+        with self._begin(name, af.client.protocol, handle=af.handle) as call:
+            if af.state is not AfState.OPEN:
+                return call.status(NDIS_STATUS_FAILURE)
+            children = self._af_children(af)
+            if children:
+                self._violation(
+                    "CoNdisAfCloseWithChildren",
+                    refused=True,
+                    ddi=name,
+                    driver=af.client.protocol,
+                    handle=af.handle,
+                    detail=f"{af.handle.label} still has {', '.join(children)}",
+                )
+                return call.status(NDIS_STATUS_FAILURE)
+            reg = af.registration
+            af.client_valid = False
+            af.move(AfInput.CLOSE)
+            op = self._new_op(
+                "close-af",
+                "ProtocolCmCloseAf",
+                (reg.spelling("CloseAddressFamilyComplete"),),
+                af.handle,
+            )
+            af.close_op = op
+            call.op = op.id
+            status = self._call_status(
+                reg.cm,
+                "ProtocolCmCloseAf",
+                reg.cm_handlers.CmCloseAfHandler,
+                af.cm_context,
+                handle=af.handle,
+                op=op.id,
+            )
+            if status not in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING, NDIS_STATUS_NOT_ACCEPTED):
+                self._violation(
+                    "CoNdisHandlerStatus",
+                    ddi="ProtocolCmCloseAf",
+                    driver=reg.cm,
+                    handle=af.handle,
+                    detail=f"returned {status}; ProtocolCmCloseAf returns NDIS_STATUS_SUCCESS, "
+                    "NDIS_STATUS_PENDING or NDIS_STATUS_NOT_ACCEPTED",
+                )
+                status = NDIS_STATUS_NOT_ACCEPTED
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolCmCloseAf",
+                reg.cm,
+                af.handle,
+            )
+            if row.delivers:
+                self._close_finished(af, status)
+            return call.status(status)
+
+    def _close_finished(self, af: OpenAddressFamily, status: NDIS_STATUS) -> None:
+        if status == NDIS_STATUS_SUCCESS:
+            af.move(AfInput.CLOSE_SUCCEEDED)
+            af.cm_valid = False
+            self._release(af)
+        else:
+            af.move(AfInput.CLOSE_REFUSED)
+            af.client_valid = True
+
+    def _close_af_complete(self, spelling: str, Status: object, NdisAfHandle: object) -> None:
+        status = self._status_arg(spelling, "Status", Status)
+        af = self._af_for_cm(spelling, NdisAfHandle)
+        if af is None:
+            return None
+        op_id = None if af.close_op is None else af.close_op.id
+        with self._begin(spelling, af.cm, handle=af.handle, op=op_id) as call:
+            # Report a bad Status before the operation is consumed, so that a strict
+            # host is left as it was.
+            op = af.close_op
+            if status != NDIS_STATUS_SUCCESS and op is not None and op.outstanding:
+                self._violation(
+                    "CoNdisCompleteStatus",
+                    refused=True,
+                    ddi=spelling,
+                    driver=af.cm,
+                    handle=af.handle,
+                    detail=f"Status is {status}; the call manager sets it to NDIS_STATUS_SUCCESS",
+                )
+            if not self._complete_op(af.close_op, spelling, af.cm, af.handle):
+                return call.void()
+            if status != NDIS_STATUS_SUCCESS:
+                self._close_finished(af, status)
+                return call.void()
+            af.move(AfInput.CLOSE_SUCCEEDED)
+            handlers = af.client.client_handlers
+            assert handlers is not None
+            self._call_void(
+                af.client.protocol,
+                "ProtocolClCloseAfComplete",
+                handlers.ClCloseAfCompleteHandler,
+                status,
+                af.client_context,
+                handle=af.handle,
+                op=op_id,
+            )
+            af.cm_valid = False
+            self._release(af)
+            return call.void()
+
+    @ddi("NdisCmCloseAddressFamilyComplete")
+    def NdisCmCloseAddressFamilyComplete(self, Status: NDIS_STATUS, NdisAfHandle: AfHandle) -> None:
+        """A stand-alone call manager completes a pended close.
+
+        (nf-ndis-ndiscmcloseaddressfamilycomplete) NDIS calls the client's
+        ProtocolClCloseAfComplete; the handle is invalid for the call manager
+        from this call on.
+        """
+        self._close_af_complete("NdisCmCloseAddressFamilyComplete", Status, NdisAfHandle)
+
+    @ddi("NdisMCmCloseAddressFamilyComplete")
+    def NdisMCmCloseAddressFamilyComplete(
+        self, Status: NDIS_STATUS, NdisAfHandle: AfHandle
+    ) -> None:
+        """An MCM completes a pended close: the ndis.h macro for NdisCmCloseAddressFamilyComplete.
+
+        When it returns, the handle is invalid for the MCM (seed page).
+        """
+        self._close_af_complete("NdisMCmCloseAddressFamilyComplete", Status, NdisAfHandle)
+
+    # --- call-manager-initiated close ------------------------------------------------------
+
+    def _notify_close(self, spelling: str, NdisAfHandle: object) -> NDIS_STATUS:
+        af = self._af_for_cm(spelling, NdisAfHandle)
+        if af is None:
+            return NDIS_STATUS_FAILURE
+        reg = af.registration
+        with self._begin(spelling, af.cm, handle=af.handle) as call:
+            expected = reg.spelling("NotifyCloseAddressFamily")
+            if spelling != expected:
+                self._violation(
+                    "CoNdisMcmSpelling",
+                    refused=True,
+                    ddi=spelling,
+                    driver=af.cm,
+                    handle=af.handle,
+                    detail=f"{af.cm.name} is "
+                    f"{'an MCM' if reg.is_mcm else 'a stand-alone call manager'} "
+                    f"and must call {expected}",
+                )
+            if af.state is not AfState.OPEN or af.notifying:
+                return call.status(NDIS_STATUS_FAILURE)
+            op = self._new_op(
+                "notify-close-af",
+                "ProtocolClNotifyCloseAf",
+                ("NdisClNotifyCloseAddressFamilyComplete",),
+                af.handle,
+            )
+            af.notify_op = op
+            call.op = op.id
+            handlers = af.client.client_handlers
+            assert handlers is not None
+            status = self._call_status(
+                af.client.protocol,
+                "ProtocolClNotifyCloseAf",
+                handlers.ClNotifyCloseAfHandler,
+                af.client_context,
+                handle=af.handle,
+                op=op.id,
+            )
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolClNotifyCloseAf",
+                af.client.protocol,
+                af.handle,
+            )
+            if row.delivers:
+                self._check_notify_result(af, status, "ProtocolClNotifyCloseAf")
+                self._release(af)
+            return call.status(status)
+
+    def _check_notify_result(self, af: OpenAddressFamily, status: NDIS_STATUS, where: str) -> None:
+        if status == NDIS_STATUS_SUCCESS and af.state is AfState.OPEN:
+            self._violation(
+                "CoNdisNotifyCloseNotClosed",
+                ddi=where,
+                driver=af.client.protocol,
+                handle=af.handle,
+                detail=f"reported NDIS_STATUS_SUCCESS but never called NdisClCloseAddressFamily "
+                f"for {af.handle.label}",
+            )
+
+    @ddi("NdisCmNotifyCloseAddressFamily")
+    def NdisCmNotifyCloseAddressFamily(self, NdisAfHandle: AfHandle) -> NDIS_STATUS:
+        """A stand-alone call manager asks the client to close an AF.
+
+        (nf-ndis-ndiscmnotifycloseaddressfamily) NDIS calls the client's
+        ProtocolClNotifyCloseAf and returns its status; on PENDING, NDIS calls
+        ProtocolCmNotifyCloseAfComplete when the client completes. FAILURE when
+        the AF is not open or a notification is already outstanding.
+        """
+        return self._notify_close("NdisCmNotifyCloseAddressFamily", NdisAfHandle)
+
+    @ddi("NdisMCmNotifyCloseAddressFamily")
+    def NdisMCmNotifyCloseAddressFamily(self, NdisAfHandle: AfHandle) -> NDIS_STATUS:
+        """An MCM asks the client to close an AF (the ndis.h macro for
+        NdisCmNotifyCloseAddressFamily); called from MiniportHaltEx."""
+        return self._notify_close("NdisMCmNotifyCloseAddressFamily", NdisAfHandle)
+
+    @ddi("NdisClNotifyCloseAddressFamilyComplete")
+    def NdisClNotifyCloseAddressFamilyComplete(
+        self, NdisAfHandle: AfHandle, Status: NDIS_STATUS
+    ) -> None:
+        """The client completes a close notification it pended.
+
+        (nf-ndis-ndisclnotifycloseaddressfamilycomplete) NDIS then calls the
+        call manager's ProtocolCmNotifyCloseAfComplete with Status.
+        """
+        name = "NdisClNotifyCloseAddressFamilyComplete"
+        status = self._status_arg(name, "Status", Status)
+        af = self._resolve(name, "NdisAfHandle", NdisAfHandle, AfHandle)
+        if not isinstance(af, OpenAddressFamily):
+            return None
+        op_id = None if af.notify_op is None else af.notify_op.id
+        with self._begin(name, af.client.protocol, handle=af.handle, op=op_id) as call:
+            if not self._complete_op(af.notify_op, name, af.client.protocol, af.handle):
+                return call.void()
+            self._check_notify_result(af, status, name)
+            self._call_void(
+                af.cm,
+                "ProtocolCmNotifyCloseAfComplete",
+                af.registration.cm_handlers.CmNotifyCloseAfCompleteHandler,
+                af.cm_context,
+                status,
+                handle=af.handle,
+                op=op_id,
+            )
+            self._release(af)
+            return call.void()

@@ -1,0 +1,247 @@
+"""Address-family offers: a call manager registers an AF type on a NIC.
+
+Theory of operation (guide/registering-and-opening-an-address-family.md,
+nf-ndis-ndismcmregisteraddressfamilyex.md, nf-ndis-ndiscmregisteraddressfamilyex.md).
+
+An `AfRegistration` is a call manager's offer of one AF type on one NIC: an
+MCM makes it with NdisMCmRegisterAddressFamilyEx from MiniportInitializeEx,
+a stand-alone call manager with NdisCmRegisterAddressFamilyEx on a binding.
+Only one call manager may offer a given AF type on a NIC; an MCM's offer
+displaces a stand-alone call manager's offer of the same type. NDIS announces
+each offer to each bound CoNDIS protocol once, with ProtocolCoAfRegisterNotify
+at PASSIVE_LEVEL: after MiniportInitializeEx has returned and the protocol's
+bind has completed, after the call manager's own bind has completed, or,
+when the offer is made later, from NDIS work queued by the DDI (it runs
+when the scheduler next runs).
+
+Choices the pages leave open, and what condis does:
+
+* ProtocolCoAfRegisterNotify goes to every bound CoNDIS protocol except the
+  call manager that made the offer; a call manager's ProtocolCoAfRegisterNotify
+  "simply returns control", as its page says.
+* A displaced offer takes no new opens; AFs already open on it stay open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from condis.adapters import Adapter, AdapterState
+from condis.bindings import Binding, BindingMixin, BindingState, OpenState
+from condis.constants import PASSIVE_LEVEL
+from condis.drivers import DriverBlock
+from condis.errors import CondisInternalError
+from condis.handles import AdapterHandle, BindingHandle
+from condis.runtime import ddi
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_RESOURCES,
+    NDIS_STATUS_SUCCESS,
+)
+from condis.structs import CO_ADDRESS_FAMILY, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS
+
+if TYPE_CHECKING:
+    from condis.af import OpenAddressFamily
+
+__all__ = ["AfRegistration", "AfRegistrationMixin"]
+
+
+@dataclass(eq=False, slots=True)
+class AfRegistration:
+    """A call manager's offer of one AF type on one adapter."""
+
+    family: CO_ADDRESS_FAMILY
+    adapter: Adapter
+    cm: DriverBlock
+    #: the stand-alone call manager's binding; None for an MCM
+    binding: Binding | None
+    announced: bool = False
+    withdrawn: bool = False
+    displaced: bool = False
+    notified: list[Binding] = field(default_factory=list)
+    afs: list[OpenAddressFamily] = field(default_factory=list)
+
+    @property
+    def is_mcm(self) -> bool:
+        return self.binding is None
+
+    @property
+    def cm_handlers(self) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS:
+        handlers = self.cm.call_manager if self.binding is None else self.binding.cm_handlers
+        if handlers is None:
+            raise CondisInternalError(f"{self.cm.name} has no call-manager handlers")
+        return handlers
+
+    @property
+    def cm_binding_context(self) -> object:
+        """CallMgrBindingContext: the MCM's adapter context or the CM's binding context."""
+        return self.adapter.context if self.binding is None else self.binding.context
+
+    @property
+    def live(self) -> bool:
+        return not self.withdrawn
+
+    def spelling(self, stem: str) -> str:
+        """The DDI name this call manager must use: NdisMCm... for an MCM."""
+        return ("NdisMCm" if self.is_mcm else "NdisCm") + stem
+
+
+class AfRegistrationMixin(BindingMixin):
+    """Call managers' AF offers and their announcement to bound protocols."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._registrations: list[AfRegistration] = []
+
+    @property
+    def registrations(self) -> tuple[AfRegistration, ...]:
+        """Every AF offer that is live, in registration order."""
+        return tuple(r for r in self._registrations if r.live)
+
+    # --- announcing offers ---------------------------------------------------------------
+
+    def _announce(self, reg: AfRegistration) -> None:
+        """Tell every bound CoNDIS protocol on the adapter about `reg`."""
+        if reg.withdrawn:
+            return
+        reg.announced = True
+        for binding in list(reg.adapter.bindings):
+            self._notify_offer(binding, reg)
+
+    def _notify_offer(self, binding: Binding, reg: AfRegistration) -> None:
+        if (
+            reg.withdrawn
+            or binding is reg.binding
+            or binding in reg.notified
+            or binding.state is not BindingState.RUNNING
+        ):
+            return
+        co = binding.co_handlers
+        if co is None or co.CoAfRegisterNotifyHandler is None:
+            return
+        reg.notified.append(binding)
+        self._call_void(
+            binding.protocol,
+            "ProtocolCoAfRegisterNotify",
+            co.CoAfRegisterNotifyHandler,
+            binding.context,
+            reg.family,
+            handle=binding.handle,
+            irql=PASSIVE_LEVEL,
+        )
+
+    def _adapter_started(self, adapter: Adapter) -> None:
+        for reg in adapter.registrations:
+            reg.announced = True  # clients hear of it as each bind completes
+        super()._adapter_started(adapter)
+
+    def _binding_bound(self, binding: Binding) -> None:
+        super()._binding_bound(binding)
+        for reg in list(binding.adapter.registrations):
+            if reg.announced and reg.binding is not binding:
+                self._notify_offer(binding, reg)
+        for reg in list(binding.registrations):
+            if not reg.announced:
+                self._announce(reg)
+
+    def _withdraw(self, reg: AfRegistration) -> None:
+        reg.withdrawn = True
+        if reg in reg.adapter.registrations:
+            reg.adapter.registrations.remove(reg)
+
+    def _adapter_init_failed(self, adapter: Adapter) -> None:
+        super()._adapter_init_failed(adapter)
+        for reg in list(adapter.registrations):
+            self._withdraw(reg)
+
+    @staticmethod
+    def _family_arg(ddi_name: str, value: object) -> CO_ADDRESS_FAMILY:
+        if value is None:
+            raise ValueError(f"{ddi_name}: AddressFamily is required (got None)")
+        if not isinstance(value, CO_ADDRESS_FAMILY):
+            raise TypeError(
+                f"{ddi_name}: AddressFamily must be a CO_ADDRESS_FAMILY, not {type(value).__name__}"
+            )
+        if isinstance(value.AddressFamily, bool) or not isinstance(value.AddressFamily, int):
+            raise TypeError(f"{ddi_name}: AddressFamily.AddressFamily must be an int (NDIS_AF)")
+        return value
+
+    # --- registration -------------------------------------------------------------------------
+
+    @ddi("NdisMCmRegisterAddressFamilyEx")
+    def NdisMCmRegisterAddressFamilyEx(
+        self, MiniportAdapterHandle: AdapterHandle, AddressFamily: CO_ADDRESS_FAMILY
+    ) -> NDIS_STATUS:
+        """An MCM offers an AF on its adapter (nf-ndis-ndismcmregisteraddressfamilyex).
+
+        Returns SUCCESS; FAILURE when the caller did not register as a CoNDIS
+        miniport with call-manager handlers, when the adapter already has an
+        MCM offer of this AF type, or when the adapter is halting; RESOURCES
+        when NDIS cannot allocate its tracking state.
+        """
+        name = "NdisMCmRegisterAddressFamilyEx"
+        family = self._family_arg(name, AddressFamily)
+        adapter = self._adapter_for(name, MiniportAdapterHandle)
+        if adapter is None:
+            return NDIS_STATUS_FAILURE
+        with self._begin(name, adapter.driver, handle=MiniportAdapterHandle) as call:
+            if not adapter.driver.is_mcm:
+                return call.status(NDIS_STATUS_FAILURE)
+            if adapter.state not in (AdapterState.INITIALIZING, AdapterState.RUNNING):
+                return call.status(NDIS_STATUS_FAILURE)
+            for reg in adapter.registrations:
+                if reg.is_mcm and reg.family.AddressFamily == family.AddressFamily:
+                    return call.status(NDIS_STATUS_FAILURE)
+            if self._allocation_fails(name):
+                return call.status(NDIS_STATUS_RESOURCES)
+            for reg in list(adapter.registrations):
+                if reg.family.AddressFamily == family.AddressFamily:
+                    reg.displaced = True
+                    self._withdraw(reg)
+            reg = AfRegistration(family=family, adapter=adapter, cm=adapter.driver, binding=None)
+            self._registrations.append(reg)
+            adapter.registrations.append(reg)
+            if adapter.state is AdapterState.RUNNING:
+                self._defer("NDIS announces an address family", lambda: self._announce(reg))
+            return call.status(NDIS_STATUS_SUCCESS)
+
+    @ddi("NdisCmRegisterAddressFamilyEx")
+    def NdisCmRegisterAddressFamilyEx(
+        self, NdisBindingHandle: BindingHandle, AddressFamily: CO_ADDRESS_FAMILY
+    ) -> NDIS_STATUS:
+        """A stand-alone call manager offers an AF on a binding.
+
+        (nf-ndis-ndiscmregisteraddressfamilyex) Returns SUCCESS; FAILURE when
+        the caller is not a CoNDIS call manager, the adapter's miniport is not
+        a CoNDIS miniport, another call manager (or an MCM) already offers this
+        AF type on the adapter, or the binding is closing; RESOURCES when NDIS
+        cannot allocate.
+        """
+        name = "NdisCmRegisterAddressFamilyEx"
+        family = self._family_arg(name, AddressFamily)
+        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        if binding is None:
+            return NDIS_STATUS_FAILURE
+        with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
+            if not binding.is_call_manager or binding.co_handlers is None:
+                return call.status(NDIS_STATUS_FAILURE)
+            if not binding.adapter.driver.is_co_miniport:
+                return call.status(NDIS_STATUS_FAILURE)
+            if binding.state is BindingState.CLOSING or binding.open_state is not OpenState.OPEN:
+                return call.status(NDIS_STATUS_FAILURE)
+            for reg in binding.adapter.registrations:
+                if reg.family.AddressFamily == family.AddressFamily:
+                    return call.status(NDIS_STATUS_FAILURE)
+            if self._allocation_fails(name):
+                return call.status(NDIS_STATUS_RESOURCES)
+            reg = AfRegistration(
+                family=family, adapter=binding.adapter, cm=binding.protocol, binding=binding
+            )
+            self._registrations.append(reg)
+            binding.adapter.registrations.append(reg)
+            binding.registrations.append(reg)
+            if binding.state is BindingState.RUNNING:
+                self._defer("NDIS announces an address family", lambda: self._announce(reg))
+            return call.status(NDIS_STATUS_SUCCESS)
