@@ -18,10 +18,11 @@ also follows the completion contract in ops.py:
              [PENDING -> NdisClNotifyCloseAddressFamilyComplete -> ProtocolCmNotifyCloseAfComplete]
 
 The close paths live in af_close.py. The handle is valid for the two sides
-at different times, and condis tracks both: for the client from the successful end of the open until it
-calls NdisClCloseAddressFamily (and, while a notification it pended is
-outstanding, for NdisClNotifyCloseAddressFamilyComplete); for the call
-manager from ProtocolCmOpenAf until the close completes (when
+at different times, and condis tracks both: for the client from the
+successful end of the open until it calls NdisClCloseAddressFamily (and,
+while a notification it pended is outstanding, for
+NdisClNotifyCloseAddressFamilyComplete); for the call manager from
+ProtocolCmOpenAf until the close completes (when
 Ndis(M)CmCloseAddressFamilyComplete returns, or ProtocolCmCloseAf returns
 NDIS_STATUS_SUCCESS) or a failed open completes.
 

@@ -46,7 +46,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from condis.call import CallMixin, CallState
+from condis.call import CallState
+from condis.call_incoming import CallIncomingMixin
 from condis.handles import NDIS_HANDLE, BindingHandle, VcHandle
 from condis.runtime import ddi, handler
 from condis.status import NDIS_STATUS, NDIS_STATUS_SUCCESS, NDIS_STATUS_VC_NOT_ACTIVATED
@@ -162,7 +163,7 @@ class _Counts:
     bytes_indicated: int = 0
 
 
-class DataMixin(CallMixin):
+class DataMixin(CallIncomingMixin):
     """The data DDIs and the NBL ledger."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -39,9 +39,10 @@ from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any
 
+from condis.completion import CompletionMixin
 from condis.constants import PASSIVE_LEVEL
 from condis.handles import DriverHandle
-from condis.runtime import NdisCore, Origin, ddi, handler
+from condis.runtime import Origin, ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_BAD_CHARACTERISTICS,
@@ -187,7 +188,7 @@ def _check_handlers(struct: object, ddi_name: str) -> None:
                 )
 
 
-class DriverMixin(NdisCore):
+class DriverMixin(CompletionMixin):
     """Loading drivers and the registration DDIs."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -2,9 +2,10 @@
 
 `NdisCore` is the part of the `Ndis` host that no single entity owns: the
 execution contexts (who is running, at which IRQL), the trace, the verifier,
-fault injection, the handle table and the scheduler. Entity modules (drivers,
-adapters, bindings, address families, deferred work) are mixins on top of it
-and call into it in a fixed pattern:
+fault injection, the handle table and the scheduler. The completion contract
+of pendable operations is completion.py's. Entity modules (drivers, adapters,
+bindings, address families, deferred work) are mixins on top of it and call
+into it in a fixed pattern:
 
 1. check Python types (TypeError / ValueError naming DDI and parameter);
 2. `_resolve` each handle (stale, foreign, wrong-kind handles are
@@ -13,7 +14,8 @@ and call into it in a fixed pattern:
    calling driver (a foreign caller is a violation), records the call and
    checks the IRQL against the DDI catalogue (spec/INDEX.md);
 4. check the entity's state table; only then change state;
-5. `return call.done(status)` records the return.
+5. `return call.status(status)` (or `.void()`, `.result(value)`) records
+   the return.
 
 Nothing changes state before step 4 passes, which is how a rejected call
 leaves the host exactly as it was.
@@ -42,7 +44,6 @@ later DDI raises `SystemCrashed`.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,9 +54,8 @@ from condis.catalogue import CATALOGUE, IrqlRequirement
 from condis.constants import KIRQL, PASSIVE_LEVEL
 from condis.errors import BugCheck, CondisInternalError, SystemCrashed
 from condis.handles import NDIS_HANDLE, HandleTable, Resolution, new_host_id
-from condis.ops import Operation, OpInput, OpTransition
 from condis.scheduler import Item, ItemKind, Policy, Scheduler
-from condis.status import NDIS_STATUS, NDIS_STATUS_PENDING
+from condis.status import NDIS_STATUS
 from condis.trace import Phase, RecordKind, Trace, TraceRecord
 from condis.verifier import FaultInjector, Mode, Verifier
 
@@ -200,9 +200,7 @@ class NdisCore:
         self.scheduler = Scheduler() if policy is None else Scheduler(policy=policy)
         self._frames: list[Frame] = []
         self._crashed: BaseException | None = None
-        self._ops: dict[int, Operation] = {}
         self._depth = 0
-        self._op_ids = itertools.count(1)
 
     # --- host state ------------------------------------------------------------
 
@@ -533,111 +531,6 @@ class NdisCore:
         )
         assert status is not None
         return status
-
-    # --- pendable operations ----------------------------------------------------------
-
-    def _new_op(
-        self, kind: str, handler_name: str, completers: tuple[str, ...], handle: NDIS_HANDLE | None
-    ) -> Operation:
-        op = Operation(
-            id=next(self._op_ids),
-            kind=kind,
-            handler=handler_name,
-            completers=completers,
-            handle=handle,
-            started=self.scheduler.now,
-        )
-        self._ops[op.id] = op
-        return op
-
-    def _step_op(
-        self,
-        op: Operation,
-        event: OpInput,
-        where: str,
-        driver: DriverBlock,
-        handle: NDIS_HANDLE | None,
-    ) -> OpTransition:
-        """Feed a handler's return to the completion contract (ops.py)."""
-        row = op.step(event)
-        if not op.outstanding:
-            self._ops.pop(op.id, None)
-        if row.rule is not None:
-            self._violation(
-                row.rule,
-                ddi=where,
-                driver=driver,
-                handle=handle,
-                detail=f"{where} {event.value} for {op.kind} operation #{op.id}, "
-                f"which its driver already completed",
-            )
-        return row
-
-    def _complete_op(
-        self, op: Operation | None, ddi_name: str, driver: DriverBlock, handle: NDIS_HANDLE
-    ) -> bool:
-        """A completion DDI for `op`: check it, step it; True if NDIS delivers it now."""
-        if op is None:
-            self._violation(
-                "CoNdisCompleteNotPending",
-                refused=True,
-                ddi=ddi_name,
-                driver=driver,
-                handle=handle,
-                detail=f"{ddi_name} called for {handle.label}, which has no such operation",
-            )
-            return False
-        if ddi_name not in op.completers:
-            self._violation(
-                "CoNdisMcmSpelling",
-                refused=True,
-                ddi=ddi_name,
-                driver=driver,
-                handle=handle,
-                detail=f"{op.kind} operation #{op.id} is completed with "
-                f"{' or '.join(op.completers)}",
-            )
-        before = op.state
-        row = op.step(OpInput.COMPLETED)
-        if not op.outstanding:
-            self._ops.pop(op.id, None)
-        if row.rule is not None:
-            what = {
-                "CoNdisCompleteNotPending": "whose handler did not return NDIS_STATUS_PENDING",
-                "CoNdisDoubleComplete": "which was already completed",
-            }.get(row.rule, f"in state {before.value}")
-            self._violation(
-                row.rule,
-                refused=True,
-                ddi=ddi_name,
-                driver=driver,
-                handle=handle,
-                detail=f"{ddi_name} for {op.kind} operation #{op.id} {what}",
-            )
-            return False
-        return row.delivers
-
-    def _status_arg(self, ddi_name: str, param: str, value: object) -> NDIS_STATUS:
-        """Check a Status argument of a completion DDI (never NDIS_STATUS_PENDING)."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(
-                f"{ddi_name}: {param} must be an NDIS_STATUS, not {type(value).__name__}"
-            )
-        status = NDIS_STATUS(value)
-        if status == NDIS_STATUS_PENDING:
-            self._violation(
-                "CoNdisCompleteStatus",
-                refused=True,
-                ddi=ddi_name,
-                driver=self.current_driver,
-                detail=f"{param} is NDIS_STATUS_PENDING; a completion gives the final status",
-            )
-        return status
-
-    @property
-    def operations(self) -> tuple[Operation, ...]:
-        """Every operation still outstanding, oldest first."""
-        return tuple(self._ops.values())
 
     # --- deferred work ---------------------------------------------------------------
 

@@ -1,0 +1,288 @@
+"""Activating and deactivating a VC, by a call manager or an MCM.
+
+The VC's life, its table and the choices the pages leave open are in vc.py's
+docstring; this module holds the two paths that change whether the miniport
+has a VC ready for data (guide/activating-a-vc.md, deactivating-a-vc.md):
+
+    activate     NdisCmActivateVc -> MiniportCoActivateVc
+                 [PENDING -> NdisMCoActivateVcComplete -> ProtocolCmActivateVcComplete]
+    deactivate   NdisCmDeactivateVc -> MiniportCoDeactivateVc
+                 [PENDING -> NdisMCoDeactivateVcComplete -> ProtocolCmDeactivateVcComplete]
+
+An MCM does the miniport's part itself and tells NDIS with the synchronous
+NdisMCmActivateVc and NdisMCmDeactivateVc.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condis.errors import CondisInternalError
+from condis.handles import VcHandle
+from condis.ops import OpInput
+from condis.runtime import ddi
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_NOT_ACCEPTED,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+)
+from condis.structs import CO_CALL_PARAMETERS
+from condis.vc import Vc, VcInput, VcMixin, VcState
+
+__all__ = ["VcActivationMixin"]
+
+
+class VcActivationMixin(VcMixin):
+    """The VC activation DDIs and the NDIS side of their handlers."""
+
+    # --- activation -------------------------------------------------------------------------
+
+    def _vc_for_cm(self, name: str, handle: object, *, mcm: bool) -> Vc | None:
+        vc = self._vc_for(name, handle)
+        if vc is None:
+            return None
+        if vc.mcm != mcm:
+            expected = "NdisMCm" if vc.mcm else "NdisCm"
+            self._violation(
+                "CoNdisMcmSpelling",
+                refused=True,
+                ddi=name,
+                driver=self.current_driver or vc.cm,
+                handle=vc.handle,
+                detail=f"{vc.handle.label} is on {vc.adapter.name}; use the {expected} spelling",
+            )
+            return None
+        return vc
+
+    @staticmethod
+    def _params_arg(name: str, value: object) -> CO_CALL_PARAMETERS:
+        if value is None:
+            raise ValueError(f"{name}: CallParameters is required (got None)")
+        if not isinstance(value, CO_CALL_PARAMETERS):
+            raise TypeError(
+                f"{name}: CallParameters must be a CO_CALL_PARAMETERS, not {type(value).__name__}"
+            )
+        return value
+
+    @ddi("NdisCmActivateVc")
+    def NdisCmActivateVc(
+        self, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> NDIS_STATUS:
+        """A stand-alone call manager activates (or re-parameterizes) a VC.
+
+        (nf-ndis-ndiscmactivatevc) NDIS calls MiniportCoActivateVc and returns
+        its status; on PENDING the miniport's NdisMCoActivateVcComplete leads
+        to ProtocolCmActivateVcComplete. FAILURE when an activation or
+        deactivation is already in progress.
+        """
+        name = "NdisCmActivateVc"
+        params = self._params_arg(name, CallParameters)
+        vc = self._vc_for_cm(name, NdisVcHandle, mcm=False)
+        if vc is None:
+            return NDIS_STATUS_FAILURE
+        cm = vc.cm
+        assert cm is not None
+        with self._begin(name, cm, handle=vc.handle) as call:
+            if vc.state not in (VcState.CREATED, VcState.ACTIVE):
+                return call.status(NDIS_STATUS_FAILURE)
+            vc.move(VcInput.ACTIVATE)
+            miniport = vc.adapter.driver
+            assert miniport.miniport_co is not None
+            op = self._new_op(
+                "activate-vc", "MiniportCoActivateVc", ("NdisMCoActivateVcComplete",), vc.handle
+            )
+            vc.activate_op = op
+            call.op = op.id
+            status = self._call_status(
+                miniport,
+                "MiniportCoActivateVc",
+                miniport.miniport_co.CoActivateVcHandler,
+                vc.miniport_context,
+                params,
+                handle=vc.handle,
+                op=op.id,
+            )
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "MiniportCoActivateVc",
+                miniport,
+                vc.handle,
+            )
+            if row.delivers:
+                self._activated(vc, status, params)
+            return call.status(status)
+
+    def _activated(self, vc: Vc, status: NDIS_STATUS, params: CO_CALL_PARAMETERS) -> None:
+        if status == NDIS_STATUS_SUCCESS:
+            vc.move(VcInput.ACTIVATE_SUCCEEDED)
+            vc.call_parameters = params
+        else:
+            vc.move(VcInput.ACTIVATE_FAILED)
+
+    @ddi("NdisMCoActivateVcComplete")
+    def NdisMCoActivateVcComplete(
+        self, Status: NDIS_STATUS, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        """The miniport completes a pended MiniportCoActivateVc; NDIS calls the call
+        manager's ProtocolCmActivateVcComplete (nf-ndis-ndismcoactivatevccomplete)."""
+        name = "NdisMCoActivateVcComplete"
+        status = self._status_arg(name, "Status", Status)
+        params = self._params_arg(name, CallParameters)
+        vc = self._vc_for(name, NdisVcHandle)
+        if vc is None:
+            return None
+        miniport = vc.adapter.driver
+        op_id = None if vc.activate_op is None else vc.activate_op.id
+        with self._begin(name, miniport, handle=vc.handle, op=op_id) as call:
+            if not self._complete_op(vc.activate_op, name, miniport, vc.handle):
+                return call.void()
+            self._activated(vc, status, params)
+            cm = vc.cm
+            assert cm is not None
+            self._call_void(
+                cm,
+                "ProtocolCmActivateVcComplete",
+                self._cm_handlers_of(vc).CmActivateVcCompleteHandler,
+                status,
+                vc.cm_context,
+                params,
+                handle=vc.handle,
+                op=op_id,
+            )
+            return call.void()
+
+    def _cm_handlers_of(self, vc: Vc) -> Any:
+        if vc.af is not None:
+            return vc.af.registration.cm_handlers
+        binding = next(
+            (b for b in vc.adapter.bindings if b.protocol is vc.creator and b.is_call_manager),
+            None,
+        )
+        if binding is None or binding.cm_handlers is None:
+            raise CondisInternalError(f"{vc.handle.label}: no call manager handlers")
+        return binding.cm_handlers
+
+    @ddi("NdisMCmActivateVc")
+    def NdisMCmActivateVc(
+        self, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS
+    ) -> NDIS_STATUS:
+        """An MCM tells NDIS a VC is ready for transfers (nf-ndis-ndismcmactivatevc).
+
+        Synchronous (module docstring): SUCCESS, or FAILURE while an
+        activation or deactivation is in progress.
+        """
+        name = "NdisMCmActivateVc"
+        params = self._params_arg(name, CallParameters)
+        vc = self._vc_for_cm(name, NdisVcHandle, mcm=True)
+        if vc is None:
+            return NDIS_STATUS_FAILURE
+        with self._begin(name, vc.adapter.driver, handle=vc.handle) as call:
+            if vc.state not in (VcState.CREATED, VcState.ACTIVE):
+                return call.status(NDIS_STATUS_FAILURE)
+            vc.move(VcInput.ACTIVATE)
+            self._activated(vc, NDIS_STATUS_SUCCESS, params)
+            return call.status(NDIS_STATUS_SUCCESS)
+
+    # --- deactivation --------------------------------------------------------------------------
+
+    @ddi("NdisCmDeactivateVc")
+    def NdisCmDeactivateVc(self, NdisVcHandle: VcHandle) -> NDIS_STATUS:
+        """A stand-alone call manager deactivates a VC (nf-ndis-ndiscmdeactivatevc).
+
+        NDIS calls MiniportCoDeactivateVc and returns its status; on PENDING,
+        NdisMCoDeactivateVcComplete leads to ProtocolCmDeactivateVcComplete.
+        NOT_ACCEPTED when the VC is not active.
+        """
+        name = "NdisCmDeactivateVc"
+        vc = self._vc_for_cm(name, NdisVcHandle, mcm=False)
+        if vc is None:
+            return NDIS_STATUS_FAILURE
+        cm = vc.cm
+        assert cm is not None
+        with self._begin(name, cm, handle=vc.handle) as call:
+            if vc.state is not VcState.ACTIVE:
+                return call.status(NDIS_STATUS_NOT_ACCEPTED)
+            vc.move(VcInput.DEACTIVATE)
+            miniport = vc.adapter.driver
+            assert miniport.miniport_co is not None
+            op = self._new_op(
+                "deactivate-vc",
+                "MiniportCoDeactivateVc",
+                ("NdisMCoDeactivateVcComplete",),
+                vc.handle,
+            )
+            vc.deactivate_op = op
+            call.op = op.id
+            status = self._call_status(
+                miniport,
+                "MiniportCoDeactivateVc",
+                miniport.miniport_co.CoDeactivateVcHandler,
+                vc.miniport_context,
+                handle=vc.handle,
+                op=op.id,
+            )
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "MiniportCoDeactivateVc",
+                miniport,
+                vc.handle,
+            )
+            if row.delivers:
+                self._deactivated(vc, status)
+            return call.status(status)
+
+    def _deactivated(self, vc: Vc, status: NDIS_STATUS) -> None:
+        if status == NDIS_STATUS_SUCCESS:
+            vc.move(VcInput.DEACTIVATE_SUCCEEDED)
+            vc.call_parameters = None
+        else:
+            vc.move(VcInput.DEACTIVATE_FAILED)
+
+    @ddi("NdisMCoDeactivateVcComplete")
+    def NdisMCoDeactivateVcComplete(self, Status: NDIS_STATUS, NdisVcHandle: VcHandle) -> None:
+        """The miniport completes a pended MiniportCoDeactivateVc; NDIS calls the call
+        manager's ProtocolCmDeactivateVcComplete."""
+        name = "NdisMCoDeactivateVcComplete"
+        status = self._status_arg(name, "Status", Status)
+        vc = self._vc_for(name, NdisVcHandle)
+        if vc is None:
+            return None
+        miniport = vc.adapter.driver
+        op_id = None if vc.deactivate_op is None else vc.deactivate_op.id
+        with self._begin(name, miniport, handle=vc.handle, op=op_id) as call:
+            if not self._complete_op(vc.deactivate_op, name, miniport, vc.handle):
+                return call.void()
+            self._deactivated(vc, status)
+            cm = vc.cm
+            assert cm is not None
+            self._call_void(
+                cm,
+                "ProtocolCmDeactivateVcComplete",
+                self._cm_handlers_of(vc).CmDeactivateVcCompleteHandler,
+                status,
+                vc.cm_context,
+                handle=vc.handle,
+                op=op_id,
+            )
+            return call.void()
+
+    @ddi("NdisMCmDeactivateVc")
+    def NdisMCmDeactivateVc(self, NdisVcHandle: VcHandle) -> NDIS_STATUS:
+        """An MCM marks a VC inactive (nf-ndis-ndismcmdeactivatevc): SUCCESS, or
+        NOT_ACCEPTED when it is already inactive."""
+        name = "NdisMCmDeactivateVc"
+        vc = self._vc_for_cm(name, NdisVcHandle, mcm=True)
+        if vc is None:
+            return NDIS_STATUS_FAILURE
+        with self._begin(name, vc.adapter.driver, handle=vc.handle) as call:
+            if vc.state is not VcState.ACTIVE:
+                return call.status(NDIS_STATUS_NOT_ACCEPTED)
+            vc.move(VcInput.DEACTIVATE)
+            self._deactivated(vc, NDIS_STATUS_SUCCESS)
+            return call.status(NDIS_STATUS_SUCCESS)
