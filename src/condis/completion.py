@@ -5,6 +5,19 @@ Every DDI whose handler may return NDIS_STATUS_PENDING starts an `Operation`
 it, and a violation of the contract (a completion with no pending handler,
 a second completion, the wrong DDI spelling for an MCM, a Status of
 NDIS_STATUS_PENDING) is reported here, in one place, for every entity.
+
+The watchdog. NDIS starts a watchdog when it calls out into a driver and
+bug checks (0x7C, NDIS_BUGCHECK_WATCHDOG) when the call takes too long.
+Windows documents the watchdog for pause, PnP events, status indications,
+unbind, halt and OIDs, without a timeout the driver can rely on. condis
+extends it, when asked (`Ndis(watchdog_ms=...)`), to every operation a
+handler pends: if the simulated clock passes the operation's pend time plus
+the watchdog time before its completion DDI is called, the rule
+NdisWatchdog fires, naming the driver whose handler pended. It is off by
+default, because a test that pends an operation and completes it by hand
+after `ndis.run()` is not a hang; `condis verify` turns it on. Time moves
+only as the scheduler runs, so an operation nothing will ever complete shows
+up at the end of `ndis.run()`, when the clock jumps to the watchdog.
 """
 
 from __future__ import annotations
@@ -12,9 +25,11 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
+from condis.constants import DISPATCH_LEVEL
 from condis.handles import NDIS_HANDLE
 from condis.ops import Operation, OpInput, OpTransition
 from condis.runtime import NdisCore
+from condis.scheduler import TICKS_PER_MS, Item, ItemKind
 from condis.status import NDIS_STATUS, NDIS_STATUS_PENDING
 
 if TYPE_CHECKING:
@@ -26,10 +41,50 @@ __all__ = ["CompletionMixin"]
 class CompletionMixin(NdisCore):
     """Outstanding operations and the checks on their completion DDIs."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, watchdog_ms: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if watchdog_ms is not None and (
+            isinstance(watchdog_ms, bool) or not isinstance(watchdog_ms, int) or watchdog_ms <= 0
+        ):
+            raise ValueError(
+                f"Ndis: watchdog_ms must be a positive int or None, not {watchdog_ms!r}"
+            )
+        self.watchdog_ms = watchdog_ms
         self._ops: dict[int, Operation] = {}
         self._op_ids = itertools.count(1)
+        self._watchdogs: dict[int, Item] = {}
+
+    def _arm_watchdog(self, op: Operation, driver: DriverBlock, handle: NDIS_HANDLE | None) -> None:
+        if self.watchdog_ms is None:
+            return
+        pended_at = self.scheduler.now
+        timeout = self.watchdog_ms * TICKS_PER_MS
+
+        def expire() -> None:
+            self._watchdogs.pop(op.id, None)
+            if not op.outstanding:
+                return
+            self._violation(
+                "NdisWatchdog",
+                ddi=op.handler,
+                driver=driver,
+                handle=handle,
+                detail=f"{op.kind} operation #{op.id} pended by {op.handler} at t={pended_at} "
+                f"was not completed within {self.watchdog_ms} ms (with "
+                f"{' or '.join(op.completers)})",
+            )
+
+        item = Item(f"NDIS watchdog for {op.kind} #{op.id}", ItemKind.NDIS, DISPATCH_LEVEL, expire)
+        self._watchdogs[op.id] = self.scheduler.at(pended_at + timeout, item)
+
+    def _retire_op(self, op: Operation) -> None:
+        """Forget `op` once it is done, and stop its watchdog."""
+        if op.outstanding:
+            return
+        self._ops.pop(op.id, None)
+        item = self._watchdogs.pop(op.id, None)
+        if item is not None:
+            self.scheduler.cancel(item)
 
     def _new_op(
         self, kind: str, handler_name: str, completers: tuple[str, ...], handle: NDIS_HANDLE | None
@@ -55,8 +110,9 @@ class CompletionMixin(NdisCore):
     ) -> OpTransition:
         """Feed a handler's return to the completion contract (ops.py)."""
         row = op.step(event)
-        if not op.outstanding:
-            self._ops.pop(op.id, None)
+        self._retire_op(op)
+        if event is OpInput.RETURNED_PENDING and row.rule is None and op.outstanding:
+            self._arm_watchdog(op, driver, handle)
         if row.rule is not None:
             self._violation(
                 row.rule,
@@ -94,8 +150,7 @@ class CompletionMixin(NdisCore):
             )
         before = op.state
         row = op.step(OpInput.COMPLETED)
-        if not op.outstanding:
-            self._ops.pop(op.id, None)
+        self._retire_op(op)
         if row.rule is not None:
             what = {
                 "CoNdisCompleteNotPending": "whose handler did not return NDIS_STATUS_PENDING",

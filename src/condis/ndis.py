@@ -35,10 +35,19 @@ class Ndis(VcNameMixin, TimerMixin, SyncMixin):
         policy: how the scheduler picks among ready work items (default FIFO).
         mode: `Mode.STRICT` (default) raises BugCheck on the first violation;
             `Mode.COLLECT` records violations and carries on.
+        watchdog_ms: simulated milliseconds a pended operation may stay
+            uncompleted before the NdisWatchdog rule fires (completion.py);
+            None (default) turns the watchdog off.
     """
 
-    def __init__(self, *, policy: Policy | None = None, mode: Mode = Mode.STRICT) -> None:
-        super().__init__(policy=policy, mode=mode)
+    def __init__(
+        self,
+        *,
+        policy: Policy | None = None,
+        mode: Mode = Mode.STRICT,
+        watchdog_ms: int | None = None,
+    ) -> None:
+        super().__init__(policy=policy, mode=mode, watchdog_ms=watchdog_ms)
 
     def snapshot(self) -> dict[str, Any]:
         """A comparable picture of every table (for "state unchanged" checks).

@@ -443,8 +443,7 @@ class OidMixin(PartyMixin):
                 )
                 return c.void()
             row = pending.op.step(OpInput.COMPLETED)
-            if not pending.op.outstanding:
-                self._ops.pop(pending.op.id, None)
+            self._retire_op(pending.op)
             self._oids.pop(request, None)
             self._oid_done.add(id(request))
             if row.delivers:

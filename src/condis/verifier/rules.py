@@ -371,6 +371,15 @@ _RULES: tuple[Rule, ...] = (
         source="ddi/nf-ndis-ndisqueueioworkitem.md",
     ),
     Rule(
+        id="NdisWatchdog",
+        statement="A driver completes an operation it pended before NDIS's watchdog expires "
+        "(Ndis(watchdog_ms=...)); a call into a driver that takes too long is a bug check.",
+        applies_to=(),  # filled below: every completion DDI
+        source="rules/bug-check-0x7c--bugcode-ndis-driver.md",
+        bugcheck=BUGCODE_NDIS_DRIVER,
+        parameter1=0x25,  # NDIS_BUGCHECK_WATCHDOG
+    ),
+    Rule(
         id="NdisTimerLeak",
         statement="A timer object is cancelled and freed before its adapter halts.",
         applies_to=("NdisAllocateTimerObject", "MiniportHaltEx"),
@@ -385,6 +394,13 @@ def _with_catalogue(r: Rule) -> Rule:
     """Fill an SDV rule's `applies_to` from the DDIs whose pages name it."""
     if r.applies_to:
         return r
+    if r.id == "NdisWatchdog":
+        completions = (
+            e.name
+            for e in CATALOGUE.values()
+            if e.name.startswith("Ndis") and "Complete" in e.name and "NetBuffer" not in e.name
+        )
+        return replace(r, applies_to=tuple(sorted(completions)))
     ddis = tuple(e.name for e in CATALOGUE.values() if r.id in e.rules)
     return replace(r, applies_to=ddis) if ddis else r
 
