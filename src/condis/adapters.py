@@ -36,7 +36,7 @@ Choices the pages leave open:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -120,6 +120,15 @@ class AdapterMixin(DriverMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._adapters: dict[str, Adapter] = {}
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for adapter in self._adapters.values():
+            if adapter.state is AdapterState.RUNNING and not self.handles.is_live(adapter.handle):
+                yield f"adapter {adapter.name} is running but its handle is closed"
+            for binding in adapter.bindings:
+                if binding.adapter is not adapter:
+                    yield f"adapter {adapter.name} lists a binding of {binding.adapter.name}"
 
     @property
     def adapters(self) -> tuple[Adapter, ...]:

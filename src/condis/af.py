@@ -47,7 +47,7 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
@@ -172,6 +172,20 @@ class AfMixin(AfRegistrationMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._afs: list[OpenAddressFamily] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for af in self._afs:
+            label = af.handle.label
+            live = self.handles.is_live(af.handle)
+            if live != (af.client_valid or af.cm_valid or af.notifying):
+                yield f"{label}: handle {'live' if live else 'closed'} but valid for " + (
+                    "the client or the call manager" if not live else "neither side"
+                )
+            if live != (af in af.client.afs) or live != (af in af.registration.afs):
+                yield f"{label}: listed on its binding or offer while the handle is {live=}"
+            if af.client_valid and af.state in (AfState.OPENING, AfState.CLOSED):
+                yield f"{label}: valid for the client while {af.state.value}"
 
     @property
     def address_families(self) -> tuple[OpenAddressFamily, ...]:

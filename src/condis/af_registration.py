@@ -24,6 +24,7 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,17 @@ class AfRegistrationMixin(BindingMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._registrations: list[AfRegistration] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for reg in self._registrations:
+            listed = reg in reg.adapter.registrations
+            if reg.withdrawn == listed:
+                state = "withdrawn" if reg.withdrawn else "live"
+                yield (
+                    f"the offer of AF {reg.family.AddressFamily:#x} by {reg.cm.name} is {state} "
+                    f"but {'still' if listed else 'not'} listed on {reg.adapter.name}"
+                )
 
     @property
     def registrations(self) -> tuple[AfRegistration, ...]:

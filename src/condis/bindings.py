@@ -34,7 +34,7 @@ Choices the pages leave open:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -197,6 +197,15 @@ class BindingMixin(AdapterMixin):
         super().__init__(**kwargs)
         self.config = NdisConfig()
         self._bindings: list[Binding] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for binding in self._bindings:
+            listed = binding in binding.adapter.bindings
+            if binding.state is BindingState.UNBOUND and listed:
+                yield f"binding {binding.label} is unbound but still listed on its adapter"
+            if binding.state is BindingState.RUNNING and not listed:
+                yield f"binding {binding.label} is running but not listed on its adapter"
 
     @property
     def bindings(self) -> tuple[Binding, ...]:

@@ -38,7 +38,7 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -168,6 +168,21 @@ class CallMixin(VcActivationMixin):
         super().__init__(**kwargs)
         self._calls: dict[Vc, Call] = {}
         self._parties: list[Party] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        live_vcs = set(self._vcs)
+        for vc, call in self._calls.items():
+            if call.vc is not vc:
+                yield f"the call filed under {vc.handle.label} is on {call.vc.handle.label}"
+            if vc not in live_vcs:
+                yield f"a call is filed under {vc.handle.label}, which is deleted"
+        calls = set(self._calls.values())
+        for party in self._parties:
+            if self.handles.is_live(party.handle) and (
+                party.call not in calls or party not in party.call.parties
+            ):
+                yield f"{party.handle.label} is live but not a party of a live call"
 
     @property
     def calls(self) -> tuple[Call, ...]:

@@ -23,6 +23,7 @@ up at the end of `ndis.run()`, when the clock jumps to the watchdog.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from condis.constants import DISPATCH_LEVEL
@@ -53,6 +54,17 @@ class CompletionMixin(NdisCore):
         self._ops: dict[int, Operation] = {}
         self._op_ids = itertools.count(1)
         self._watchdogs: dict[int, Item] = {}
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for op in self._ops.values():
+            if not op.outstanding:
+                yield f"{op.kind} operation #{op.id} is done but still tracked"
+        for op_id, item in self._watchdogs.items():
+            if op_id not in self._ops:
+                yield f"the watchdog of operation #{op_id} outlives its operation"
+            elif item.cancelled:
+                yield f"the watchdog of operation #{op_id} is cancelled but still tracked"
 
     def _arm_watchdog(self, op: Operation, driver: DriverBlock, handle: NDIS_HANDLE | None) -> None:
         if self.watchdog_ms is None:

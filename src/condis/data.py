@@ -171,6 +171,15 @@ class DataMixin(CallIncomingMixin):
         self._in_flight: dict[NET_BUFFER_LIST, InFlight] = {}
         self.data_counts = _Counts()
 
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        live_vcs = set(self._vcs)
+        for nbl, entry in self._in_flight.items():
+            if entry.nbl is not nbl:
+                yield f"an NBL in flight is filed under another NBL (#{entry.seq})"
+            if entry.vc not in live_vcs:
+                yield f"NBL #{entry.seq} is in flight on {entry.vc.handle.label}, which is deleted"
+
     @property
     def in_flight(self) -> tuple[InFlight, ...]:
         """Every NBL NDIS knows to be out of its owner's hands, oldest first."""

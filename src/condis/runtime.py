@@ -246,6 +246,32 @@ class NdisCore:
             if self._frames and self._frames[-1] is frame:
                 self._frames.pop()
 
+    # --- invariants ------------------------------------------------------------
+
+    def check_invariants(self) -> list[str]:
+        """Every way the host's own tables disagree with each other; [] when sound.
+
+        Each entity module adds the checks for its tables (`_invariants`).
+        They hold between DDIs, in strict and collect mode alike, whatever the
+        drivers did: a broken invariant is a bug in condis, not in a driver.
+        Call it from outside driver code (no frame on the stack).
+        """
+        return list(self._invariants())
+
+    def _invariants(self) -> Iterator[str]:
+        """Hook: yield one sentence per broken invariant."""
+        if self._frames:
+            yield f"{len(self._frames)} execution frame(s) left on the stack between DDIs"
+        owners: dict[int, NDIS_HANDLE] = {}
+        for handle, obj in self.handles.live():
+            own = getattr(obj, "handle", None)
+            if isinstance(own, type(handle)) and own is not handle:
+                yield f"{handle.label} stands for an object whose handle is {own.label}"
+            if own is handle:
+                seen = owners.setdefault(id(obj), handle)
+                if seen is not handle:
+                    yield f"{handle.label} and {seen.label} stand for the same object"
+
     # --- trace -----------------------------------------------------------------
 
     def _record(

@@ -40,7 +40,7 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
@@ -131,6 +131,14 @@ class SapMixin(AfCloseMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._saps: list[RegisteredSap] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for sap in self._saps:
+            if self.handles.is_live(sap.handle) and not self.handles.is_live(sap.af.handle):
+                yield f"{sap.handle.label} is live on {sap.af.handle.label}, which is closed"
+            if sap.client_valid and sap.state is not SapState.REGISTERED:
+                yield f"{sap.handle.label}: valid for the client while {sap.state.value}"
 
     @property
     def saps(self) -> tuple[RegisteredSap, ...]:

@@ -24,6 +24,7 @@ returns FALSE.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,16 @@ class SyncMixin(NdisCore):
         self._lock_serial = 0
         self._event_serial = 0
         self._locks: list[NDIS_SPIN_LOCK] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for lock in self._locks:
+            if lock.holder is not None and lock not in lock.holder.locks:
+                yield f"{lock.label} names a holder whose frame does not list it"
+        for frame in self._frames:
+            for lock in frame.locks:
+                if lock.holder is not frame:
+                    yield f"frame {frame.name} lists {lock.label}, held by another frame"
 
     @property
     def spin_locks(self) -> tuple[NDIS_SPIN_LOCK, ...]:

@@ -22,6 +22,7 @@ Choices:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,13 @@ class TimerMixin(WorkItemMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._timers: list[Timer] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        waiting = {id(i) for i in self.scheduler.pending()}
+        for timer in self._timers:
+            if timer.queued is not None and id(timer.queued) not in waiting:
+                yield f"{timer.handle.label} is marked set but the scheduler does not hold it"
 
     @property
     def timers(self) -> tuple[Timer, ...]:

@@ -47,7 +47,7 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from types import MappingProxyType
@@ -170,6 +170,14 @@ class VcMixin(SapMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._vcs: list[Vc] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for vc in self._vcs:
+            if vc.state is VcState.DELETED or not self.handles.is_live(vc.handle):
+                yield f"{vc.handle.label} is listed as live but is deleted"
+            if vc.af is not None and not self.handles.is_live(vc.af.handle):
+                yield f"{vc.handle.label} lives on {vc.af.handle.label}, which is closed"
 
     @property
     def vcs(self) -> tuple[Vc, ...]:

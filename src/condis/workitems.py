@@ -21,7 +21,7 @@ Choices:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,13 @@ class WorkItemMixin(AdapterMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._work_items: list[WorkItem] = []
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        waiting = {id(i) for i in self.scheduler.pending()}
+        for item in self._work_items:
+            if item.queued is not None and id(item.queued) not in waiting:
+                yield f"{item.handle.label} is marked queued but the scheduler does not hold it"
 
     @property
     def work_items(self) -> tuple[WorkItem, ...]:
