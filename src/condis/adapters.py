@@ -201,6 +201,20 @@ class AdapterMixin(DriverMixin):
 
     # --- host side: removal -----------------------------------------------------------
 
+    def shutdown(self) -> None:
+        """Shut the host down: run what is pending, halt every adapter still up, run again.
+
+        As at system shutdown, each halt unbinds the adapter's protocols first
+        (see the module docstring), so every driver gets its chance to
+        release what it holds; `leaks()` afterwards lists what none did.
+        """
+        self._check_alive()
+        self.run()
+        for adapter in list(self.adapters):
+            if adapter.is_up:
+                self.halt_adapter(adapter)
+                self.run()
+
     def halt_adapter(
         self,
         adapter: Adapter | str,

@@ -70,6 +70,7 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_ADDRESS_FAMILY
+from condis.verifier.leaks import Leak
 
 __all__ = [
     "AF_TRANSITIONS",
@@ -172,6 +173,11 @@ class AfMixin(AfRegistrationMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._afs: list[OpenAddressFamily] = []
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for af in self.address_families:
+            yield Leak("AF", af.handle.label, af.client.protocol.name, f"still {af.state.value}")
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

@@ -60,6 +60,7 @@ from condis.status import (
 from condis.structs import CO_CALL_PARAMETERS
 from condis.vc import Vc, VcState
 from condis.vc_activation import VcActivationMixin
+from condis.verifier.leaks import Leak
 
 __all__ = ["CALL_TRANSITIONS", "Call", "CallInput", "CallMixin", "CallState", "Party"]
 
@@ -168,6 +169,17 @@ class CallMixin(VcActivationMixin):
         super().__init__(**kwargs)
         self._calls: dict[Vc, Call] = {}
         self._parties: list[Party] = []
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for call in self.calls:
+            client = None if call.vc.af is None else call.vc.af.client.protocol.name
+            yield Leak("call", call.vc.handle.label, client, f"still {call.state.value}")
+        for party in self._parties:
+            if self.handles.is_live(party.handle):
+                vc = party.call.vc
+                client = None if vc.af is None else vc.af.client.protocol.name
+                yield Leak("party", party.handle.label, client, f"still {party.state}")
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

@@ -32,6 +32,7 @@ from condis.ops import Operation, OpInput, OpTransition
 from condis.runtime import NdisCore
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind
 from condis.status import NDIS_STATUS, NDIS_STATUS_PENDING
+from condis.verifier.leaks import Leak
 
 if TYPE_CHECKING:
     from condis.drivers import DriverBlock
@@ -54,6 +55,18 @@ class CompletionMixin(NdisCore):
         self._ops: dict[int, Operation] = {}
         self._op_ids = itertools.count(1)
         self._watchdogs: dict[int, Item] = {}
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for op in self._ops.values():
+            label = op.kind if op.handle is None else f"{op.kind} on {op.handle.label}"
+            yield Leak(
+                "operation",
+                f"#{op.id} {label}",
+                None,
+                f"{op.handler} left it {op.state.value}; it ends with {' or '.join(op.completers)}",
+                op=op.id,
+            )
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

@@ -52,6 +52,7 @@ from condis.handles import NDIS_HANDLE, BindingHandle, VcHandle
 from condis.runtime import ddi, handler
 from condis.status import NDIS_STATUS, NDIS_STATUS_SUCCESS, NDIS_STATUS_VC_NOT_ACTIVATED
 from condis.vc import Vc, VcState
+from condis.verifier.leaks import Leak
 
 __all__ = [
     "NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL",
@@ -170,6 +171,22 @@ class DataMixin(CallIncomingMixin):
         super().__init__(**kwargs)
         self._in_flight: dict[NET_BUFFER_LIST, InFlight] = {}
         self.data_counts = _Counts()
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for entry in self._in_flight.values():
+            if entry.direction == "send":
+                holder: str | None = entry.vc.adapter.driver.name
+                detail = "sent and never completed (NdisMCoSendNetBufferListsComplete)"
+            else:
+                try:
+                    holder = self._receiver(entry.vc)[0].name
+                except StopIteration:
+                    holder = None
+                detail = "indicated and never returned (NdisReturnNetBufferLists)"
+            yield Leak(
+                "NBL", f"NBL on {entry.vc.handle.label}", holder, detail, allocated_seq=entry.seq
+            )
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

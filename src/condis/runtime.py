@@ -58,6 +58,7 @@ from condis.scheduler import Item, ItemKind, Policy, Scheduler
 from condis.status import NDIS_STATUS
 from condis.trace import Phase, RecordKind, Trace, TraceRecord
 from condis.verifier import FaultInjector, Mode, Verifier
+from condis.verifier.leaks import Leak
 
 if TYPE_CHECKING:
     from condis.drivers import DriverBlock
@@ -257,6 +258,44 @@ class NdisCore:
         Call it from outside driver code (no frame on the stack).
         """
         return list(self._invariants())
+
+    def leaks(self) -> list[Leak]:
+        """Everything drivers allocated through NDIS and still hold, oldest first.
+
+        AFs, SAPs, VCs, calls, parties, pended operations, NBLs out of their
+        owner's hands, work items, timers and spin locks held, each with
+        the trace record where it first appeared (verifier/leaks.py). After
+        every adapter has halted, anything here is a driver's leak.
+        """
+        found = list(self._leaks())
+        firsts: dict[str, tuple[int, str]] = {}
+        ops: dict[int, tuple[int, str]] = {}
+        names: dict[int, str] = {}
+        labels = {leak.label for leak in found}
+        wanted_ops = {leak.op for leak in found if leak.op is not None}
+        wanted_seqs = {leak.allocated_seq for leak in found if leak.allocated_seq is not None}
+        for record in self.trace:
+            for label in (record.handle, record.result):
+                if label in labels and label not in firsts:
+                    firsts[label] = (record.seq, record.name)
+            if record.op in wanted_ops and record.op not in ops:
+                ops[record.op] = (record.seq, record.name)
+            if record.seq in wanted_seqs:
+                names[record.seq] = record.name
+        placed = []
+        for leak in found:
+            if leak.op is not None and leak.op in ops:
+                leak = leak.placed(*ops[leak.op])
+            elif leak.allocated_seq is not None:
+                leak = leak.placed(leak.allocated_seq, names.get(leak.allocated_seq, "?"))
+            elif leak.label in firsts:
+                leak = leak.placed(*firsts[leak.label])
+            placed.append(leak)
+        return sorted(placed, key=lambda k: (k.allocated_seq is None, k.allocated_seq or 0))
+
+    def _leaks(self) -> Iterator[Leak]:
+        """Hook: yield what each entity module still holds for a driver."""
+        return iter(())
 
     def _invariants(self) -> Iterator[str]:
         """Hook: yield one sentence per broken invariant."""

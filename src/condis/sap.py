@@ -60,6 +60,7 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_SAP
+from condis.verifier.leaks import Leak
 
 __all__ = ["SAP_TRANSITIONS", "RegisteredSap", "SapInput", "SapMixin", "SapState"]
 
@@ -131,6 +132,12 @@ class SapMixin(AfCloseMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._saps: list[RegisteredSap] = []
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for sap in self.saps:
+            owner = sap.af.client.protocol.name
+            yield Leak("SAP", sap.handle.label, owner, f"still {sap.state.value}")
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

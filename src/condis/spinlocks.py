@@ -33,6 +33,7 @@ from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
 from condis.drivers import DriverBlock
 from condis.runtime import Frame, NdisCore, ddi
 from condis.scheduler import TICKS_PER_MS
+from condis.verifier.leaks import Leak
 
 __all__ = ["NDIS_EVENT", "NDIS_SPIN_LOCK", "SyncMixin"]
 
@@ -84,6 +85,12 @@ class SyncMixin(NdisCore):
         self._lock_serial = 0
         self._event_serial = 0
         self._locks: list[NDIS_SPIN_LOCK] = []
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for lock in self._locks:
+            if lock.holder is not None:
+                yield Leak("spin lock", lock.label, lock.owner, f"held by {lock.holder.name}")
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

@@ -41,6 +41,7 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import NDIS_TIMER_CHARACTERISTICS
+from condis.verifier.leaks import Leak
 from condis.workitems import WorkItemMixin
 
 __all__ = ["Timer", "TimerMixin"]
@@ -66,6 +67,12 @@ class TimerMixin(WorkItemMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._timers: list[Timer] = []
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for timer in self.timers:
+            state = "set" if timer.queued is not None else "not set"
+            yield Leak("timer", timer.handle.label, timer.driver.name, f"not freed ({state})")
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

@@ -72,6 +72,7 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
+from condis.verifier.leaks import Leak
 
 __all__ = ["VC_TRANSITIONS", "Vc", "VcInput", "VcMixin", "VcState"]
 
@@ -170,6 +171,11 @@ class VcMixin(SapMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._vcs: list[Vc] = []
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for vc in self._vcs:
+            yield Leak("VC", vc.handle.label, vc.creator.name, f"not deleted ({vc.state.value})")
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

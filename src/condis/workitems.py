@@ -31,6 +31,7 @@ from condis.drivers import DriverBlock, DriverKind
 from condis.handles import AdapterHandle, DriverHandle, WorkItemHandle
 from condis.runtime import ddi, handler
 from condis.scheduler import Item, ItemKind
+from condis.verifier.leaks import Leak
 
 __all__ = ["WorkItem", "WorkItemMixin"]
 
@@ -50,6 +51,11 @@ class WorkItemMixin(AdapterMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._work_items: list[WorkItem] = []
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        for item in self.work_items:
+            yield Leak("work item", item.handle.label, item.driver.name, "not freed")
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()

@@ -1,0 +1,97 @@
+"""The condis_ndis fixture, run in a pytest of its own (pytester)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+HOST = """
+from condis import CO_ADDRESS_FAMILY_Q2931, NDIS_TIMER_CHARACTERISTICS
+from condis.samples import SampleClient, SampleMcm
+
+
+def up(ndis):
+    mcm = SampleMcm(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion="pended")
+    client = SampleClient(ndis)
+    ndis.load_driver(mcm, "samplemcm")
+    ndis.load_driver(client, "sampleclient")
+    ndis.add_adapter("samplemcm", "mcm0")
+    ndis.run()
+    return client
+"""
+
+
+def test_a_clean_driver_passes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HOST
+        + """
+def test_open_and_leave_it_to_shutdown(condis_ndis):
+    client = up(condis_ndis)
+    assert client.afs("open")
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_broken_rule_fails_the_test_with_the_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HOST
+        + """
+def test_close_twice(condis_ndis):
+    client = up(condis_ndis)
+    af = client.afs("open")[0]
+    client.close_af(af)
+    condis_ndis.run()
+    condis_ndis.NdisClCloseAddressFamily(af.handle)
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*condis found problems*",
+            "*NdisHandleStale (bug check 0xC4)*in NdisClCloseAddressFamily*",
+            "*totals: NdisHandleStale x1*",
+        ]
+    )
+
+
+def test_a_leak_fails_the_test_and_says_where_it_came_from(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HOST
+        + """
+def test_forget_a_timer(condis_ndis):
+    client = up(condis_ndis)
+    status, timer = condis_ndis.NdisAllocateTimerObject(
+        client.driver_handle, NDIS_TIMER_CHARACTERISTICS(TimerFunction=lambda *a: None)
+    )
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*still allocated after teardown:*",
+            "*timer NdisTimerObject#* held by sampleclient: not freed*NdisAllocateTimerObject*",
+        ]
+    )
+
+
+def test_a_test_that_expects_a_violation_clears_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HOST
+        + """
+def test_expected(condis_ndis):
+    client = up(condis_ndis)
+    af = client.afs("open")[0]
+    client.close_af(af)
+    condis_ndis.run()
+    condis_ndis.NdisClCloseAddressFamily(af.handle)
+    assert [v.rule for v in condis_ndis.verifier.violations] == ["NdisHandleStale"]
+    condis_ndis.verifier.violations.clear()
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
