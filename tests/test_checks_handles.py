@@ -32,6 +32,7 @@ from condis import (
     BugCheck,
     Mode,
     Ndis,
+    SystemCrashed,
 )
 from condis.samples import SampleClient, SampleMcm
 from util import mcm_host, records
@@ -445,11 +446,17 @@ class TestCollectMode:
         ]  # fmt: skip
         assert [lk.held for lk in h.ndis.spin_locks] == [False]
 
-    def test_deadlocked_wait_returns_false(self) -> None:
+    def test_a_deadlocked_wait_stops_the_host_even_in_collect_mode(self) -> None:
         h = collect_host()
-        with h.ndis.driver_context(h.ndis.driver("samplemcm")):
-            assert h.ndis.NdisWaitEvent(h.ndis.NdisInitializeEvent(), 0) is False
+        with (
+            pytest.raises(BugCheck, match="NdisWaitDeadlock"),
+            h.ndis.driver_context(h.ndis.driver("samplemcm")),
+        ):
+            h.ndis.NdisWaitEvent(h.ndis.NdisInitializeEvent(), 0)
         assert recorded(h.ndis) == [("NdisWaitDeadlock", "NdisWaitEvent", "samplemcm", None)]
+        assert h.ndis.crashed is not None
+        with pytest.raises(SystemCrashed):
+            h.ndis.run()
 
     def test_handler_status_is_recorded_and_the_close_refused(self) -> None:
         h = collect_host(RefusingMcm)

@@ -47,6 +47,7 @@ from condis.errors import CondisInternalError
 from condis.handles import BindContextHandle, BindingHandle, DriverHandle, UnbindContextHandle
 from condis.ops import Operation, OpInput
 from condis.runtime import ddi, handler
+from condis.scheduler import TICKS_PER_MS
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_ADAPTER_NOT_FOUND,
@@ -73,6 +74,13 @@ __all__ = [
     "NdisConfig",
     "OpenState",
 ]
+
+#: How long NDIS waits, in simulated time, for a pended unbind when the
+#: watchdog is off (Windows's unbind watchdog, NDIS_BUGCHECK_WATCHDOG_PROTOCOL_UNBIND,
+#: has no documented timeout; ten minutes is far beyond any driver's need).
+DRIVE_LIMIT_MS = 10 * 60 * 1000
+#: How many deferred items NDIS runs while waiting before it gives up.
+DRIVE_MAX_STEPS = 100_000
 
 handler(
     "ProtocolBindAdapterEx",
@@ -269,11 +277,21 @@ class BindingMixin(AdapterMixin):
         self._unbind(binding)
 
     def _drive(self, done: Callable[[], bool]) -> bool:
-        """Run deferred work until `done()` holds; False if nothing left can make it so."""
-        while not done():
-            if self.scheduler.step() is None:
+        """Run deferred work until `done()` holds; False when NDIS stops waiting.
+
+        NDIS stops waiting when nothing left can make `done()` hold, when the
+        watchdog time passes (DRIVE_LIMIT_MS of simulated time if the watchdog
+        is off), or after DRIVE_MAX_STEPS items (work that keeps requeueing
+        itself without ever finishing).
+        """
+        limit_ms = DRIVE_LIMIT_MS if self.watchdog_ms is None else self.watchdog_ms
+        until = self.scheduler.now + limit_ms * TICKS_PER_MS
+        for _ in range(DRIVE_MAX_STEPS):
+            if done():
+                return True
+            if self.scheduler.step(until=until) is None:
                 return False
-        return True
+        return done()
 
     # --- bind ----------------------------------------------------------------------------
 
@@ -522,7 +540,11 @@ class BindingMixin(AdapterMixin):
         if row.delivers:
             self._unbind_finished(binding, "ProtocolUnbindAdapterEx")
             return
-        if not self._frames and not self._drive(lambda: not op.outstanding):
+        if (
+            not self._frames
+            and not self._drive(lambda: not op.outstanding)
+            and self.watchdog_ms is None  # else NdisWatchdog has reported the hang
+        ):
             self._violation(
                 "CoNdisPendingOnTeardown",
                 ddi="ProtocolUnbindAdapterEx",

@@ -139,3 +139,120 @@ def rules(as_json: bool) -> None:
     for r in RULES.values():
         table.add_row(r.id, r.statement, r.source)
     Console(width=200).print(table)
+
+
+@main.command()
+@click.argument("target")
+@click.option(
+    "--role",
+    type=click.Choice(["client", "callmanager", "mcm", "miniport"]),
+    required=True,
+    help="What the driver under test is; condis's samples play the other roles.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The whole report as one JSON object.")
+@click.option(
+    "--strict/--collect",
+    default=False,
+    help="Stop each run at its first violation (strict) or record them all (collect, default).",
+)
+@click.option(
+    "--low-resources",
+    "low_resources",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Fail NDIS allocations with this probability once the network is up.",
+)
+@click.option("--seed", type=int, default=0, help="Seed for interleavings and injected failures.")
+@click.option(
+    "--schedules",
+    type=click.IntRange(0, 1000),
+    default=2,
+    help="Random interleavings per variant, besides FIFO order.",
+)
+def verify(
+    target: str,
+    role: str,
+    as_json: bool,
+    strict: bool,
+    low_resources: float | None,
+    seed: int,
+    schedules: int,
+) -> None:
+    """Verify a driver: TARGET is path/to/file.py:factory or package.module:factory.
+
+    The factory takes the Ndis host and returns the driver object(s). condis
+    runs its conformance workload for the role in every variant (stopped
+    after each stage, sync and pended peers, several interleavings), shuts
+    each host down and reports every violation and leak. Exit status 0 only
+    when every run is clean.
+    """
+    from rich.progress import Progress
+
+    from condis.verify import load_target, plan
+    from condis.verify import verify as run_all
+
+    try:
+        factory = load_target(target)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="TARGET") from exc
+    variants = plan(role, schedules=schedules, seed=seed, low_resources=low_resources)
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"verifying {target} as {role}", total=len(variants))
+        runs = []
+        for run in run_all(factory, variants, strict=strict):
+            runs.append(run)
+            progress.advance(task)
+    totals: dict[str, int] = {}
+    for run in runs:
+        for rule_id, n in run.report.totals().items():
+            totals[rule_id] = totals.get(rule_id, 0) + n
+    failed = [run for run in runs if not run.clean]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "target": target,
+                    "role": role,
+                    "clean": not failed,
+                    "runs": len(runs),
+                    "failed": len(failed),
+                    "totals": totals,
+                    "results": [
+                        {
+                            "variant": run.variant.name,
+                            "clean": run.clean,
+                            "error": run.error,
+                            **run.report.to_json(),
+                        }
+                        for run in runs
+                    ],
+                }
+            )
+        )
+    else:
+        out = Console(width=120)
+        for run in failed:
+            out.rule(run.variant.name)
+            if run.error:
+                out.print(run.error, markup=False, highlight=False)
+            if not run.report.clean:
+                out.print(run.report.render(), markup=False, highlight=False)
+        if totals:
+            table = Table(title="violations by rule")
+            table.add_column("rule")
+            table.add_column("violations", justify="right")
+            for rule_id, n in sorted(totals.items(), key=lambda kv: -kv[1]):
+                table.add_row(rule_id, str(n))
+            out.print(table)
+        leaks = sum(len(run.report.leaks) for run in runs)
+        errors = sum(1 for run in runs if run.error)
+        extra = "".join(
+            [
+                f", {leaks} leak(s) after shutdown" if leaks else "",
+                f", {errors} run(s) ended by a Python exception" if errors else "",
+            ]
+        )
+        clean = len(runs) - len(failed)
+        click.echo(f"{target} as {role}: {clean} of {len(runs)} runs clean{extra}")
+    sys.exit(1 if failed else 0)

@@ -55,7 +55,7 @@ from condis.constants import KIRQL, PASSIVE_LEVEL
 from condis.errors import BugCheck, CondisInternalError, SystemCrashed
 from condis.handles import NDIS_HANDLE, HandleTable, Resolution, new_host_id
 from condis.scheduler import Item, ItemKind, Policy, Scheduler
-from condis.status import NDIS_STATUS
+from condis.status import NDIS_STATUS, NDIS_STATUS_NOT_SUPPORTED
 from condis.trace import Phase, RecordKind, Trace, TraceRecord
 from condis.verifier import FaultInjector, Mode, Verifier
 from condis.verifier.leaks import Leak
@@ -364,13 +364,17 @@ class NdisCore:
         handle: NDIS_HANDLE | None = None,
         detail: str,
         refused: bool = False,
+        fatal: bool = False,
     ) -> None:
         """Report a broken rule (raises BugCheck in strict mode).
 
         `refused` marks a check made before the DDI changed anything: the
         call is refused and the host goes on. Any other violation in strict
         mode comes from the middle of an operation (after a handler ran, at
-        teardown), so, like a real bug check, it stops the host.
+        teardown), so, like a real bug check, it stops the host. `fatal`
+        marks what no host goes on from in either mode (a thread that would
+        wait for ever): it is recorded and then stops the host in collect
+        mode too.
         """
         try:
             self.verifier.violation(
@@ -386,6 +390,10 @@ class NdisCore:
             if not refused:
                 self._crashed = exc
             raise
+        if fatal:
+            crash = self.verifier.violations[-1].to_bugcheck()
+            self._crashed = crash
+            raise crash
 
     def _resolve(
         self, ddi_name: str, param: str, handle: object, kind: type[NDIS_HANDLE]
@@ -506,9 +514,9 @@ class NdisCore:
         Returns (status or None, out-value or None).
         """
         self._check_alive()
-        if fn is None:
-            raise CondisInternalError(f"NDIS would call {driver.name}'s missing {name}")
         level = self.current_irql if irql is None else irql
+        if fn is None:
+            return self._missing_entry_point(driver, name, handle, op, returns, level)
         entry = CATALOGUE.get(name)
         if entry is not None and entry.irql is not None and not entry.irql.allows(level):
             raise CondisInternalError(
@@ -566,6 +574,46 @@ class NdisCore:
             irql=level,
         )
         return status, out
+
+    def _missing_entry_point(
+        self,
+        driver: DriverBlock,
+        name: str,
+        handle: NDIS_HANDLE | None,
+        op: int | None,
+        returns: Returns,
+        level: KIRQL,
+    ) -> tuple[NDIS_STATUS | None, object]:
+        """NDIS must call a handler the driver did not register.
+
+        The optional-handler pages say a client or call manager "must set
+        every entry point", with placeholders that return
+        NDIS_STATUS_NOT_SUPPORTED; Windows would call through a NULL pointer.
+        condis reports CoNdisMissingEntryPoint (in strict mode the host stops,
+        as it would) and, in collect mode, goes on as if the placeholder the
+        page asks for had run: NDIS_STATUS_NOT_SUPPORTED, or nothing for a
+        VOID handler.
+        """
+        self._violation(
+            "CoNdisMissingEntryPoint",
+            ddi=name,
+            driver=driver,
+            handle=handle,
+            detail=f"NDIS must call {name}, which {driver.name} did not register",
+        )
+        status = None if returns is Returns.VOID else NDIS_STATUS_NOT_SUPPORTED
+        self._record(Phase.CALL, RecordKind.HANDLER, name, driver, handle=handle, op=op, irql=level)
+        self._record(
+            Phase.RETURN,
+            RecordKind.HANDLER,
+            name,
+            driver,
+            handle=handle,
+            status=status,
+            op=op,
+            irql=level,
+        )
+        return status, None
 
     def _call_void(
         self,

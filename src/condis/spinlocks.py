@@ -18,8 +18,9 @@ WDK's ndis.h pages: NdisWaitEvent at PASSIVE_LEVEL, NdisSetEvent and
 NdisResetEvent at <= DISPATCH_LEVEL). While a driver waits, the rest of the
 system goes on: condis runs the host's scheduler from inside NdisWaitEvent
 until the event is set. If nothing left can set it, an infinite wait is a
-hang (NdisWaitDeadlock); a finite wait moves the clock to its deadline and
-returns FALSE.
+hang (NdisWaitDeadlock, which stops the host in collect mode too: a thread
+that waits for ever cannot be gone past); a finite wait moves the clock to
+its deadline and returns FALSE.
 """
 
 from __future__ import annotations
@@ -305,6 +306,7 @@ class SyncMixin(NdisCore):
                 return bool(call.result(False))
             self._violation(
                 "NdisWaitDeadlock",
+                fatal=True,
                 ddi=name,
                 driver=driver,
                 detail=f"waits forever for {event.label}: no work, timer or completion is left "

@@ -13,6 +13,18 @@ I/O work items, so a timer at DISPATCH_LEVEL is how it defers work; NDIS
 then calls the client's PASSIVE_LEVEL ProtocolClOpenAfCompleteEx from a work
 item of its own.)
 
+Calls. The network beyond the NIC accepts every outgoing point-to-point
+call: ProtocolCmMakeCall pends, and from the binding's timer the call
+manager activates the VC with the call's parameters (NdisCmActivateVc) and,
+once the activation has completed, completes the call
+(NdisCmMakeCallComplete), since a VC must be active before its call
+completes. ProtocolCmCloseCall deactivates the VC (NdisCmDeactivateVc) and
+completes the close, with NdisCmCloseCallComplete when the deactivation
+pended. It dispatches no incoming calls and supports no parties, QoS
+changes or OID requests; as the NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS page
+asks, it still registers every entry point, and those are placeholders that
+return NDIS_STATUS_NOT_SUPPORTED.
+
 ProtocolUnbindAdapterEx asks the clients to close every AF open on the
 binding with NdisCmNotifyCloseAddressFamily, waits at PASSIVE_LEVEL for the
 pended notifications (ProtocolCmNotifyCloseAfComplete), cancels and frees its
@@ -31,16 +43,19 @@ from condis.handles import (
     AfHandle,
     BindContextHandle,
     BindingHandle,
+    PartyHandle,
     SapHandle,
     TimerHandle,
     UnbindContextHandle,
     VcHandle,
 )
+from condis.oid import NDIS_OID_REQUEST
 from condis.spinlocks import NDIS_EVENT
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_INVALID_DATA,
     NDIS_STATUS_NOT_ACCEPTED,
+    NDIS_STATUS_NOT_SUPPORTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     NDIS_STATUS_UNSUPPORTED_MEDIA,
@@ -94,6 +109,11 @@ class CmVc:
     af: CmAf | None
     handle: VcHandle | None = None
     active: bool = False
+    deactivating: bool = False
+    #: the parameters of an outgoing call waiting for the VC's activation
+    making: CO_CALL_PARAMETERS | None = None
+    #: a close waiting for the VC's deactivation
+    closing: bool = False
     parameters: CO_CALL_PARAMETERS | None = None
     last_status: NDIS_STATUS | None = None
 
@@ -207,7 +227,8 @@ class SampleCallManager(ProtocolDriver):
                     binding.notifies_outstanding += 1
                     if ndis.NdisCmNotifyCloseAddressFamily(af.handle) != NDIS_STATUS_PENDING:
                         binding.notifies_outstanding -= 1
-            if not (binding.notifies_outstanding or binding.afs or binding.deferred):
+            busy = any(vc.deactivating for vc in binding.vcs.values())
+            if not (binding.notifies_outstanding or binding.afs or binding.deferred or busy):
                 break
             ndis.NdisWaitEvent(binding.idle, 0)
         assert binding.timer is not None and binding.handle is not None
@@ -366,15 +387,105 @@ class SampleCallManager(ProtocolDriver):
         vc.last_status = Status
         if Status == NDIS_STATUS_SUCCESS:
             vc.active, vc.parameters = True, CallParameters
+        if vc.making is not None:
+            params, vc.making = vc.making, None
+            assert vc.handle is not None
+            self.ndis.NdisCmMakeCallComplete(Status, vc.handle, None, None, params)
 
     def ProtocolCmDeactivateVcComplete(self, Status: NDIS_STATUS, CallMgrVcContext: CmVc) -> None:
         vc = CallMgrVcContext
-        vc.last_status = Status
+        vc.last_status, vc.deactivating = Status, False
         if Status == NDIS_STATUS_SUCCESS:
             vc.active, vc.parameters = False, None
+        if vc.closing:
+            vc.closing = False
+            assert vc.handle is not None
+            self.ndis.NdisCmCloseCallComplete(NDIS_STATUS_SUCCESS, vc.handle, None)
+        if vc.binding.idle is not None:
+            self.ndis.NdisSetEvent(vc.binding.idle)  # an unbind may be waiting for it
 
     def ProtocolCmNotifyCloseAfComplete(self, CallMgrAfContext: CmAf, Status: NDIS_STATUS) -> None:
         binding = CallMgrAfContext.binding
         binding.notifies_outstanding -= 1
         if binding.idle is not None:
             self.ndis.NdisSetEvent(binding.idle)
+
+    # --- outgoing calls ------------------------------------------------------------------
+
+    def ProtocolCmMakeCall(
+        self,
+        CallMgrVcContext: CmVc,
+        CallParameters: CO_CALL_PARAMETERS,
+        NdisPartyHandle: PartyHandle | None,
+    ) -> NDIS_STATUS:
+        if NdisPartyHandle is not None:
+            return NDIS_STATUS_NOT_SUPPORTED  # no point-to-multipoint on this network
+        vc = CallMgrVcContext
+        vc.making = CallParameters
+
+        # The network answers later: activate, then complete (ProtocolCmActivateVcComplete).
+        def connect() -> None:
+            self.activate_vc(vc, CallParameters)
+
+        self._defer(vc.binding, connect)
+        return NDIS_STATUS_PENDING
+
+    def ProtocolCmCloseCall(
+        self,
+        CallMgrVcContext: CmVc,
+        CallMgrPartyContext: object,
+        CloseData: bytes | None,
+        Size: int,
+    ) -> NDIS_STATUS:
+        vc = CallMgrVcContext
+        if not vc.active or vc.deactivating:
+            return NDIS_STATUS_SUCCESS
+        vc.deactivating = True
+        if self.deactivate_vc(vc) == NDIS_STATUS_PENDING:
+            vc.closing = True  # completed in ProtocolCmDeactivateVcComplete
+            return NDIS_STATUS_PENDING
+        return NDIS_STATUS_SUCCESS
+
+    # --- placeholders: what this call manager does not support --------------------------
+
+    def ProtocolCmIncomingCallComplete(
+        self, Status: NDIS_STATUS, CallMgrVcContext: CmVc, CallParameters: CO_CALL_PARAMETERS
+    ) -> None:
+        return None  # never called: this call manager dispatches no incoming calls
+
+    def ProtocolCmAddParty(
+        self,
+        CallMgrVcContext: CmVc,
+        CallParameters: CO_CALL_PARAMETERS,
+        NdisPartyHandle: PartyHandle,
+    ) -> NDIS_STATUS:
+        return NDIS_STATUS_NOT_SUPPORTED
+
+    def ProtocolCmDropParty(
+        self, CallMgrPartyContext: object, CloseData: bytes | None, Size: int
+    ) -> NDIS_STATUS:
+        return NDIS_STATUS_NOT_SUPPORTED
+
+    def ProtocolCmModifyCallQoS(
+        self, CallMgrVcContext: CmVc, CallParameters: CO_CALL_PARAMETERS
+    ) -> NDIS_STATUS:
+        return NDIS_STATUS_NOT_SUPPORTED
+
+    def ProtocolCoOidRequest(
+        self,
+        ProtocolAfContext: CmAf,
+        ProtocolVcContext: CmVc | None,
+        ProtocolPartyContext: object,
+        OidRequest: NDIS_OID_REQUEST,
+    ) -> NDIS_STATUS:
+        return NDIS_STATUS_NOT_SUPPORTED
+
+    def ProtocolCoOidRequestComplete(
+        self,
+        ProtocolAfContext: CmAf,
+        ProtocolVcContext: CmVc | None,
+        ProtocolPartyContext: object,
+        OidRequest: NDIS_OID_REQUEST,
+        Status: NDIS_STATUS,
+    ) -> None:
+        return None  # never called: this call manager issues no OID requests

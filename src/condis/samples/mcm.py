@@ -133,12 +133,15 @@ class SampleMcm(McmNetwork):
         # running (NDIS and the clients complete) while this thread waits.
         while True:
             ndis.NdisResetEvent(adapter.halt_event)
+            self._run_backlog(adapter)
             for af in list(adapter.afs.values()):
                 if af.open and not af.notified:
                     af.notified = True
                     adapter.notifies_outstanding += 1
                     if ndis.NdisMCmNotifyCloseAddressFamily(af.handle) != NDIS_STATUS_PENDING:
                         adapter.notifies_outstanding -= 1
+            if adapter.backlog:
+                continue  # signalling the notifications left without a work item
             if not (
                 adapter.notifies_outstanding
                 or adapter.work_outstanding

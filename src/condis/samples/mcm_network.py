@@ -74,6 +74,21 @@ class McmNetwork(MiniportDriver):
         self.ndis.NdisQueueIoWorkItem(item, self._work_routine, (adapter, work))
         return True
 
+    def _defer_or_later(self, adapter: McmAdapter, work: Callable[[], None]) -> None:
+        """Signalling that must happen: without a work item now, the next one (or the halt) runs it.
+
+        Low on resources, NdisAllocateIoWorkItem can fail; a hang-up or a VC
+        deletion must not be lost, or a client would wait for ever. Both the
+        next work item and MiniportHaltEx run at PASSIVE_LEVEL, as the work
+        item would have.
+        """
+        if not self._defer(adapter, work):
+            adapter.backlog.append(work)
+
+    def _run_backlog(self, adapter: McmAdapter) -> None:
+        while adapter.backlog:
+            adapter.backlog.pop(0)()
+
     def _work_routine(
         self,
         WorkItemContext: tuple[McmAdapter, Callable[[], None]],
@@ -82,6 +97,7 @@ class McmNetwork(MiniportDriver):
         adapter, work = WorkItemContext
         self.ndis.NdisFreeIoWorkItem(NdisIoWorkItemHandle)
         work()
+        self._run_backlog(adapter)
         adapter.work_outstanding -= 1
         if adapter.halt_event is not None:
             self.ndis.NdisSetEvent(adapter.halt_event)
@@ -259,7 +275,7 @@ class McmNetwork(MiniportDriver):
         adapter = vc.af.adapter
         # Whoever is at the other end must hear that the call is going away.
         for hang_up in self._other_ends(vc):
-            self._defer(hang_up[0], hang_up[1])
+            self._defer_or_later(hang_up[0], hang_up[1])
 
         def finish(pended: bool) -> None:
             self.deactivate_vc(vc)
@@ -270,7 +286,7 @@ class McmNetwork(MiniportDriver):
             if vc.incoming:
                 # We created this VC for an incoming call: delete it once the
                 # close has completed (the call is gone when this work runs).
-                self._defer(adapter, lambda: self._delete_incoming_vc(vc))
+                self._defer_or_later(adapter, lambda: self._delete_incoming_vc(vc))
 
         if self.completion == "pended" and self._defer(adapter, lambda: finish(True)):
             return NDIS_STATUS_PENDING
@@ -285,9 +301,14 @@ class McmNetwork(MiniportDriver):
         def close(other: McmVc) -> tuple[McmAdapter, Callable[[], None]]:
             assert other.handle is not None
             h = other.handle
-            return other.af.adapter, lambda: ndis.NdisMCmDispatchIncomingCloseCall(
-                NDIS_STATUS_SUCCESS, h, None, 0
-            )
+
+            def hang_up() -> None:
+                # Only if that end's call is still up when this work runs: its
+                # client may have closed it meanwhile (as when its AF is closing).
+                if other.active:
+                    ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, h, None, 0)
+
+            return other.af.adapter, hang_up
 
         peer, vc.peer = vc.peer, None
         if peer is not None and peer.peer is vc:
@@ -307,14 +328,13 @@ class McmNetwork(MiniportDriver):
             if others:
                 ph = leaf_party.handle
                 assert ph is not None
-                out.append(
-                    (
-                        root.af.adapter,
-                        lambda: ndis.NdisMCmDispatchIncomingDropParty(
-                            NDIS_STATUS_SUCCESS, ph, None, 0
-                        ),
-                    )
-                )
+
+                def drop() -> None:
+                    # Unless the root's client dropped the party (or closed the call) first.
+                    if root.active and leaf_party in root.parties:
+                        ndis.NdisMCmDispatchIncomingDropParty(NDIS_STATUS_SUCCESS, ph, None, 0)
+
+                out.append((root.af.adapter, drop))
             else:
                 out.append(close(root))
         return out
@@ -356,12 +376,12 @@ class McmNetwork(MiniportDriver):
             party.connected = False
             leaf.party = None  # the leaf's own close must not report back to the root
             handle = leaf.handle
-            self._defer(
-                leaf.af.adapter,
-                lambda: self.ndis.NdisMCmDispatchIncomingCloseCall(
-                    NDIS_STATUS_SUCCESS, handle, None, 0
-                ),
-            )
+
+            def hang_up_leaf() -> None:
+                if leaf.active:  # unless its client closed the call meanwhile
+                    self.ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, handle, None, 0)
+
+            self._defer_or_later(leaf.af.adapter, hang_up_leaf)
         return NDIS_STATUS_SUCCESS
 
     # --- QoS -----------------------------------------------------------------------------------
@@ -379,10 +399,16 @@ class McmNetwork(MiniportDriver):
         peer = vc.peer
         if peer is not None and peer.handle is not None:
             peer_handle = peer.handle
-            self._defer(
-                peer.af.adapter,
-                lambda: self.ndis.NdisMCmDispatchIncomingCallQoSChange(peer_handle, CallParameters),
-            )
+
+            def tell_peer() -> None:
+                # Only if the other end's call is (still) up when this runs; its VC is
+                # activated with the new parameters before its client hears of them
+                # (incoming-request-to-change-call-parameters.md).
+                up = vc.peer is peer and peer.peer is vc and peer.active
+                if up and self.activate_vc(peer, CallParameters) == NDIS_STATUS_SUCCESS:
+                    self.ndis.NdisMCmDispatchIncomingCallQoSChange(peer_handle, CallParameters)
+
+            self._defer_or_later(peer.af.adapter, tell_peer)
         if self.completion == "pended":
             handle = vc.handle
             assert handle is not None

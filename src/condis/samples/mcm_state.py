@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from condis.constants import NDIS_MEDIUM
@@ -101,6 +102,8 @@ class McmAdapter:
     saps: dict[tuple[int, int, bytes], McmSap] = field(default_factory=dict)
     vcs: dict[VcHandle, McmVc] = field(default_factory=dict)
     work_outstanding: int = 0
+    #: signalling NDIS had no work item for; run by the next work item or the halt
+    backlog: list[Callable[[], None]] = field(default_factory=list)
     #: receive NBLs indicated and not yet returned
     receives_outstanding: int = 0
     notifies_outstanding: int = 0

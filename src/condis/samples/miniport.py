@@ -23,9 +23,11 @@ from condis.constants import NDIS_HALT_ACTION, NDIS_MEDIUM
 from condis.data import NET_BUFFER_LIST
 from condis.driver import MiniportDriver
 from condis.handles import AdapterHandle, VcHandle, WorkItemHandle
+from condis.oid import NDIS_OID_REQUEST
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_INVALID_DATA,
+    NDIS_STATUS_NOT_SUPPORTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
 )
@@ -173,3 +175,12 @@ class SampleCoMiniport(MiniportDriver):
 
         self.ndis.NdisQueueIoWorkItem(item, routine, None)
         return True
+
+    def MiniportCoOidRequest(
+        self,
+        MiniportAdapterContext: MiniportAdapter,
+        MiniportVcContext: MiniportVc | None,
+        NdisRequest: NDIS_OID_REQUEST,
+    ) -> NDIS_STATUS:
+        """A required entry point; this NIC answers no OIDs (NDIS_STATUS_NOT_SUPPORTED)."""
+        return NDIS_STATUS_NOT_SUPPORTED

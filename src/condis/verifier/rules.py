@@ -371,6 +371,14 @@ _RULES: tuple[Rule, ...] = (
         source="ddi/nf-ndis-ndisqueueioworkitem.md",
     ),
     Rule(
+        id="CoNdisMissingEntryPoint",
+        statement="A client or call manager sets every entry point of its "
+        "NDIS_CO_*_OPTIONAL_HANDLERS, with placeholders that return "
+        "NDIS_STATUS_NOT_SUPPORTED for what it does not support.",
+        applies_to=("NdisSetOptionalHandlers",),
+        source="ddi/ns-ndis-_ndis_co_call_manager_optional_handlers.md",
+    ),
+    Rule(
         id="NdisWatchdog",
         statement="A driver completes an operation it pended before NDIS's watchdog expires "
         "(Ndis(watchdog_ms=...)); a call into a driver that takes too long is a bug check.",

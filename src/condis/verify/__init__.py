@@ -1,0 +1,17 @@
+"""`condis verify`: run anyone's driver through the conformance workload."""
+
+from condis.verify.runner import VerifyRun, plan, run_one, verify
+from condis.verify.target import load_target, make_drivers
+from condis.verify.workloads import ROLES, STAGES, Setup
+
+__all__ = [
+    "ROLES",
+    "STAGES",
+    "Setup",
+    "VerifyRun",
+    "load_target",
+    "make_drivers",
+    "plan",
+    "run_one",
+    "verify",
+]

@@ -1,0 +1,125 @@
+"""Running the conformance workload in every variant and collecting the reports.
+
+A verification is a set of runs, one per variant: the role's workload
+stopped after each stage (so teardown is tried from everywhere), with the
+sample peers completing synchronously and pended, under the FIFO scheduler
+and under seeded random interleavings. Each run gets a fresh host with the
+watchdog on, optional low-resources simulation, and ends with a shutdown;
+its `Report` holds the violations, the leaks and the injected failures.
+
+Choices made here: the watchdog is 60 simulated seconds (the samples
+complete in zero simulated time, so only a forgotten completion reaches
+it); in strict mode a run ends at its first violation, as a machine does
+at a bug check, and the next run starts on a fresh host; an exception from
+a driver's Python code ends the run and is reported as a crash.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from condis.errors import BugCheck, SystemCrashed
+from condis.ndis import Ndis
+from condis.scheduler import Policy, RandomPolicy
+from condis.verifier import Mode
+from condis.verifier.report import Report
+from condis.verify.target import Factory, make_drivers
+from condis.verify.workloads import ROLES, STAGES, Setup, run_workload
+
+__all__ = ["WATCHDOG_MS", "VerifyRun", "plan", "run_one", "verify"]
+
+WATCHDOG_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    setup: Setup
+    #: None for the FIFO scheduler, else the RandomPolicy seed
+    schedule: int | None
+
+    @property
+    def name(self) -> str:
+        schedule = "fifo" if self.schedule is None else f"random:{self.schedule}"
+        setup = self.setup
+        lr = setup.low_resources
+        faults = "" if lr is None else f" low-resources:{lr[0]}:{lr[1]}"
+        return f"{setup.role} peers={setup.peers} stop={setup.stop} {schedule}{faults}"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyRun:
+    variant: Variant
+    report: Report
+    #: a Python exception that escaped a driver (or condis), formatted
+    error: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        return self.report.clean and self.error is None
+
+
+def plan(
+    role: str,
+    *,
+    schedules: int = 2,
+    seed: int = 0,
+    low_resources: float | None = None,
+) -> list[Variant]:
+    """Every variant of `role`'s workload: stages x peer completion x schedules."""
+    if role not in ROLES:
+        raise ValueError(f"verify: role must be one of {', '.join(ROLES)}, not {role!r}")
+    if schedules < 0:
+        raise ValueError(f"verify: schedules must be >= 0, not {schedules}")
+    orders: list[int | None] = [None, *(seed + i for i in range(schedules))]
+    variants = []
+    for stop in STAGES:
+        for peers in ("sync", "pended"):
+            for n, order in enumerate(orders):
+                faults = None if low_resources is None else (low_resources, seed + n)
+                variants.append(Variant(Setup(role, peers, stop, faults), order))
+    return variants
+
+
+def _names(drivers: list[object]) -> list[str]:
+    names: list[str] = []
+    for driver in drivers:
+        base = type(driver).__name__.lower()
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}{n}", n + 1
+        names.append(name)
+    return names
+
+
+def run_one(factory: Factory, variant: Variant, *, strict: bool = False) -> VerifyRun:
+    """One run on a fresh host."""
+    policy: Policy | None = None if variant.schedule is None else RandomPolicy(variant.schedule)
+    ndis = Ndis(
+        policy=policy, mode=Mode.STRICT if strict else Mode.COLLECT, watchdog_ms=WATCHDOG_MS
+    )
+    error = None
+    try:
+        drivers = make_drivers(factory, ndis)
+        run_workload(ndis, drivers, _names(drivers), variant.setup)
+        ndis.shutdown()
+    except (BugCheck, SystemCrashed):
+        pass  # recorded by the verifier; the report shows the crash
+    except Exception:
+        error = "".join(traceback.format_exc(limit=-6))
+    return VerifyRun(variant, Report.of(ndis), error)
+
+
+def verify(
+    factory: Factory,
+    variants: list[Variant],
+    *,
+    strict: bool = False,
+    progress: Callable[[Variant], None] | None = None,
+) -> Iterator[VerifyRun]:
+    """Run every variant; `progress` is told of each before it runs."""
+    for variant in variants:
+        if progress is not None:
+            progress(variant)
+        yield run_one(factory, variant, strict=strict)
