@@ -399,3 +399,34 @@ class TestLeak:
             if v.rule == "CoNdisNblLeak"
         ]
         assert leaks == [("MiniportHaltEx", "samplecominiport", handle.label)]
+
+
+class TestCloseWithSendsOut:
+    """CoNdisCloseCallWithSends: NdisClCloseCall before the client's sends came back."""
+
+    def test_closing_a_call_with_a_send_still_at_the_miniport(self) -> None:
+        host = network(mcm=HoardingMcm)
+        ndis = host.ndis
+        vc, _ = connect(host)
+        host.clients["alice"].send(vc, b"still out")
+        with pytest.raises(BugCheck) as info:
+            ndis.NdisClCloseCall(vc.handle, None, None, 0)
+        error = info.value
+        assert (error.rule, error.ddi, error.driver, error.handle) == (
+            "CoNdisCloseCallWithSends",
+            "NdisClCloseCall",
+            "alice",
+            vc.handle.label,
+        )
+        assert "1 NBL(s) sent" in error.detail
+
+    def test_the_sample_client_waits_for_its_sends_before_closing(self) -> None:
+        host = network(completion="pended")
+        ndis = host.ndis
+        vc, _ = connect(host)
+        alice = host.clients["alice"]
+        alice.send(vc, b"one", b"two")
+        alice.close_call(vc)  # deferred until both sends have come back
+        ndis.run()
+        assert vc.call == "closed"
+        assert ndis.verifier.violations == []

@@ -211,6 +211,10 @@ class CallMixin(VcActivationMixin):
         super()._vc_deleted(vc)
         self._calls.pop(vc, None)
 
+    def _sends_out(self, vc: Vc) -> int:
+        """Hook: how many NBLs sent on `vc` have not been completed (data.py)."""
+        return 0
+
     def _vc_busy(self, vc: Vc) -> bool:
         call = self._calls.get(vc)
         return super()._vc_busy(vc) or (call is not None and call.live)
@@ -479,6 +483,16 @@ class CallMixin(VcActivationMixin):
                 if not isinstance(found, Party) or found.call is not call:
                     return c.status(NDIS_STATUS_FAILURE)
                 party = found
+            sends = self._sends_out(vc)
+            if sends:
+                self._violation(
+                    "CoNdisCloseCallWithSends",
+                    ddi=name,
+                    driver=client,
+                    handle=vc.handle,
+                    detail=f"{sends} NBL(s) sent on {vc.handle.label} have not come back "
+                    "through ProtocolCoSendNetBufferListsComplete",
+                )
             reg = vc.af.registration
             call.move(CallInput.CLOSE)
             op = self._new_op(

@@ -19,9 +19,10 @@ MiniportReturnNetBufferLists; with it, ownership goes back to the miniport as
 soon as the indication returns.
 
 NDIS keeps a ledger of every NBL in flight, so an NBL is sent, completed,
-indicated and returned exactly once, and an NBL still out when its VC's call
-closes, its VC deactivates or its adapter halts is reported with where it
-went out.
+indicated and returned exactly once. A client that closes a call with sends
+still out breaks NdisClCloseCall's page (CoNdisCloseCallWithSends); an NBL
+still out when its adapter halts is a leak (CoNdisNblLeak), and `leaks()`
+says where it went out.
 
 The structures are light on purpose: an NBL is a linked list of NET_BUFFERs,
 each holding real bytes, chained through `Next`, with no pools, MDLs or
@@ -172,6 +173,9 @@ class DataMixin(CallIncomingMixin):
         self._in_flight: dict[NET_BUFFER_LIST, InFlight] = {}
         self.data_counts = _Counts()
 
+    def _sends_out(self, vc: Vc) -> int:
+        return sum(1 for e in self._in_flight.values() if e.vc is vc and e.direction == "send")
+
     def _leaks(self) -> Iterator[Leak]:
         yield from super()._leaks()
         for entry in self._in_flight.values():
@@ -261,7 +265,10 @@ class DataMixin(CallIncomingMixin):
         """Send NBLs on a VC (nf-ndis-ndiscosendnetbufferlists).
 
         VOID: the NBLs come back through ProtocolCoSendNetBufferListsComplete
-        with their Status set, always after this returns.
+        with their Status set: from inside this call when the miniport
+        completes them in MiniportCoSendNetBufferLists (as NDIS 6 allows, so a
+        protocol must be ready for it), later otherwise. A send NDIS itself
+        fails (an inactive VC) always comes back later, from a work item.
         """
         name = "NdisCoSendNetBufferLists"
         chain = self._nbl_chain(name, NetBufferLists)

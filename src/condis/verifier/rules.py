@@ -291,6 +291,13 @@ _RULES: tuple[Rule, ...] = (
         source="ddi/nf-ndis-ndiscosendnetbufferlists.md",
     ),
     Rule(
+        id="CoNdisCloseCallWithSends",
+        statement="Before calling NdisClCloseCall, a client makes sure all its sends on the "
+        "VC have come back (ProtocolCoSendNetBufferListsComplete).",
+        applies_to=("NdisClCloseCall",),
+        source="ddi/nf-ndis-ndisclclosecall.md",
+    ),
+    Rule(
         id="CoNdisNblLeak",
         statement="No NBL is still out (sent and not completed, indicated and not returned) when "
         "its adapter halts.",
