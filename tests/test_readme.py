@@ -35,3 +35,35 @@ def test_setup_commands_open_the_readme() -> None:
     ]
     text = README.read_text()
     assert text.index("```sh") < text.index("```python")
+
+
+def test_the_fixture_example_is_clean() -> None:
+    from condis import Mode, Ndis
+    from condis.verifier.report import Report
+
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for block in _blocks("python"):
+        if "condis_ndis" in block:
+            exec(compile(block, str(README), "exec"), namespace)
+    test = namespace["test_my_client_opens_and_closes"]
+    ndis = Ndis(mode=Mode.COLLECT)
+    test(ndis)  # type: ignore[operator]
+    ndis.shutdown()
+    assert Report.of(ndis).clean
+
+
+def test_the_verify_example_runs_clean(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from condis.cli import main
+
+    (block,) = [b for b in _blocks("sh") if "condis verify" in b]
+    source = re.search(r"<<'PY'\n(.*?)\nPY\n", block, flags=re.DOTALL)
+    assert source is not None
+    driver = tmp_path / "mydriver.py"
+    driver.write_text(source.group(1) + "\n")
+    command = re.search(r"condis verify (\S+) --role (\S+)", block)
+    assert command is not None and command.group(1) == "mydriver.py:factory"
+    result = CliRunner().invoke(main, ["verify", f"{driver}:factory", "--role", command.group(2)])
+    assert result.exit_code == 0, result.output
+    assert "30 of 30 runs clean" in result.output
