@@ -112,6 +112,24 @@ def _two_clients(ndis: Any) -> tuple[SampleClient, SampleClient]:
     return alice, bob
 
 
+def _send_on(client: SampleClient, calls: Sequence[Any], *packets: bytes) -> None:
+    for vc in calls:
+        if vc.call == "connected":
+            client.send(vc, *packets)
+
+
+def _hang_up(ndis: Any, client: SampleClient, calls: Sequence[Any]) -> None:
+    """Close the calls that are up, then delete every VC whose call is over."""
+    for vc in calls:
+        if vc.call == "connected":
+            client.close_call(vc)
+    ndis.run()
+    for vc in calls:
+        if vc.handle is not None and vc.call in ("closed", "failed", None):
+            client.delete_vc(vc)
+    ndis.run()
+
+
 def _call_between(ndis: Any, alice: SampleClient, bob: SampleClient, setup: Setup) -> None:
     ndis.run()
     _stage(setup, "open")
@@ -122,26 +140,15 @@ def _call_between(ndis: Any, alice: SampleClient, bob: SampleClient, setup: Setu
             calls.append(vc)
     ndis.run()
     _stage(setup, "call")
-    for vc in calls:
-        if vc.call == "connected":
-            alice.send(vc, b"ping", b"pong")
-    for af in bob.afs("open"):
-        for vc in af.vcs:
-            if vc.call == "connected":
-                bob.send(vc, b"back")
+    _send_on(alice, calls, b"ping", b"pong")
+    _send_on(bob, [vc for af in bob.afs("open") for vc in af.vcs], b"back")
     ndis.run()
     for vc in calls:
         if vc.call == "connected" and vc.parameters is not None:
             alice.modify_qos(vc, vc.parameters)
     ndis.run()
     _stage(setup, "data")
-    for vc in calls:
-        if vc.call == "connected":
-            alice.close_call(vc)
-    ndis.run()
-    for vc in calls:
-        if vc.handle is not None and vc.call in ("closed", "failed", None):
-            alice.delete_vc(vc)
+    _hang_up(ndis, alice, calls)
     for af in bob.afs("open"):
         for sap in list(af.saps):
             bob.deregister_sap(sap)
@@ -194,19 +201,10 @@ def _client(ndis: Any, names: Sequence[str], setup: Setup) -> None:
                 calls.append(vc)
     ndis.run()
     _stage(setup, "call")
-    for vc in calls:
-        if vc.call == "connected":
-            peer.send(vc, b"hello", b"there")
+    _send_on(peer, calls, b"hello", b"there")
     ndis.run()
     _stage(setup, "data")
-    for vc in calls:
-        if vc.call == "connected":
-            peer.close_call(vc)
-    ndis.run()
-    for vc in calls:
-        if vc.handle is not None and vc.call in ("closed", "failed", None):
-            peer.delete_vc(vc)
-    ndis.run()
+    _hang_up(ndis, peer, calls)
     _stage(setup, "end")
 
 
@@ -227,18 +225,10 @@ def _miniport(ndis: Any, names: Sequence[str], setup: Setup) -> None:
     calls = [vc for af in client.afs("open") if (vc := client.make_call(af, called_party(PEER)))]
     ndis.run()
     _stage(setup, "call")
-    for vc in calls:
-        if vc.call == "connected":
-            client.send(vc, b"frame", b"another")
+    _send_on(client, calls, b"frame", b"another")
     ndis.run()
     _stage(setup, "data")
-    for vc in calls:
-        if vc.call == "connected":
-            client.close_call(vc)
-    ndis.run()
-    for vc in calls:
-        if vc.handle is not None and vc.call in ("closed", "failed", None):
-            client.delete_vc(vc)
+    _hang_up(ndis, client, calls)
     for af in client.afs("open"):
         client.close_af(af)
     ndis.run()
