@@ -73,7 +73,9 @@ def call_lifecycle(*, policy: Policy | None = None, mode: Mode = Mode.STRICT) ->
     `bob` registers a SAP; `alice` makes a call to it (NdisCoCreateVc,
     NdisClMakeCall); the MCM offers it to bob (ProtocolClIncomingCall), who
     accepts; alice's call completes (ProtocolClMakeCallComplete) and bob's is
-    connected (ProtocolClCallConnected). Data crosses both ways, alice closes
+    connected (ProtocolClCallConnected). Data crosses both ways, alice changes
+the call's QoS (NdisClModifyCallQoS; bob hears of it through
+ProtocolClIncomingCallQoSChange), alice closes
     the call (NdisClCloseCall) and deletes her VC (NdisCoDeleteVc), bob
     deregisters his SAP (NdisClDeregisterSap), both close their AFs
     (NdisClCloseAddressFamily), and the adapter halts with nothing left.
@@ -95,6 +97,10 @@ def call_lifecycle(*, policy: Policy | None = None, mode: Mode = Mode.STRICT) ->
     bob_vc = bob.afs("open")[0].vcs[0]
     alice.send(vc, b"hello, bob")
     bob.send(bob_vc, b"hello, alice")
+    ndis.run()
+
+    # alice asks for a higher receive priority; the MCM agrees and tells bob
+    alice.modify_qos(vc, called_party(sap, ReceivePriority=1))
     ndis.run()
 
     alice.close_call(vc)
