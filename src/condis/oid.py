@@ -127,6 +127,8 @@ class _PendingOid:
     #: the requester's ProtocolCoOidRequestComplete
     complete_fn: Any
     handle: Any
+    #: the driver that pended it, and so completes it
+    target: DriverBlock | None = None
 
 
 class OidMixin(PartyMixin):
@@ -188,7 +190,7 @@ class OidMixin(PartyMixin):
             return call.status(NDIS_STATUS_FAILURE)  # type: ignore[no-any-return]
         op = self._new_op("oid-request", target_name, completers, handle)
         call.op = op.id
-        pending = _PendingOid(op, requester, contexts, complete_fn, handle)
+        pending = _PendingOid(op, requester, contexts, complete_fn, handle, target)
         self._oids[request] = pending
         status = self._call_status(
             target, target_name, target_fn, *target_args, request, handle=handle, op=op.id
@@ -405,7 +407,8 @@ class OidMixin(PartyMixin):
             raise TypeError(f"{name}: Status must be an NDIS_STATUS, not {type(Status).__name__}")
         status = NDIS_STATUS(Status)
         pending = self._oids.get(request)
-        with self._begin(name, completer, handle=handle) as c:
+        op_id = None if pending is None else pending.op.id
+        with self._begin(name, completer, handle=handle, op=op_id) as c:
             if pending is None or not pending.op.outstanding:
                 rule = (
                     "NdisOidDoubleComplete"
@@ -515,7 +518,7 @@ class OidMixin(PartyMixin):
 
     def _oid_target(self, request: NDIS_OID_REQUEST) -> DriverBlock | None:
         pending = self._oids.get(request)
-        return None if pending is None else pending.requester
+        return None if pending is None else pending.target
 
     # --- status indications ------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
+from condis.vc import Vc
 
 __all__ = ["QosMixin"]
 
@@ -55,14 +56,24 @@ class QosMixin(DataMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._qos_ops: dict[Call, Operation] = {}
+        #: each call's last finished change, so that a second completion is recognised
+        self._qos_done: dict[Call, Operation] = {}
 
     def _af_operations(self, af: Any) -> list[Operation]:
         ops = super()._af_operations(af)
         ops.extend(op for call, op in self._qos_ops.items() if call.vc.af is af)
         return ops
 
+    def _vc_deleted(self, vc: Vc) -> None:
+        call = self._calls.get(vc)
+        super()._vc_deleted(vc)
+        if call is not None:
+            self._qos_done.pop(call, None)
+
     def _qos_finished(self, call: Call, status: NDIS_STATUS, params: CO_CALL_PARAMETERS) -> None:
-        self._qos_ops.pop(call, None)
+        op = self._qos_ops.pop(call, None)
+        if op is not None:
+            self._qos_done[call] = op
         if status == NDIS_STATUS_SUCCESS:
             call.parameters = params
 
@@ -131,7 +142,7 @@ class QosMixin(DataMixin):
             return None
         cm = vc.af.cm
         call = self._calls.get(vc)
-        op = None if call is None else self._qos_ops.get(call)
+        op = None if call is None else self._qos_ops.get(call) or self._qos_done.get(call)
         with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
             if not self._complete_op(op, spelling, cm, vc.handle) or call is None:
                 return c.void()

@@ -252,7 +252,9 @@ class ClientConnections(ProtocolDriver):
         if len(connected) > 1 or any(p.state in ("adding", "dropping") for p in vc.parties):
             vc.close_when_dropped = True
             for party in connected[1:]:
-                self.drop_party(party)
+                # A drop that completes at once re-enters here and may drop the rest.
+                if party.state == "connected":
+                    self.drop_party(party)
             return NDIS_STATUS_PENDING
         if vc.sends_outstanding:
             # "Before calling NdisClCloseCall, a protocol must ensure that all its
