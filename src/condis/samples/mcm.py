@@ -227,15 +227,14 @@ class SampleMcm(McmNetwork):
 
     def ProtocolCmDeregisterSap(self, CallMgrSapContext: McmSap) -> NDIS_STATUS:
         entry = CallMgrSapContext
+        self._forget_sap(entry)  # no call is routed to it from now on
         if self.completion == "pended":
 
             def complete() -> None:
-                self._forget_sap(entry)
                 self.ndis.NdisMCmDeregisterSapComplete(NDIS_STATUS_SUCCESS, entry.handle)
 
             if self._defer(entry.af.adapter, complete):
                 return NDIS_STATUS_PENDING
-        self._forget_sap(entry)
         return NDIS_STATUS_SUCCESS
 
     @staticmethod

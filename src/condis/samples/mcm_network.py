@@ -194,6 +194,10 @@ class McmNetwork(MiniportDriver):
     ) -> None:
         ndis = self.ndis
         callee_af = target.af
+        if not target.registered or callee_af.adapter.saps.get(target.key) is not target:
+            # The callee deregistered its SAP (or closed its AF) since the call was routed.
+            self._answer_caller(caller, party, NDIS_STATUS_NO_ROUTE_TO_DESTINATION, parameters)
+            return
         callee = McmVc(af=callee_af, incoming=True, party=party)
         status, handle = ndis.NdisMCmCreateVc(callee_af.adapter.handle, callee_af.handle, callee)
         if status != NDIS_STATUS_SUCCESS:
