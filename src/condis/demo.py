@@ -74,11 +74,11 @@ def call_lifecycle(*, policy: Policy | None = None, mode: Mode = Mode.STRICT) ->
     NdisClMakeCall); the MCM offers it to bob (ProtocolClIncomingCall), who
     accepts; alice's call completes (ProtocolClMakeCallComplete) and bob's is
     connected (ProtocolClCallConnected). Data crosses both ways, alice changes
-the call's QoS (NdisClModifyCallQoS; bob hears of it through
-ProtocolClIncomingCallQoSChange), alice closes
-    the call (NdisClCloseCall) and deletes her VC (NdisCoDeleteVc), bob
-    deregisters his SAP (NdisClDeregisterSap), both close their AFs
-    (NdisClCloseAddressFamily), and the adapter halts with nothing left.
+    the call's QoS (NdisClModifyCallQoS; bob hears of it through
+    ProtocolClIncomingCallQoSChange), alice closes the call (NdisClCloseCall)
+    and deletes her VC (NdisCoDeleteVc), bob deregisters his SAP
+    (NdisClDeregisterSap), both close their AFs (NdisClCloseAddressFamily),
+    and the adapter halts with nothing left.
     """
     ndis = Ndis(policy=policy, mode=mode)
     sap = CO_SAP(SapType=1, Sap=b"bob")

@@ -1,0 +1,21 @@
+"""A catalogue of buggy CoNDIS drivers, one mistake each.
+
+Every module here holds one small driver, written as a subclass of the
+sample for its role, that breaks exactly one rule, and says so:
+
+* ``ROLE``: the role `condis verify` runs it in ("mcm", "client",
+  "callmanager" or "miniport");
+* ``RULE``: the id of the rule the mistake breaks (condis.verifier.rules);
+* ``factory(ndis)``: returns the driver, as a `condis verify` target does;
+* optionally ``SKIP``: (peers, stop) variants of the workload to leave out.
+
+tests/test_buggy_drivers.py runs each through the conformance workload and
+checks that condis reports that rule and no other.
+
+``SKIP`` exists for one known fault of a sample peer: in the client
+workload with pended peers, when the host shuts down with a call up at
+both ends (stop after "call" or "data"), the sample MCM signals the hang-up
+of one end (NdisMCmDispatchIncomingCloseCall) after that end's client has
+already closed the call itself, which breaks CoNdisCallState whatever the
+client under test does. Clients that take calls leave those two variants out.
+"""

@@ -1,0 +1,199 @@
+"""`condis verify` catches each driver of the buggy catalogue, with its rule and no other.
+
+Every module of tests/buggy holds one driver that makes one mistake (see
+that package's docstring). Each is run through the conformance workload of
+its role, in every variant of `plan(ROLE, schedules=1)` the module does not
+leave out, in collect mode: at least one run must report the module's RULE,
+and no run may report any other rule, end in a Python exception or leave
+condis's own tables inconsistent. Leaks are accepted only with the rules
+that are about something left behind at teardown.
+
+The command line is checked too: every sample verifies clean, and a buggy
+driver given as a file fails with its rule in the text and the JSON reports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from click.testing import CliRunner
+
+import buggy
+from condis.cli import main
+from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
+from condis.verifier import RULES
+from condis.verify import ROLES, STAGES, VerifyRun, plan, run_one
+from condis.verify.runner import Variant
+
+BUGGY = Path(buggy.__file__).resolve().parent
+REPO = BUGGY.parent.parent
+MODULES = sorted(info.name for info in pkgutil.iter_modules([str(BUGGY)]))
+
+SAMPLES: dict[str, type] = {
+    "mcm": SampleMcm,
+    "client": SampleClient,
+    "callmanager": SampleCallManager,
+    "miniport": SampleCoMiniport,
+}
+
+#: Rules about something still allocated or outstanding at teardown (or, for SpinLock, a
+#: lock a handler left held): a run that breaks one may also list that thing as a leak.
+LEAK_RULES = frozenset(
+    {
+        "CoNdisAfOpenOnTeardown",
+        "CoNdisNblLeak",
+        "CoNdisPendingOnTeardown",
+        "CoNdisVcOpenOnTeardown",
+        "NdisTimerLeak",
+        "NdisWatchdog",
+        "NdisWorkItemLeak",
+        "SpinLock",
+    }
+)
+
+#: The rules no driver in the catalogue breaks on its own under the workload, and why.
+UNCOVERED: dict[str, str] = {
+    "Irql_MCO_Function": "every CoNDIS-miniport DDI it covers may be called at any IRQL up to "
+    "DISPATCH_LEVEL, and driver code never runs higher: NDIS calls handlers at PASSIVE_LEVEL or "
+    "DISPATCH_LEVEL and a spin lock raises to DISPATCH_LEVEL; only test code running a driver "
+    "above DISPATCH_LEVEL (Ndis.driver_context) can break it",
+    "Irql_OID_Function": "no DDI of the catalogue names this rule; the OID DDIs' IRQL is checked "
+    "under Irql_Connection_Function, Irql_MCM_Function and Irql_MCO_Function",
+    "Irql_SendRcv_Function": "no DDI of the catalogue names this rule; the send and receive "
+    "DDIs' IRQL is checked under Irql_Connection_Function and Irql_MCO_Function",
+    "Irql_StatusIndication_Function": "no DDI of the catalogue names this rule; "
+    "NdisMCoIndicateStatusEx's IRQL is checked under Irql_MCO_Function",
+    "SpinLockDprRelease": "condis refuses the mismatched release, so the lock stays held and the "
+    "handler that made the mistake returns holding it: SpinLock is always reported as well "
+    "(alone only in strict mode, where the run ends at the first violation)",
+    "CoNdisPendingOnTeardown": "verify runs with the watchdog on, so an operation left pending "
+    "trips NdisWatchdog when the stage's ndis.run() moves the clock, before any teardown; an AF "
+    "whose close is still pending at teardown is also not closed (CoNdisAfOpenOnTeardown); and "
+    "the hung unbind is reported under this rule only with the watchdog off",
+    "CoNdisNblLeak": "every sample peer waits for its NBLs before teardown (a client for its "
+    "sends before NdisClCloseCall, the MCM's halt for its receives), so an NBL kept out hangs "
+    "the teardown: NdisWatchdog and NdisWaitDeadlock end the run before the halt that checks "
+    "for leaked NBLs",
+}
+
+
+def load(name: str) -> ModuleType:
+    return importlib.import_module(f"buggy.{name}")
+
+
+def variants(module: ModuleType) -> list[Variant]:
+    """The module's role's variants, less the (peers, stop) pairs it leaves out."""
+    skip: frozenset[tuple[str, str]] = getattr(module, "SKIP", frozenset())
+    return [v for v in plan(module.ROLE, schedules=1) if (v.setup.peers, v.setup.stop) not in skip]
+
+
+class TestCatalogue:
+    @pytest.mark.parametrize("name", MODULES)
+    def test_a_module_names_its_role_rule_and_mistake(self, name: str) -> None:
+        module = load(name)
+        assert module.ROLE in ROLES
+        assert module.RULE in RULES
+        assert (module.__doc__ or "").startswith(f"{module.RULE}: ")
+        skip: frozenset[tuple[str, str]] = getattr(module, "SKIP", frozenset())
+        assert all(peers in ("sync", "pended") and stop in STAGES for peers, stop in skip)
+
+    @pytest.mark.parametrize("name", MODULES)
+    def test_a_driver_is_a_sample_of_its_role_with_one_mistake(self, name: str) -> None:
+        from condis import Ndis
+
+        module = load(name)
+        driver = module.factory(Ndis())
+        assert isinstance(driver, SAMPLES[module.ROLE])
+        assert type(driver) is not SAMPLES[module.ROLE]
+
+    def test_every_rule_is_broken_by_a_driver_or_explained(self) -> None:
+        covered = {load(name).RULE for name in MODULES}
+        assert set(UNCOVERED) <= set(RULES)
+        assert covered.isdisjoint(UNCOVERED)
+        assert sorted(set(RULES) - covered - set(UNCOVERED)) == []
+
+
+def _describe(runs: list[VerifyRun]) -> str:
+    return "\n".join(f"{run.variant.name}: {run.report.totals()}" for run in runs)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_verify_reports_the_rule_and_no_other(name: str) -> None:
+    module = load(name)
+    rule: str = module.RULE
+    runs = [run_one(module.factory, variant) for variant in variants(module)]
+    assert runs
+    assert [(run.variant.name, run.error) for run in runs if run.error] == []
+    assert [
+        (run.variant.name, run.report.broken_invariants)
+        for run in runs
+        if run.report.broken_invariants
+    ] == []
+    assert [
+        (run.variant.name, run.report.crashed)
+        for run in runs
+        if run.report.crashed is not None and f"rule {rule} " not in run.report.crashed
+    ] == []
+    reported = {rule_id for run in runs for rule_id in run.report.totals()}
+    assert reported == {rule}, _describe(runs)
+    if rule not in LEAK_RULES:
+        leaks = [(run.variant.name, leak.describe()) for run in runs for leak in run.report.leaks]
+        assert leaks == []
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def _verify(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["verify", *args, "--schedules", "1"])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(("role", "sample"), sorted((r, c.__name__) for r, c in SAMPLES.items()))
+def test_every_sample_verifies_clean(role: str, sample: str) -> None:
+    code, output = _verify(f"condis.samples:{sample}", "--role", role)
+    assert code == 0, output
+    assert "20 of 20 runs clean" in output
+
+
+def test_a_buggy_driver_given_as_a_file_fails_with_its_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(REPO)
+    code, output = _verify("tests/buggy/mcm_double_complete_open.py:factory", "--role", "mcm")
+    assert code == 1
+    assert "CoNdisDoubleComplete" in output
+    assert "0 of 20 runs clean" in output
+
+
+def test_the_json_report_of_a_buggy_driver() -> None:
+    target = f"{BUGGY / 'miniport_timer_not_freed.py'}:factory"
+    code, output = _verify(target, "--role", "miniport", "--json")
+    assert code == 1
+    report = json.loads(output)
+    assert report["target"] == target
+    assert report["role"] == "miniport"
+    assert report["clean"] is False
+    assert report["runs"] == len(report["results"]) == 20
+    assert report["failed"] == 20
+    assert report["totals"] == {"NdisTimerLeak": 20}
+    for result in report["results"]:
+        assert result["clean"] is False
+        assert result["error"] is None
+        assert [v["rule"] for v in result["violations"]] == ["NdisTimerLeak"]
+        assert [leak["kind"] for leak in result["leaks"]] == ["timer"]
+        assert result["broken_invariants"] == []
+        assert result["crashed"] is None
+
+
+def test_the_json_report_of_a_clean_sample() -> None:
+    code, output = _verify("condis.samples:SampleMcm", "--role", "mcm", "--json")
+    assert code == 0
+    report = json.loads(output)
+    assert (report["clean"], report["failed"], report["totals"]) == (True, 0, {})
+    assert all(result["clean"] and not result["violations"] for result in report["results"])
