@@ -516,7 +516,7 @@ class NdisCore:
         self._check_alive()
         level = self.current_irql if irql is None else irql
         if fn is None:
-            return self._missing_entry_point(driver, name, handle, op, returns, level)
+            fn = self._missing_entry_point(driver, name, handle, returns)
         entry = CATALOGUE.get(name)
         if entry is not None and entry.irql is not None and not entry.irql.allows(level):
             raise CondisInternalError(
@@ -576,23 +576,17 @@ class NdisCore:
         return status, out
 
     def _missing_entry_point(
-        self,
-        driver: DriverBlock,
-        name: str,
-        handle: NDIS_HANDLE | None,
-        op: int | None,
-        returns: Returns,
-        level: KIRQL,
-    ) -> tuple[NDIS_STATUS | None, object]:
+        self, driver: DriverBlock, name: str, handle: NDIS_HANDLE | None, returns: Returns
+    ) -> Callable[..., Any]:
         """NDIS must call a handler the driver did not register.
 
         The optional-handler pages say a client or call manager "must set
         every entry point", with placeholders that return
         NDIS_STATUS_NOT_SUPPORTED; Windows would call through a NULL pointer.
         condis reports CoNdisMissingEntryPoint (in strict mode the host stops,
-        as it would) and, in collect mode, goes on as if the placeholder the
-        page asks for had run: NDIS_STATUS_NOT_SUPPORTED, or nothing for a
-        VOID handler.
+        as it would) and, in collect mode, calls the placeholder the page asks
+        for in its place: NDIS_STATUS_NOT_SUPPORTED, or nothing for a VOID
+        handler.
         """
         self._violation(
             "CoNdisMissingEntryPoint",
@@ -602,18 +596,7 @@ class NdisCore:
             detail=f"NDIS must call {name}, which {driver.name} did not register",
         )
         status = None if returns is Returns.VOID else NDIS_STATUS_NOT_SUPPORTED
-        self._record(Phase.CALL, RecordKind.HANDLER, name, driver, handle=handle, op=op, irql=level)
-        self._record(
-            Phase.RETURN,
-            RecordKind.HANDLER,
-            name,
-            driver,
-            handle=handle,
-            status=status,
-            op=op,
-            irql=level,
-        )
-        return status, None
+        return lambda *args: status
 
     def _call_void(
         self,
