@@ -28,7 +28,7 @@ from condis.cli import main
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.verifier import RULES
 from condis.verify import ROLES, STAGES, VerifyRun, plan, run_one
-from condis.verify.runner import Variant
+from condis.verify.runner import WATCHDOG_MS, Variant
 
 BUGGY = Path(buggy.__file__).resolve().parent
 REPO = BUGGY.parent.parent
@@ -58,23 +58,6 @@ LEAK_RULES = frozenset(
 
 #: The rules no driver in the catalogue breaks on its own under the workload, and why.
 UNCOVERED: dict[str, str] = {
-    "Irql_MCO_Function": "every CoNDIS-miniport DDI it covers may be called at any IRQL up to "
-    "DISPATCH_LEVEL, and driver code never runs higher: NDIS calls handlers at PASSIVE_LEVEL or "
-    "DISPATCH_LEVEL and a spin lock raises to DISPATCH_LEVEL; only test code running a driver "
-    "above DISPATCH_LEVEL (Ndis.driver_context) can break it",
-    "Irql_OID_Function": "no DDI of the catalogue names this rule; the OID DDIs' IRQL is checked "
-    "under Irql_Connection_Function, Irql_MCM_Function and Irql_MCO_Function",
-    "Irql_SendRcv_Function": "no DDI of the catalogue names this rule; the send and receive "
-    "DDIs' IRQL is checked under Irql_Connection_Function and Irql_MCO_Function",
-    "Irql_StatusIndication_Function": "no DDI of the catalogue names this rule; "
-    "NdisMCoIndicateStatusEx's IRQL is checked under Irql_MCO_Function",
-    "SpinLockDprRelease": "condis refuses the mismatched release, so the lock stays held and the "
-    "handler that made the mistake returns holding it: SpinLock is always reported as well "
-    "(alone only in strict mode, where the run ends at the first violation)",
-    "CoNdisPendingOnTeardown": "verify runs with the watchdog on, so an operation left pending "
-    "trips NdisWatchdog when the stage's ndis.run() moves the clock, before any teardown; an AF "
-    "whose close is still pending at teardown is also not closed (CoNdisAfOpenOnTeardown); and "
-    "the hung unbind is reported under this rule only with the watchdog off",
     "CoNdisNblLeak": "every sample peer waits for its NBLs before teardown (a client for its "
     "sends before NdisClCloseCall, the MCM's halt for its receives), so an NBL kept out hangs "
     "the teardown: NdisWatchdog and NdisWaitDeadlock end the run before the halt that checks "
@@ -126,7 +109,8 @@ def _describe(runs: list[VerifyRun]) -> str:
 def test_verify_reports_the_rule_and_no_other(name: str) -> None:
     module = load(name)
     rule: str = module.RULE
-    runs = [run_one(module.factory, variant) for variant in variants(module)]
+    watchdog_ms = getattr(module, "WATCHDOG_MS", WATCHDOG_MS)
+    runs = [run_one(module.factory, v, watchdog_ms=watchdog_ms) for v in variants(module)]
     assert runs
     assert [(run.variant.name, run.error) for run in runs if run.error] == []
     assert [
@@ -197,3 +181,13 @@ def test_the_json_report_of_a_clean_sample() -> None:
     report = json.loads(output)
     assert (report["clean"], report["failed"], report["totals"]) == (True, 0, {})
     assert all(result["clean"] and not result["violations"] for result in report["results"])
+
+
+def test_the_watchdog_option_moves_a_hang_to_teardown() -> None:
+    """With the watchdog on (the default) a pended unbind that never completes times out;
+    with --watchdog-ms 0 it is reported at teardown, under its own rule."""
+    target = f"{BUGGY / 'client_unbind_never_completes.py'}:factory"
+    for args, rule in (((), "NdisWatchdog"), (("--watchdog-ms", "0"), "CoNdisPendingOnTeardown")):
+        code, output = _verify(target, "--role", "client", "--json", *args)
+        assert code == 1
+        assert set(json.loads(output)["totals"]) == {rule}

@@ -21,7 +21,6 @@ from condis import (
     BUGCODE_NDIS_DRIVER,
     CO_ADDRESS_FAMILY,
     CO_ADDRESS_FAMILY_Q2931,
-    DRIVER_VERIFIER_DETECTED_VIOLATION,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
@@ -31,30 +30,9 @@ from condis import (
 )
 from condis.samples import SampleClient, SampleMcm
 from condis.scheduler import TICKS_PER_MS
-from util import mcm_host, records
+from util import C4, expect_bugcheck, facts, mcm_host, records
 
-C4 = DRIVER_VERIFIER_DETECTED_VIOLATION
 Q2931 = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1)
-
-
-def facts(bc: BugCheck) -> tuple[int, str, str, str | None, str | None]:
-    return bc.code, bc.rule, bc.ddi, bc.driver, bc.handle
-
-
-def expect_bugcheck(
-    ndis: Ndis, run: Callable[[], object], *expected: str | None, stops: bool = False
-) -> BugCheck:
-    """`run` must raise BugCheck(0xC4, rule, ddi, driver, handle) and leave the host as it was.
-
-    `stops`: the fault is found in the middle of an operation, so the host stops.
-    """
-    before = ndis.snapshot()
-    with pytest.raises(BugCheck) as info:
-        run()
-    assert facts(info.value) == (C4, *expected)
-    assert ndis.snapshot() == before
-    assert ndis.crashed is (info.value if stops else None)
-    return info.value
 
 
 def raises(fn: Callable[..., object], *args: Any) -> BugCheck:

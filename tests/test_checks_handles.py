@@ -23,7 +23,6 @@ from condis import (
     CO_ADDRESS_FAMILY_PSCHED,
     CO_ADDRESS_FAMILY_Q2931,
     DISPATCH_LEVEL,
-    DRIVER_VERIFIER_DETECTED_VIOLATION,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_NOT_ACCEPTED,
     NDIS_STATUS_PENDING,
@@ -35,28 +34,11 @@ from condis import (
     SystemCrashed,
 )
 from condis.samples import SampleClient, SampleMcm
-from util import mcm_host, records
+from util import expect_bugcheck, mcm_host, records
 
-C4 = DRIVER_VERIFIER_DETECTED_VIOLATION
 Q2931 = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1)
 PSCHED = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_PSCHED, 3, 1)
 TIMER = NDIS_TIMER_CHARACTERISTICS(TimerFunction=lambda *args: None)
-
-
-def facts(bc: BugCheck) -> tuple[int, str, str, str | None, str | None]:
-    return bc.code, bc.rule, bc.ddi, bc.driver, bc.handle
-
-
-def expect_bugcheck(ndis: Ndis, run: Callable[[], object], *expected: str | None) -> BugCheck:
-    """`run` must raise BugCheck(0xC4, rule, ddi, driver, handle) and leave the host as it was."""
-    before, seen = ndis.snapshot(), len(ndis.verifier.violations)
-    with pytest.raises(BugCheck) as info:
-        run()
-    assert facts(info.value) == (C4, *expected)
-    assert ndis.snapshot() == before
-    assert ndis.crashed is None
-    assert len(ndis.verifier.violations) == seen + 1
-    return info.value
 
 
 def as_driver(ndis: Ndis, name: str, fn: Callable[..., object], *args: Any) -> Callable[[], object]:

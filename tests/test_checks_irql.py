@@ -21,7 +21,6 @@ from condis import (
     CO_ADDRESS_FAMILY_PSCHED,
     CO_ADDRESS_FAMILY_Q2931,
     DISPATCH_LEVEL,
-    DRIVER_VERIFIER_DETECTED_VIOLATION,
     KIRQL,
     NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
     NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
@@ -42,7 +41,7 @@ from condis.driver import build_characteristics
 from condis.runtime import IMPLEMENTED
 from condis.samples import SampleClient
 from condis.vcnames import VAR_STRING
-from util import cm_host, mcm_host, records
+from util import C4, cm_host, expect_bugcheck, facts, mcm_host, records
 
 Q2931 = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1)
 PSCHED = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_PSCHED, 3, 1)
@@ -64,24 +63,6 @@ def strict_irql_ddis() -> set[str]:
         and e.irql.relation == "=="
     }
     return found | EVENT_DDIS
-
-
-C4 = DRIVER_VERIFIER_DETECTED_VIOLATION
-
-
-def facts(bc: BugCheck) -> tuple[int, str, str, str | None, str | None]:
-    return bc.code, bc.rule, bc.ddi, bc.driver, bc.handle
-
-
-def expect_bugcheck(ndis: Ndis, run: Callable[[], object], *expected: str | None) -> BugCheck:
-    """`run` must raise BugCheck(0xC4, rule, ddi, driver, handle) and leave the host as it was."""
-    before = ndis.snapshot()
-    with pytest.raises(BugCheck) as info:
-        run()
-    assert facts(info.value) == (C4, *expected)
-    assert ndis.snapshot() == before
-    assert ndis.crashed is None
-    return info.value
 
 
 # --- the probes: one host per DDI, every handle valid ---------------------------------------
@@ -480,164 +461,3 @@ class TestFromAHandler:
         assert ndis.address_families == ()
         with pytest.raises(SystemCrashed):
             ndis.run()
-
-
-# --- spin locks -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def host() -> Ndis:
-    ndis, _, _ = mcm_host(afs=(), client=False)
-    return ndis
-
-
-#: (IRQL of the frame, what is done to the lock first, the faulty call, rule)
-LOCK_CASES = [
-    (PASSIVE_LEVEL, "NdisAcquireSpinLock", "NdisAcquireSpinLock", "SpinLock"),
-    (DISPATCH_LEVEL, "NdisDprAcquireSpinLock", "NdisDprAcquireSpinLock", "SpinLock"),
-    (DISPATCH_LEVEL, None, "NdisReleaseSpinLock", "SpinlockRelease"),
-    (DISPATCH_LEVEL, None, "NdisDprReleaseSpinLock", "SpinlockRelease"),
-    (PASSIVE_LEVEL, "NdisAcquireSpinLock", "NdisDprReleaseSpinLock", "SpinLockDprRelease"),
-    (DISPATCH_LEVEL, "NdisDprAcquireSpinLock", "NdisReleaseSpinLock", "SpinLockDprRelease"),
-    (PASSIVE_LEVEL, "NdisAcquireSpinLock", "NdisFreeSpinLock", "SpinLockBalanced"),
-]
-
-
-class TestSpinLockRules:
-    """SpinLock, SpinlockRelease, SpinLockDprRelease and SpinLockBalanced."""
-
-    @pytest.mark.parametrize(("irql", "first", "bad", "rule"), LOCK_CASES)
-    def test_lock_misuse(
-        self, host: Ndis, irql: KIRQL, first: str | None, bad: str, rule: str
-    ) -> None:
-        with host.driver_context(host.driver("samplemcm"), irql):
-            lock = host.NdisAllocateSpinLock()
-            if first is not None:
-                getattr(host, first)(lock)
-            level = host.current_irql
-            run = partial(getattr(host, bad), lock)
-            bc = expect_bugcheck(host, run, rule, bad, "samplemcm", None)
-            assert lock.label in bc.detail
-            if rule == "SpinLockDprRelease":
-                assert first in bc.detail  # names the acquire that does not match
-            assert host.current_irql == level  # the IRQL did not move either
-        assert [lk.held for lk in host.spin_locks] == [first is not None]
-
-
-class LockLeakingMcm(MiniportDriver):
-    """A miniport whose MiniportInitializeEx returns holding a spin lock."""
-
-    def MiniportInitializeEx(self, NdisMiniportHandle: Any, *args: object) -> int:
-        self.ndis.NdisAcquireSpinLock(self.ndis.NdisAllocateSpinLock())
-        return NDIS_STATUS_SUCCESS
-
-    def MiniportHaltEx(self, *args: object) -> None:
-        return None
-
-
-class TestLockHeldOnReturn:
-    """A handler or work item that returns to NDIS holding a lock breaks SpinLock."""
-
-    def test_handler_returns_holding_a_lock(self) -> None:
-        ndis = Ndis()
-        ndis.load_driver(LockLeakingMcm(ndis), "leaky")
-        with pytest.raises(BugCheck) as info:
-            ndis.add_adapter("leaky", "nic0")
-        bc = info.value
-        handle = ndis.adapter("nic0").handle.label
-        assert facts(bc) == (C4, "SpinLock", "MiniportInitializeEx", "leaky", handle)
-        assert ndis.crashed is bc
-
-    def test_work_item_returns_holding_a_lock(self, host: Ndis) -> None:
-        item = host.NdisAllocateIoWorkItem(host.adapter("mcm0").handle)
-        assert item is not None
-
-        def routine(ctx: object, handle: Any) -> None:
-            host.NdisFreeIoWorkItem(handle)
-            host.NdisAcquireSpinLock(host.NdisAllocateSpinLock())
-
-        host.NdisQueueIoWorkItem(item, routine)
-        with pytest.raises(BugCheck) as info:
-            host.run()
-        bc = info.value
-        assert (bc.rule, bc.ddi, bc.driver, bc.handle) == (
-            "SpinLock",
-            "NdisIoWorkItemRoutine",
-            "samplemcm",
-            item.label,
-        )
-        assert host.crashed is bc
-
-
-class TestSpinLockIrql:
-    """NdisAcquireSpinLock raises the IRQL to DISPATCH_LEVEL; release restores it."""
-
-    @pytest.mark.parametrize("start", [PASSIVE_LEVEL, DISPATCH_LEVEL])
-    def test_raise_and_restore(self, host: Ndis, start: KIRQL) -> None:
-        with host.driver_context(host.driver("samplemcm"), start):
-            lock = host.NdisAllocateSpinLock()
-            assert host.current_irql == start
-            host.NdisAcquireSpinLock(lock)
-            assert host.current_irql == DISPATCH_LEVEL
-            assert [lk.held for lk in host.spin_locks] == [True]
-            host.NdisReleaseSpinLock(lock)
-            assert host.current_irql == start
-        assert host.current_irql == PASSIVE_LEVEL
-        assert records(host, "NdisReleaseSpinLock", "call")[0].irql == DISPATCH_LEVEL
-        assert records(host, "NdisReleaseSpinLock", "return")[0].irql == start
-
-    def test_dpr_pair_keeps_dispatch_level(self, host: Ndis) -> None:
-        with host.driver_context(host.driver("samplemcm"), DISPATCH_LEVEL):
-            lock = host.NdisAllocateSpinLock()
-            host.NdisDprAcquireSpinLock(lock)
-            assert host.current_irql == DISPATCH_LEVEL
-            host.NdisDprReleaseSpinLock(lock)
-            assert host.current_irql == DISPATCH_LEVEL
-            assert [lk.held for lk in host.spin_locks] == [False]
-
-
-class TestSpinLockArguments:
-    """Bad arguments are Python errors naming the DDI, not bug checks."""
-
-    @pytest.mark.parametrize(
-        "ddi",
-        [
-            "NdisAcquireSpinLock",
-            "NdisReleaseSpinLock",
-            "NdisDprAcquireSpinLock",
-            "NdisDprReleaseSpinLock",
-            "NdisFreeSpinLock",
-        ],
-    )
-    def test_not_a_lock(self, host: Ndis, ddi: str) -> None:
-        before = host.snapshot()
-        with (
-            host.driver_context(host.driver("samplemcm"), DISPATCH_LEVEL),
-            pytest.raises(
-                TypeError,
-                match=rf"^{ddi}: SpinLock must be an NDIS_SPIN_LOCK from NdisAllocateSpinLock, "
-                r"not int$",
-            ),
-        ):
-            getattr(host, ddi)(42)
-        assert host.snapshot() == before
-        assert host.verifier.violations == []
-
-    def test_freed_lock(self, host: Ndis) -> None:
-        with host.driver_context(host.driver("samplemcm")):
-            lock = host.NdisAllocateSpinLock()
-            host.NdisFreeSpinLock(lock)
-            with pytest.raises(
-                ValueError,
-                match=rf"^NdisAcquireSpinLock: {lock.label} was freed with NdisFreeSpinLock$",
-            ):
-                host.NdisAcquireSpinLock(lock)
-        assert host.spin_locks == ()
-
-    def test_outside_driver_code(self, host: Ndis) -> None:
-        with pytest.raises(
-            ValueError,
-            match=r"^NdisAllocateSpinLock: must be called from driver code \(a handler, a work "
-            r"item, a timer, or Ndis\.driver_context\)$",
-        ):
-            host.NdisAllocateSpinLock()

@@ -23,6 +23,7 @@ from condis import (
     CO_ADDRESS_FAMILY_Q2931,
     CO_SAP,
     DRIVER_VERIFIER_DETECTED_VIOLATION,
+    HIGH_LEVEL,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_INVALID_PARAMETER,
     NDIS_STATUS_MEDIA_CONNECT,
@@ -31,6 +32,7 @@ from condis import (
     NDIS_STATUS_SUCCESS,
     PASSIVE_LEVEL,
     BugCheck,
+    Mode,
     Ndis,
 )
 from condis.oid import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE, NDIS_STATUS_INDICATION
@@ -578,3 +580,24 @@ class TestStatusIndications:
             r"NDIS_STATUS_INDICATION, not int$",
         ):
             h.ndis.NdisMCoIndicateStatusEx(h.adapter, None, 0)
+
+    def test_above_dispatch_level(self) -> None:
+        """Irql_MCO_Function. Collecting, the indication goes on as it would on Windows:
+        NDIS calls the protocols' ProtocolCoStatusEx at the level it was called at."""
+        h = mcm_host()
+        h.ndis.verifier.mode = Mode.COLLECT
+        status, mark = indication(), mark_of(h.ndis)
+        with h.ndis.driver_context(h.ndis.driver("samplemcm"), HIGH_LEVEL):
+            h.ndis.NdisMCoIndicateStatusEx(h.adapter, None, status)
+        (violation,) = h.ndis.verifier.violations
+        assert (violation.rule, violation.ddi, violation.driver) == (
+            "Irql_MCO_Function",
+            "NdisMCoIndicateStatusEx",
+            "samplemcm",
+        )
+        handlers = [r for r in h.ndis.trace if r.seq > mark and r.name == "ProtocolCoStatusEx"]
+        assert [(r.driver, r.irql) for r in handlers if r.phase.value == "call"] == [
+            ("alice", HIGH_LEVEL),
+            ("bob", HIGH_LEVEL),
+        ]
+        assert h.alice.indications == [(None, status)]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from condis import Ndis
+import pytest
+
+from condis import DRIVER_VERIFIER_DETECTED_VIOLATION, BugCheck, Ndis
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.trace import Phase, TraceRecord
 
@@ -72,4 +74,41 @@ def cm_host(
     return ndis, cm, cl
 
 
-__all__ = ["Phase", "assert_in_order", "cm_host", "first", "mcm_host", "names", "records"]
+C4 = DRIVER_VERIFIER_DETECTED_VIOLATION
+
+
+def facts(bc: BugCheck) -> tuple[int, str, str, str | None, str | None]:
+    """(code, rule, DDI, driver, handle) of a bug check."""
+    return bc.code, bc.rule, bc.ddi, bc.driver, bc.handle
+
+
+def expect_bugcheck(
+    ndis: Ndis, run: Callable[[], object], *expected: str | None, stops: bool = False
+) -> BugCheck:
+    """`run` must raise BugCheck(0xC4, rule, ddi, driver, handle), recording one violation,
+    and leave the host as it was.
+
+    `stops`: the fault is found in the middle of an operation, so the host stops.
+    """
+    before, seen = ndis.snapshot(), len(ndis.verifier.violations)
+    with pytest.raises(BugCheck) as info:
+        run()
+    assert facts(info.value) == (C4, *expected)
+    assert ndis.snapshot() == before
+    assert ndis.crashed is (info.value if stops else None)
+    assert len(ndis.verifier.violations) == seen + 1
+    return info.value
+
+
+__all__ = [
+    "C4",
+    "Phase",
+    "assert_in_order",
+    "cm_host",
+    "expect_bugcheck",
+    "facts",
+    "first",
+    "mcm_host",
+    "names",
+    "records",
+]

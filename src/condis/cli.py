@@ -16,6 +16,7 @@ from condis.scheduler import Policy, RandomPolicy
 from condis.trace import TraceRecord, to_jsonl, to_mermaid, to_table_rows
 from condis.trace.export import TABLE_COLUMNS
 from condis.verifier import RULES
+from condis.verify.runner import WATCHDOG_MS
 
 __all__ = ["main"]
 
@@ -169,6 +170,15 @@ def rules(as_json: bool) -> None:
     default=2,
     help="Random interleavings per variant, besides FIFO order.",
 )
+@click.option(
+    "--watchdog-ms",
+    "watchdog_ms",
+    type=click.IntRange(0),
+    default=WATCHDOG_MS,
+    show_default=True,
+    help="Simulated milliseconds a pended operation may take; 0 turns the watchdog off, so "
+    "what is still pending at teardown is reported there instead.",
+)
 def verify(
     target: str,
     role: str,
@@ -177,6 +187,7 @@ def verify(
     low_resources: float | None,
     seed: int,
     schedules: int,
+    watchdog_ms: int,
 ) -> None:
     """Verify a driver: TARGET is path/to/file.py:factory or package.module:factory.
 
@@ -200,7 +211,8 @@ def verify(
     with Progress(console=err, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"verifying {target} as {role}", total=len(variants))
         runs = []
-        for run in run_all(factory, variants, strict=strict):
+        watchdog = watchdog_ms or None
+        for run in run_all(factory, variants, strict=strict, watchdog_ms=watchdog):
             runs.append(run)
             progress.advance(task)
     totals: dict[str, int] = {}

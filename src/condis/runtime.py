@@ -51,7 +51,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from condis.catalogue import CATALOGUE, IrqlRequirement
-from condis.constants import KIRQL, PASSIVE_LEVEL
+from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
 from condis.errors import BugCheck, CondisInternalError, SystemCrashed
 from condis.handles import NDIS_HANDLE, HandleTable, Resolution, new_host_id
 from condis.scheduler import Item, ItemKind, Policy, Scheduler
@@ -518,9 +518,12 @@ class NdisCore:
         if fn is None:
             fn = self._missing_entry_point(driver, name, handle, returns)
         entry = CATALOGUE.get(name)
-        if entry is not None and entry.irql is not None and not entry.irql.allows(level):
+        # Above DISPATCH_LEVEL NDIS only runs because a driver called a DDI there, which
+        # its IRQL rule has already reported; like Windows, NDIS calls on at that level.
+        required = None if entry is None else entry.irql
+        if required is not None and not required.allows(level) and level <= DISPATCH_LEVEL:
             raise CondisInternalError(
-                f"NDIS would call {name} at {level}; its page says {entry.irql}"
+                f"NDIS would call {name} at {level}; its page says {required}"
             )
         frame = Frame(driver, level, name, Origin.HANDLER)
         self._frames.append(frame)

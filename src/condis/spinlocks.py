@@ -10,6 +10,17 @@ execution can never see it released), releasing a lock that is not held,
 mixing the Dpr and non-Dpr pairs, freeing a held lock, and returning from a
 handler with a lock still held (runtime.py).
 
+A release that does not match its acquire (SpinLockDprRelease) is refused in
+strict mode. Collecting, condis releases the lock as Windows would, with
+the IRQL the mismatch leaves: NdisDprReleaseSpinLock does not lower the
+IRQL, so code that took the lock with NdisAcquireSpinLock goes on at
+DISPATCH_LEVEL; NdisReleaseSpinLock restores the IRQL the lock last saved,
+and NdisDprAcquireSpinLock saves none, so code that took the lock with
+NdisDprAcquireSpinLock drops to whatever the lock's last NdisAcquireSpinLock
+saved (PASSIVE_LEVEL if it never had one). Either way the code that made the
+mistake runs on at an IRQL it did not expect, and its next DDI is checked
+there.
+
 Events. A driver that must wait at PASSIVE_LEVEL (MiniportHaltEx waiting for
 its clients to close their AFs; ProtocolUnbindAdapterEx waiting for
 ProtocolCloseAdapterCompleteEx) uses NdisInitializeEvent, NdisSetEvent and
@@ -156,11 +167,11 @@ class SyncMixin(NdisCore):
                 )
                 return call.void()
             frame = self._frames[-1]
-            lk.holder, lk.old_irql, lk.dpr = frame, frame.irql, dpr
+            lk.holder, lk.dpr = frame, dpr
             lk.acquisitions += 1
             frame.locks.append(lk)
             if not dpr:
-                frame.irql = DISPATCH_LEVEL
+                lk.old_irql, frame.irql = frame.irql, DISPATCH_LEVEL
             return call.void()
 
     def _release_lock(self, name: str, lock: object, dpr: bool) -> None:
@@ -186,12 +197,12 @@ class SyncMixin(NdisCore):
                     driver=driver,
                     detail=f"{lk.label} was acquired with {pair}",
                 )
-                return call.void()
             holder = lk.holder
             assert holder is not None
             if lk in holder.locks:
                 holder.locks.remove(lk)
-            self._frames[-1].irql = lk.old_irql if not dpr else self._frames[-1].irql
+            if not dpr:
+                self._frames[-1].irql = lk.old_irql
             lk.holder = None
             return call.void()
 

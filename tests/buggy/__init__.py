@@ -7,7 +7,9 @@ sample for its role, that breaks exactly one rule, and says so:
   "callmanager" or "miniport");
 * ``RULE``: the id of the rule the mistake breaks (condis.verifier.rules);
 * ``factory(ndis)``: returns the driver, as a `condis verify` target does;
-* optionally ``SKIP``: (peers, stop) variants of the workload to leave out.
+* optionally ``SKIP``: (peers, stop) variants of the workload to leave out;
+* optionally ``WATCHDOG_MS``: the watchdog to verify with (None: off), for
+  a mistake that is reported at teardown only when no watchdog expires first.
 
 tests/test_buggy_drivers.py runs each through the conformance workload and
 checks that condis reports that rule and no other.

@@ -15,6 +15,18 @@ rules are Static Driver Verifier rules with no run-time code; condis reports
 them as 0xC4 with Parameter 1 unset. NDIS's own run-time checks (an OID
 completed that was not pending, a leaked NET_BUFFER_LIST) are 0x7C
 BUGCODE_NDIS_DRIVER with the documented Parameter 1.
+
+Every rule here applies to at least one DDI or handler condis implements.
+The NDIS IRQL rule set has four more rules that do not: Irql_OID_Function,
+Irql_SendRcv_Function, Irql_StatusIndication_Function and
+Irql_NetBuffer_Function. Their pages (spec/rules/) list only connectionless
+or filter DDIs (NdisOidRequest, NdisSendNetBufferLists,
+NdisMIndicateStatusEx, NdisAllocateNetBufferList and the like), none of
+which is part of CoNDIS or of spec/INDEX.md. The CoNDIS forms of those
+operations (NdisCoOidRequest, NdisCoSendNetBufferLists,
+NdisMCoIndicateStatusEx...) name Irql_Connection_Function,
+Irql_MCM_Function or Irql_MCO_Function on their own pages, and are checked
+under those.
 """
 
 from __future__ import annotations
@@ -69,13 +81,6 @@ _RULES: tuple[Rule, ...] = (
     _irql_rule("Irql_Miscellaneous_Function", "irql-rule-set--ndis-.md", "miscellaneous use"),
     _irql_rule("Irql_Timer_Function", "irql-rule-set--ndis-.md", "timers"),
     _irql_rule("Irql_Synch_Function", "irql-rule-set--ndis-.md", "synchronization"),
-    _irql_rule("Irql_OID_Function", "ndis-irql-oid-function.md", "OID requests"),
-    _irql_rule("Irql_SendRcv_Function", "ndis-irql-sendrcv-function.md", "send and receive"),
-    _irql_rule(
-        "Irql_StatusIndication_Function",
-        "ndis-irql-statusindication-function.md",
-        "status indications",
-    ),
     # --- spin locks (Static Driver Verifier) ------------------------------
     Rule(
         id="SpinLock",

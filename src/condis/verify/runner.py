@@ -7,11 +7,15 @@ and under seeded random interleavings. Each run gets a fresh host with the
 watchdog on, optional low-resources simulation, and ends with a shutdown;
 its `Report` holds the violations, the leaks and the injected failures.
 
-Choices made here: the watchdog is 60 simulated seconds (the samples
-complete in zero simulated time, so only a forgotten completion reaches
-it); in strict mode a run ends at its first violation, as a machine does
-at a bug check, and the next run starts on a fresh host; an exception from
-a driver's Python code ends the run and is reported as a crash.
+Choices made here: the watchdog is 60 simulated seconds by default (the
+samples complete in zero simulated time, so only a forgotten completion
+reaches it). With it off (`watchdog_ms=None`, `--watchdog-ms 0`) NDIS waits
+for a pended operation as long as there is work left to run, and what is
+still pending at teardown is reported there (CoNdisPendingOnTeardown)
+instead of as a timed-out completion (NdisWatchdog). In strict mode a run
+ends at its first violation, as a machine does at a bug check, and the next
+run starts on a fresh host; an exception from a driver's Python code ends
+the run and is reported as a crash.
 """
 
 from __future__ import annotations
@@ -93,12 +97,17 @@ def _names(drivers: list[object]) -> list[str]:
     return names
 
 
-def run_one(factory: Factory, variant: Variant, *, strict: bool = False) -> VerifyRun:
-    """One run on a fresh host."""
+def run_one(
+    factory: Factory,
+    variant: Variant,
+    *,
+    strict: bool = False,
+    watchdog_ms: int | None = WATCHDOG_MS,
+) -> VerifyRun:
+    """One run on a fresh host; `watchdog_ms` None runs it with the watchdog off."""
     policy: Policy | None = None if variant.schedule is None else RandomPolicy(variant.schedule)
-    ndis = Ndis(
-        policy=policy, mode=Mode.STRICT if strict else Mode.COLLECT, watchdog_ms=WATCHDOG_MS
-    )
+    mode = Mode.STRICT if strict else Mode.COLLECT
+    ndis = Ndis(policy=policy, mode=mode, watchdog_ms=watchdog_ms)
     error = None
     try:
         drivers = make_drivers(factory, ndis)
@@ -116,10 +125,11 @@ def verify(
     variants: list[Variant],
     *,
     strict: bool = False,
+    watchdog_ms: int | None = WATCHDOG_MS,
     progress: Callable[[Variant], None] | None = None,
 ) -> Iterator[VerifyRun]:
     """Run every variant; `progress` is told of each before it runs."""
     for variant in variants:
         if progress is not None:
             progress(variant)
-        yield run_one(factory, variant, strict=strict)
+        yield run_one(factory, variant, strict=strict, watchdog_ms=watchdog_ms)
