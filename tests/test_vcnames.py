@@ -300,7 +300,7 @@ class TestAssignInstanceName:
             )
         assert [name for name, _ in h.ndis.faults.injected] == ["NdisCoAssignInstanceName"]
 
-    def test_an_mcms_vc_fails(self) -> None:
+    def test_an_mcm_cannot_name_vcs_but_its_clients_can(self) -> None:
         # "An integrated miniport call manager (MCM) driver cannot use
         # NdisCoAssignInstanceName to name its VCs."
         ndis = Ndis()
@@ -323,6 +323,15 @@ class TestAssignInstanceName:
             DISPATCH_LEVEL,
             NDIS_STATUS_FAILURE,
         )
+        (outgoing,) = alice.afs("open")[0].vcs
+        for client, vc in (("bob", made_by_mcm), ("alice", outgoing)):
+            with at_dispatch(ndis, client):
+                ndis.NdisCoAssignInstanceName(vc.handle, "Q.2931 VC")
+        returns = [r for r in records(ndis, "NdisCoAssignInstanceName") if r[0] == "return"]
+        assert [(r[1], r[3], r[4]) for r in returns[1:]] == [
+            ("bob", NDIS_STATUS_SUCCESS, "Q.2931 VC #1"),
+            ("alice", NDIS_STATUS_SUCCESS, "Q.2931 VC #2"),
+        ]
 
     def test_an_empty_base_name_fails(self) -> None:
         h = cm_host()

@@ -142,8 +142,10 @@ class VcNameMixin(OidMixin):
         """Give a VC a WMI instance name (nf-ndis-ndiscoassigninstancename).
 
         Returns (status, VcInstanceName): SUCCESS with the (possibly earlier)
-        name, RESOURCES when NDIS cannot allocate, FAILURE for an MCM's VC (an
-        MCM names its VCs through its own GUIDs) or an empty base name.
+        name, RESOURCES when NDIS cannot allocate, FAILURE when an MCM calls
+        it or the base name is empty. The page says an MCM "cannot use
+        NdisCoAssignInstanceName to name its VCs" (it registers its own GUIDs
+        instead); a client names its VCs on an MCM's adapter like any other.
         """
         name = "NdisCoAssignInstanceName"
         if not isinstance(BaseInstanceName, str):
@@ -156,7 +158,7 @@ class VcNameMixin(OidMixin):
             return NDIS_STATUS_FAILURE, None
         caller = self.current_driver or vc.creator
         with self._begin(name, caller, handle=vc.handle) as c:
-            if vc.mcm or not BaseInstanceName:
+            if caller.is_mcm or not BaseInstanceName:
                 return c.status(NDIS_STATUS_FAILURE), None
             existing = self._instance_names.get(vc)
             if existing is not None:
