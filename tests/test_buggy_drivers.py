@@ -49,6 +49,7 @@ LEAK_RULES = frozenset(
         "CoNdisNblLeak",
         "CoNdisPendingOnTeardown",
         "CoNdisVcOpenOnTeardown",
+        "NdisDriverUnloadLeak",
         "NdisTimerLeak",
         "NdisWatchdog",
         "NdisWorkItemLeak",

@@ -192,6 +192,12 @@ class MiniportDriver(_Driver):
             structs.append(build_characteristics(NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS, self))
         return self._set_optional(NdisDriverHandle, *structs)
 
+    def MiniportDriverUnload(self, DriverObject: DRIVER_OBJECT) -> None:
+        """Undo DriverEntry: deregister (nc-ndis-miniport_unload)."""
+        if self.driver_handle is not None:
+            self.ndis.NdisMDeregisterMiniportDriver(self.driver_handle)
+            self.driver_handle = None
+
 
 class ProtocolDriver(_Driver):
     """A protocol (CoNDIS client and/or stand-alone call manager) built from its methods."""
@@ -215,3 +221,9 @@ class ProtocolDriver(_Driver):
         if _defines(self, "ProtocolCmOpenAf"):
             structs.append(build_characteristics(NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS, self))
         return self._set_optional(NdisDriverHandle, *structs)
+
+    def DriverUnload(self, DriverObject: DRIVER_OBJECT) -> None:
+        """Undo DriverEntry: deregister, which unbinds every open binding first."""
+        if self.driver_handle is not None:
+            self.ndis.NdisDeregisterProtocolDriver(self.driver_handle)
+            self.driver_handle = None

@@ -1,16 +1,17 @@
 """The `Ndis` host: one simulated machine's NDIS library.
 
 `Ndis` is assembled from one mixin per entity (drivers, adapters, bindings,
-address families, work items, timers, spin locks and events) on top of
-`NdisCore` (runtime.py). Its public surface has two layers:
+address families, work items, timers, spin locks and events, unloading) on
+top of `NdisCore` (runtime.py). Its public surface has two layers:
 
 * the DDIs, with their WDK names and parameters (`NdisClOpenAddressFamilyEx`,
   `NdisMCmRegisterAddressFamilyEx`...), for drivers to call;
 * host operations in PEP 8 names, for the test or tool that plays the rest
-  of the machine: `load_driver`, `add_adapter`, `halt_adapter`,
-  `unbind_adapter`, `run`, `step`, `driver_context`, `snapshot`, and the
-  tables (`drivers`, `adapters`, `bindings`, `registrations`,
-  `address_families`, `operations`, `work_items`, `timers`, `spin_locks`).
+  of the machine: `load_driver`, `unload_driver`, `add_adapter`,
+  `halt_adapter`, `unbind_adapter`, `run`, `step`, `driver_context`,
+  `snapshot`, and the tables (`drivers`, `adapters`, `bindings`,
+  `registrations`, `address_families`, `operations`, `work_items`, `timers`,
+  `spin_locks`).
 
 Several `Ndis` objects can live in one process; nothing is global.
 """
@@ -22,13 +23,14 @@ from typing import Any
 from condis.scheduler import Policy
 from condis.spinlocks import SyncMixin
 from condis.timers import TimerMixin
+from condis.unload import UnloadMixin
 from condis.vcnames import VcNameMixin
 from condis.verifier import Mode
 
 __all__ = ["Ndis"]
 
 
-class Ndis(VcNameMixin, TimerMixin, SyncMixin):
+class Ndis(VcNameMixin, TimerMixin, SyncMixin, UnloadMixin):
     """One host's NDIS: drivers, adapters, bindings, AFs, deferred work, verifier.
 
     Args:

@@ -400,6 +400,22 @@ _RULES: tuple[Rule, ...] = (
         parameter1=0x25,  # NDIS_BUGCHECK_WATCHDOG
     ),
     Rule(
+        id="NdisDriverUnloadLeak",
+        statement="A driver that unloads has deregistered (NdisMDeregisterMiniportDriver, "
+        "NdisDeregisterProtocolDriver) and freed everything it allocated through NDIS.",
+        applies_to=("MiniportDriverUnload", "DriverUnload"),
+        source="rules/bug-check-0xc4--driver-verifier-detected-violation.md",
+        parameter1=0x62,  # unloading without first freeing its pool allocations
+        windows=True,
+    ),
+    Rule(
+        id="NdisDeregisterContext",
+        statement="A driver deregisters only from DriverEntry (after a failure) or from its "
+        "unload routine, never from an entry point NDIS calls.",
+        applies_to=("NdisMDeregisterMiniportDriver", "NdisDeregisterProtocolDriver"),
+        source="ddi/nf-ndis-ndismregisterminiportdriver.md",
+    ),
+    Rule(
         id="NdisTimerLeak",
         statement="A timer object is cancelled and freed before its adapter halts.",
         applies_to=("NdisAllocateTimerObject", "MiniportHaltEx"),

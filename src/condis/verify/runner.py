@@ -4,8 +4,9 @@ A verification is a set of runs, one per variant: the role's workload
 stopped after each stage (so teardown is tried from everywhere), with the
 sample peers completing synchronously and pended, under the FIFO scheduler
 and under seeded random interleavings. Each run gets a fresh host with the
-watchdog on, optional low-resources simulation, and ends with a shutdown;
-its `Report` holds the violations, the leaks and the injected failures.
+watchdog on, optional low-resources simulation, and ends with a shutdown
+and the unloading of every driver, last loaded first; its `Report` holds
+the violations, the leaks and the injected failures.
 
 Choices made here: the watchdog is 60 simulated seconds by default (the
 samples complete in zero simulated time, so only a forgotten completion
@@ -113,6 +114,8 @@ def run_one(
         drivers = make_drivers(factory, ndis)
         run_workload(ndis, drivers, _names(drivers), variant.setup)
         ndis.shutdown()
+        for block in reversed(ndis.drivers):
+            ndis.unload_driver(block.name)
     except (BugCheck, SystemCrashed):
         pass  # recorded by the verifier; the report shows the crash
     except Exception:

@@ -1,0 +1,217 @@
+"""Unloading a driver: its unload routine and the deregistration DDIs.
+
+Pages (WDK ndis.h, outside spec/INDEX.md): nf-ndis-ndisderegisterprotocoldriver,
+nf-ndis-ndismderegisterminiportdriver, nc-ndis-miniport_unload and "Unloading
+a Miniport Driver"; rules/bug-check-0xc4 (Parameter 1 0x62) for what a driver
+leaves behind.
+
+Theory of operation:
+
+* `Ndis.unload_driver(name)` plays the I/O manager. The system unloads a
+  miniport only once every device it services has been removed, so condis
+  first halts each of its adapters that is still up (`halt_adapter`, which
+  unbinds their protocols first). NDIS's Unload routine then calls the
+  miniport's MiniportDriverUnload(DriverObject) at PASSIVE_LEVEL, where the
+  driver must call NdisMDeregisterMiniportDriver.
+* A protocol's unload routine is its own (the DriverUnload it sets in its
+  DRIVER_OBJECT; in condis the driver object's `DriverUnload` method, as
+  `DriverEntry` is). It calls NdisDeregisterProtocolDriver, within which
+  NDIS calls ProtocolUnbindAdapterEx once per open binding and waits for
+  each unbind to finish before releasing the registration.
+* When the unload routine returns, everything the driver still holds through
+  NDIS (`Ndis.leaks()`: its registration, timers and work items allocated
+  with its driver handle, locks, AFs...) is reported, one violation per
+  leak no earlier violation named, under NdisDriverUnloadLeak:
+  Driver Verifier's 0xC4 with Parameter 1 0x62, "the driver is unloading
+  without first freeing its pool allocations". The driver is then gone:
+  its handles are stale and its name may be loaded again.
+
+Choices the pages leave open, and what condis does:
+
+* A driver with no unload routine cannot be unloaded (the I/O manager does
+  not unload a driver whose DriverUnload is NULL): `unload_driver` raises
+  ValueError and changes nothing.
+* The deregistration DDIs belong in DriverEntry (after a failure) and in the
+  unload routine. The protocol page warns that calling
+  NdisDeregisterProtocolDriver from an entry point NDIS calls "could cause a
+  deadlock", and the miniport page names only those two places. A call from
+  anywhere else breaks NdisDeregisterContext and is refused.
+* NdisDeregisterProtocolDriver waits for binds in progress to finish and
+  then unbinds them. If a bind or unbind never finishes, neither does the
+  deregistration nor the unload: the driver stays loaded, and the hang is
+  reported as NdisWatchdog or, with the watchdog off, CoNdisPendingOnTeardown.
+* A registration survives a failed DriverEntry only if the driver forgot to
+  deregister; NDIS then forgets the driver as before (drivers.py), since no
+  unload routine will ever run for it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from condis.bindings import BindingMixin, BindingState
+from condis.catalogue import IrqlRequirement
+from condis.constants import PASSIVE_LEVEL
+from condis.drivers import DriverBlock, DriverKind
+from condis.handles import DriverHandle
+from condis.runtime import ddi, handler
+
+__all__ = ["UnloadMixin"]
+
+handler("MiniportDriverUnload", "DriverUnload")
+
+_PASSIVE = IrqlRequirement(relation="==", level=PASSIVE_LEVEL, text="PASSIVE_LEVEL")
+#: the frames a driver may deregister from
+_DEREGISTER_FROM = frozenset({"DriverEntry", "DriverUnload", "MiniportDriverUnload"})
+
+
+class UnloadMixin(BindingMixin):
+    """`unload_driver` and the two deregistration DDIs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        #: drivers whose deregistration waits for a binding that never finishes
+        self._stuck: set[str] = set()
+
+    # --- host side -------------------------------------------------------------
+
+    def unload_driver(self, name: str) -> None:
+        """Unload the driver called `name`: halt its adapters, run its unload routine,
+        report what it left behind (module docstring)."""
+        self._check_alive()
+        block = self.driver(name)
+        if self._frames:
+            raise ValueError("unload_driver: the host unloads drivers, not driver code")
+        routine = self._unload_routine(block)
+        label = "MiniportDriverUnload" if block.kind is DriverKind.MINIPORT else "DriverUnload"
+        if routine is None:
+            raise ValueError(f"unload_driver: {name} has no unload routine ({label})")
+        if block.kind is DriverKind.MINIPORT:
+            for adapter in list(self.adapters):
+                if adapter.driver is block and adapter.is_up:
+                    self.halt_adapter(adapter)
+                    self.run()
+        self._call_void(block, label, routine, block.driver_object, irql=PASSIVE_LEVEL)
+        self.run()
+        if block.name in self._stuck:
+            return  # the unload never finishes: NDIS still waits for a binding
+        for leak in self.leaks():
+            if leak.driver == block.name and not self._reported(leak.label):
+                self._violation(
+                    "NdisDriverUnloadLeak",
+                    ddi=label,
+                    driver=block,
+                    detail=f"unloading without freeing {leak.describe()}",
+                )
+        if block.handle is not None and self.handles.is_live(block.handle):
+            self._violation(
+                "NdisDriverUnloadLeak",
+                ddi=label,
+                driver=block,
+                handle=block.handle,
+                detail=f"unloading without calling {self._deregister_ddi(block)}",
+            )
+            self.handles.close(block.handle)
+        block.loaded = False
+
+    def _reported(self, label: str) -> bool:
+        """Each leak is reported once: what a violation already named is not repeated."""
+        named = re.compile(re.escape(label) + r"(?!\d)")
+        return any(v.handle == label or named.search(v.detail) for v in self.verifier.violations)
+
+    @staticmethod
+    def _unload_routine(block: DriverBlock) -> Any:
+        if block.kind is DriverKind.MINIPORT:
+            chars = block.miniport_chars
+            return None if chars is None else chars.UnloadHandler
+        return getattr(block.code, "DriverUnload", None)
+
+    @staticmethod
+    def _deregister_ddi(block: DriverBlock) -> str:
+        if block.kind is DriverKind.MINIPORT:
+            return "NdisMDeregisterMiniportDriver"
+        return "NdisDeregisterProtocolDriver"
+
+    # --- DDIs ----------------------------------------------------------------------
+
+    @ddi("NdisMDeregisterMiniportDriver")
+    def NdisMDeregisterMiniportDriver(self, NdisMiniportDriverHandle: DriverHandle) -> None:
+        """Release a miniport driver's registration (nf-ndis-ndismderegisterminiportdriver).
+
+        Called from MiniportDriverUnload, or from DriverEntry after a failure
+        that followed a successful NdisMRegisterMiniportDriver.
+        """
+        self._deregister(
+            "NdisMDeregisterMiniportDriver",
+            "NdisMiniportDriverHandle",
+            NdisMiniportDriverHandle,
+            DriverKind.MINIPORT,
+            "Irql_Miniport_Driver_Function",
+        )
+
+    @ddi("NdisDeregisterProtocolDriver")
+    def NdisDeregisterProtocolDriver(self, NdisProtocolHandle: DriverHandle) -> None:
+        """Release a protocol driver's registration (nf-ndis-ndisderegisterprotocoldriver).
+
+        NDIS first unbinds every open binding of the protocol, calling its
+        ProtocolUnbindAdapterEx within this call, and waits for each unbind.
+        """
+        self._deregister(
+            "NdisDeregisterProtocolDriver",
+            "NdisProtocolHandle",
+            NdisProtocolHandle,
+            DriverKind.PROTOCOL,
+            "Irql_Protocol_Driver_Function",
+        )
+
+    def _deregister(
+        self, name: str, param: str, handle: object, kind: DriverKind, irql_rule: str
+    ) -> None:
+        block = self._resolve(name, param, handle, DriverHandle)
+        if not isinstance(block, DriverBlock):
+            return None
+        if block.kind is not kind:
+            raise ValueError(
+                f"{name}: {param} must be the handle of a {kind.value} driver, "
+                f"not of the {block.kind.value} driver {block.name}"
+            )
+        with self._begin(name, block, handle=block.handle, irql=_PASSIVE, rule=irql_rule) as c:
+            where = self._frames[-1].name
+            if where not in _DEREGISTER_FROM:
+                self._violation(
+                    "NdisDeregisterContext",
+                    refused=True,
+                    ddi=name,
+                    driver=block,
+                    handle=block.handle,
+                    detail=f"called from {where}; a driver deregisters only from DriverEntry "
+                    "or its unload routine",
+                )
+                return c.void()
+            if kind is DriverKind.PROTOCOL and not self._unbind_protocol(block, name):
+                return c.void()
+            assert block.handle is not None
+            self.handles.close(block.handle)
+            return c.void()
+
+    def _unbind_protocol(self, block: DriverBlock, ddi_name: str) -> bool:
+        """Unbind every binding of `block`, waiting for each; False if one never finishes."""
+        for binding in [b for b in self.bindings if b.protocol is block]:
+            if self._drive(lambda: binding.state is not BindingState.OPENING):  # noqa: B023
+                if binding.state is BindingState.RUNNING:
+                    self._unbind(binding)
+                if self._drive(lambda: binding.state is BindingState.UNBOUND):  # noqa: B023
+                    continue
+            self._stuck.add(block.name)
+            if self.watchdog_ms is None:  # else NdisWatchdog has reported the hang
+                self._violation(
+                    "CoNdisPendingOnTeardown",
+                    ddi=ddi_name,
+                    driver=block,
+                    handle=block.handle,
+                    detail=f"{binding.label} is still {binding.state.value}; NDIS would wait "
+                    "for it forever",
+                )
+            return False
+        return True
