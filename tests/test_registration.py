@@ -29,6 +29,7 @@ from condis import (
     NDIS_STATUS_SUCCESS,
     PASSIVE_LEVEL,
     BugCheck,
+    Mode,
     Ndis,
     SystemCrashed,
 )
@@ -91,22 +92,31 @@ class _Hooks:
         twice: bool = False,
         options: SetOptions | None = None,
         entry_status: int | None = None,
+        deregister: bool = True,
     ) -> None:
         super().__init__(ndis)
         self.edit, self.twice, self.options = edit, twice, options
-        self.entry_status = entry_status
+        self.entry_status, self.deregister = entry_status, deregister
         self.results: list[tuple[NDIS_STATUS, DriverHandle | None]] = []
         self.option_statuses: list[NDIS_STATUS] = []
         self.option_handles: list[DriverHandle] = []
         self.chars: Any = None
 
-    def _entry(self, register_once: Callable[[], tuple[NDIS_STATUS, DriverHandle | None]]) -> int:
+    def _entry(
+        self,
+        register_once: Callable[[], tuple[NDIS_STATUS, DriverHandle | None]],
+        deregister: Callable[[DriverHandle], None],
+    ) -> int:
         if self.edit is not None:
             self.edit(self.chars)
         for _ in range(2 if self.twice else 1):
             self.results.append(register_once())
         status, self.driver_handle = self.results[0]
-        return status if self.entry_status is None else self.entry_status
+        if self.entry_status is None:
+            return status
+        if self.deregister and self.driver_handle is not None:  # as the pages require
+            deregister(self.driver_handle)
+        return self.entry_status
 
     def _options(self, handle: DriverHandle, default: Callable[[], NDIS_STATUS]) -> int:
         self.option_handles.append(handle)
@@ -122,7 +132,8 @@ class Miniport(_Hooks, SampleCoMiniport):
         return self._entry(
             lambda: self.ndis.NdisMRegisterMiniportDriver(
                 DriverObject, RegistryPath, self, self.chars
-            )
+            ),
+            self.ndis.NdisMDeregisterMiniportDriver,
         )
 
     def MiniportSetOptions(self, NdisDriverHandle: DriverHandle, DriverContext: object) -> int:
@@ -139,7 +150,10 @@ class Protocol(_Hooks, SampleClient):
         self.driver_object = DriverObject
         self.chars = build_characteristics(NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, self)
         self.chars.Name = DriverObject.DriverName
-        return self._entry(lambda: self.ndis.NdisRegisterProtocolDriver(self, self.chars))
+        return self._entry(
+            lambda: self.ndis.NdisRegisterProtocolDriver(self, self.chars),
+            self.ndis.NdisDeregisterProtocolDriver,
+        )
 
     def ProtocolSetOptions(self, NdisDriverHandle: DriverHandle, DriverContext: object) -> int:
         return self._options(
@@ -380,6 +394,24 @@ class TestDriverEntryFailure:
         assert ndis.load_driver(p, "p") == NDIS_STATUS_RESOURCES
         assert [d.name for d in ndis.drivers] == ["samplemcm"]
         assert ("ProtocolBindAdapterEx" not in names(ndis), ndis.bindings) == (True, ())
+
+    @pytest.mark.parametrize(
+        ("kind", "deregister"),
+        [
+            (Miniport, "NdisMDeregisterMiniportDriver"),
+            (Protocol, "NdisDeregisterProtocolDriver"),
+        ],
+    )
+    def test_failing_without_deregistering(self, kind: type[_Hooks], deregister: str) -> None:
+        """NdisDriverUnloadLeak; NDIS forgets the driver all the same."""
+        ndis = Ndis(mode=Mode.COLLECT)
+        driver = kind(ndis, entry_status=NDIS_STATUS_FAILURE, deregister=False)
+        assert ndis.load_driver(driver, "d") == NDIS_STATUS_FAILURE
+        (v,) = ndis.verifier.violations
+        assert (v.rule, v.ddi, v.driver) == ("NdisDriverUnloadLeak", "DriverEntry", "d")
+        assert v.detail == f"DriverEntry failed (NDIS_STATUS_FAILURE) without calling {deregister}"
+        assert_not_loaded(ndis, "d")
+        assert ndis.check_invariants() == []
 
     def test_load_driver_argument_errors(self) -> None:
         ndis = Ndis()

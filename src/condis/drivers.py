@@ -20,6 +20,10 @@ Choices the pages leave open, and what condis does:
 
 * A failing XxxSetOptions fails the registration with the status it
   returned, and NDIS forgets the driver.
+* A DriverEntry that fails after registering must deregister before it
+  returns (the NdisMRegisterMiniportDriver page; unload.py has the
+  deregistration DDIs): one that does not breaks NdisDriverUnloadLeak, and
+  NDIS forgets the driver all the same.
 * NdisSetOptionalHandlers checks that the handlers the pages call required
   are present (`REQUIRED_HANDLERS`); a structure missing one is refused with
   NDIS_STATUS_FAILURE, the page's catch-all status, rather than crashing
@@ -243,7 +247,19 @@ class DriverMixin(CompletionMixin):
         assert status is not None
         if status != NDIS_STATUS_SUCCESS:
             block.loaded = False
-            if block.handle is not None:
+            if block.handle is not None and self.handles.is_live(block.handle):
+                deregister = (
+                    "NdisMDeregisterMiniportDriver"
+                    if block.kind is DriverKind.MINIPORT
+                    else "NdisDeregisterProtocolDriver"
+                )
+                self._violation(
+                    "NdisDriverUnloadLeak",
+                    ddi="DriverEntry",
+                    driver=block,
+                    handle=block.handle,
+                    detail=f"DriverEntry failed ({status}) without calling {deregister}",
+                )
                 self.handles.close(block.handle)
             return status
         self._driver_loaded(block)

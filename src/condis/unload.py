@@ -40,9 +40,8 @@ Choices the pages leave open, and what condis does:
   then unbinds them. If a bind or unbind never finishes, neither does the
   deregistration nor the unload: the driver stays loaded, and the hang is
   reported as NdisWatchdog or, with the watchdog off, CoNdisPendingOnTeardown.
-* A registration survives a failed DriverEntry only if the driver forgot to
-  deregister; NDIS then forgets the driver as before (drivers.py), since no
-  unload routine will ever run for it.
+* A DriverEntry that fails after registering must deregister before it
+  returns; one that does not is reported when it returns (drivers.py).
 """
 
 from __future__ import annotations

@@ -401,9 +401,10 @@ _RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="NdisDriverUnloadLeak",
-        statement="A driver that unloads has deregistered (NdisMDeregisterMiniportDriver, "
-        "NdisDeregisterProtocolDriver) and freed everything it allocated through NDIS.",
-        applies_to=("MiniportDriverUnload", "DriverUnload"),
+        statement="A driver that unloads, or whose DriverEntry fails after registering, has "
+        "deregistered (NdisMDeregisterMiniportDriver, NdisDeregisterProtocolDriver) and freed "
+        "everything it allocated through NDIS.",
+        applies_to=("DriverEntry", "MiniportDriverUnload", "DriverUnload"),
         source="rules/bug-check-0xc4--driver-verifier-detected-violation.md",
         parameter1=0x62,  # unloading without first freeing its pool allocations
         windows=True,
