@@ -136,6 +136,13 @@ class DriverBlock:
     loaded: bool = True
 
     @property
+    def deregistration(self) -> str:
+        """The DDI that undoes this driver's registration."""
+        if self.kind is DriverKind.MINIPORT:
+            return "NdisMDeregisterMiniportDriver"
+        return "NdisDeregisterProtocolDriver"
+
+    @property
     def is_co_miniport(self) -> bool:
         return self.kind is DriverKind.MINIPORT and self.miniport_co is not None
 
@@ -248,17 +255,12 @@ class DriverMixin(CompletionMixin):
         if status != NDIS_STATUS_SUCCESS:
             block.loaded = False
             if block.handle is not None and self.handles.is_live(block.handle):
-                deregister = (
-                    "NdisMDeregisterMiniportDriver"
-                    if block.kind is DriverKind.MINIPORT
-                    else "NdisDeregisterProtocolDriver"
-                )
                 self._violation(
                     "NdisDriverUnloadLeak",
                     ddi="DriverEntry",
                     driver=block,
                     handle=block.handle,
-                    detail=f"DriverEntry failed ({status}) without calling {deregister}",
+                    detail=f"DriverEntry failed ({status}) without calling {block.deregistration}",
                 )
                 self.handles.close(block.handle)
             return status

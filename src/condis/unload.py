@@ -109,7 +109,7 @@ class UnloadMixin(BindingMixin):
                 ddi=label,
                 driver=block,
                 handle=block.handle,
-                detail=f"unloading without calling {self._deregister_ddi(block)}",
+                detail=f"unloading without calling {block.deregistration}",
             )
             self.handles.close(block.handle)
         block.loaded = False
@@ -125,12 +125,6 @@ class UnloadMixin(BindingMixin):
             chars = block.miniport_chars
             return None if chars is None else chars.UnloadHandler
         return getattr(block.code, "DriverUnload", None)
-
-    @staticmethod
-    def _deregister_ddi(block: DriverBlock) -> str:
-        if block.kind is DriverKind.MINIPORT:
-            return "NdisMDeregisterMiniportDriver"
-        return "NdisDeregisterProtocolDriver"
 
     # --- DDIs ----------------------------------------------------------------------
 
