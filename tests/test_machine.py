@@ -38,10 +38,7 @@ Some interleavings reach known bugs, which the machines step around
   at once): CoNdisCallState in NdisMCmDispatchIncomingCloseCall;
 * NDIS lets a call close and its VC go while a QoS change on it is pending:
   the call manager's completion is then NdisHandleStale and the operation
-  stays in `ndis.operations`;
-* the sample client asserts in ProtocolClNotifyCloseAf when the sample call
-  manager, unbinding, asks it to close an AF whose open completion (completed
-  at DISPATCH_LEVEL, delivered by an NDIS work item) it has not seen yet.
+  stays in `ndis.operations`.
 """
 
 from __future__ import annotations
@@ -1341,13 +1338,6 @@ class CallManagerMachine(HostMachine):
             None,
             "created",
         )
-
-    def may_wait(self) -> bool:
-        """Not while a client's AF open is on its way, while KNOWN_BUGS says to avoid the
-        sample client asserting in ProtocolClNotifyCloseAf: the unbinding call manager
-        asks it to close an AF whose open it completed at DISPATCH_LEVEL, before NDIS's
-        work item has called the client's ProtocolClOpenAfCompleteEx."""
-        return super().may_wait() and not (AVOID_KNOWN_BUGS and self.client_afs("opening"))
 
     # --- valid actions ------------------------------------------------------------------------
 

@@ -41,6 +41,17 @@ Choices the pages leave open, and what condis does:
 * A client's ProtocolClNotifyCloseAf (or its completion) reporting
   NDIS_STATUS_SUCCESS while the AF is still open, without the client having
   called NdisClCloseAddressFamily, is a violation (CoNdisNotifyCloseNotClosed).
+* An open that the call manager completes at DISPATCH_LEVEL reaches the client
+  (ProtocolClOpenAfCompleteEx, at PASSIVE_LEVEL) from an NDIS work item. Until
+  then the client "cannot carry out further connection-oriented operations"
+  on the AF (nf-ndis-ndiscmopenaddressfamilycomplete), so it cannot answer a
+  close notification as ProtocolClNotifyCloseAf asks (close the AF with the
+  handle it has not been given yet). NDIS delivers the open completion before
+  anything else on that AF: Ndis(M)CmNotifyCloseAddressFamily, which runs at
+  PASSIVE_LEVEL, first calls the pending ProtocolClOpenAfCompleteEx itself
+  (the work item is withdrawn), then ProtocolClNotifyCloseAf. If the client
+  closes the AF in that ProtocolClOpenAfCompleteEx, the notification is moot:
+  NDIS returns NDIS_STATUS_FAILURE without calling ProtocolClNotifyCloseAf.
 * A displaced offer takes no new opens; AFs already open on it stay open
   (af_registration.py says when an offer is displaced).
 """
@@ -62,6 +73,7 @@ from condis.errors import CondisInternalError
 from condis.handles import AfHandle, BindingHandle
 from condis.ops import Operation, OpInput
 from condis.runtime import Returns, ddi, handler
+from condis.scheduler import Item
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -151,6 +163,9 @@ class OpenAddressFamily:
     cm_valid: bool = True
     close_op: Operation | None = None
     notify_op: Operation | None = None
+    #: NDIS's queued call of ProtocolClOpenAfCompleteEx, while the open completed
+    #: at DISPATCH_LEVEL has not reached the client
+    open_delivery: Item | None = None
 
     def move(self, event: AfInput) -> None:
         row = AF_TRANSITIONS.get((self.state, event))
@@ -428,27 +443,41 @@ class AfMixin(AfRegistrationMixin):
                 af.client_valid = True
             else:
                 af.move(AfInput.OPEN_FAILED)
-            client = af.client
-            handlers = client.client_handlers
-            assert handlers is not None
-            self._call_passive(
-                "NDIS calls ProtocolClOpenAfCompleteEx",
-                lambda: self._call_void(
-                    client.protocol,
-                    "ProtocolClOpenAfCompleteEx",
-                    handlers.ClOpenAfCompleteHandlerEx,
-                    af.client_context,
-                    af.handle if succeeded else None,
-                    status,
-                    handle=af.handle,
-                    op=af.open_op.id,
-                    irql=PASSIVE_LEVEL,
-                ),
+            af.open_delivery = self._call_passive(
+                "NDIS calls ProtocolClOpenAfCompleteEx", lambda: self._deliver_open(af, status)
             )
             if not succeeded:
                 af.cm_valid = False
                 self._release(af)
             return call.void()
+
+    def _deliver_open(self, af: OpenAddressFamily, status: NDIS_STATUS) -> None:
+        """Call the client's ProtocolClOpenAfCompleteEx for a pended open (at PASSIVE_LEVEL)."""
+        af.open_delivery = None
+        handlers = af.client.client_handlers
+        assert handlers is not None
+        self._call_void(
+            af.client.protocol,
+            "ProtocolClOpenAfCompleteEx",
+            handlers.ClOpenAfCompleteHandlerEx,
+            af.client_context,
+            af.handle if status == NDIS_STATUS_SUCCESS else None,
+            status,
+            handle=af.handle,
+            op=af.open_op.id,
+            irql=PASSIVE_LEVEL,
+        )
+
+    def _deliver_open_first(self, af: OpenAddressFamily) -> None:
+        """If the client has yet to hear that its open succeeded, tell it now.
+
+        NDIS calls this before it calls the client about the AF for another
+        reason (ProtocolClNotifyCloseAf), from a DDI that runs at PASSIVE_LEVEL;
+        the queued delivery is withdrawn and done here instead.
+        """
+        item = af.open_delivery
+        if item is not None and self.scheduler.cancel(item):
+            self._deliver_open(af, NDIS_STATUS_SUCCESS)
 
     @ddi("NdisCmOpenAddressFamilyComplete")
     def NdisCmOpenAddressFamilyComplete(

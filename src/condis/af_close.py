@@ -191,6 +191,10 @@ class AfCloseMixin(AfMixin):
                 )
             if af.state is not AfState.OPEN or af.notifying:
                 return call.status(NDIS_STATUS_FAILURE)
+            self._deliver_open_first(af)
+            if af.state is not AfState.OPEN:
+                # The client closed the AF as soon as it heard it was open.
+                return call.status(NDIS_STATUS_FAILURE)
             op = self._new_op(
                 "notify-close-af",
                 "ProtocolClNotifyCloseAf",

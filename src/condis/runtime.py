@@ -677,16 +677,18 @@ class NdisCore:
             return self.scheduler.queue(item)
         return self.scheduler.at(due, item)
 
-    def _call_passive(self, label: str, action: Callable[[], None]) -> None:
+    def _call_passive(self, label: str, action: Callable[[], None]) -> Item | None:
         """Run `action` now if the current IRQL is PASSIVE_LEVEL, else defer it.
 
         Used where NDIS must call a PASSIVE_LEVEL handler as the consequence of
-        a DDI that may be called at DISPATCH_LEVEL.
+        a DDI that may be called at DISPATCH_LEVEL. Returns the queued item when
+        the action was deferred (a caller may withdraw it and run the action
+        itself), None when it has run.
         """
         if self.current_irql <= PASSIVE_LEVEL:
             action()
-        else:
-            self._defer(label, action, irql=PASSIVE_LEVEL)
+            return None
+        return self._defer(label, action, irql=PASSIVE_LEVEL)
 
     # --- running the scheduler ---------------------------------------------------------
 

@@ -1,0 +1,82 @@
+"""Close notifications that meet another AF operation half-way.
+
+The contract is af.py's and af_close.py's docstrings and the WDK pages:
+Ndis(M)CmNotifyCloseAddressFamily, ProtocolClNotifyCloseAf, NdisClNotifyCloseAddressFamilyComplete,
+NdisCmOpenAddressFamilyComplete and ProtocolClOpenAfCompleteEx. The helpers and drivers live in
+test_af_open_close.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, Ndis
+from condis.samples import SampleCallManager, SampleCoMiniport
+from test_af_open_close import RecordingClient, calls, find, in_order, inside
+
+
+def opened_at_dispatch(client: type[RecordingClient] = RecordingClient) -> tuple[Ndis, Any]:
+    """The sample call manager completes a client's AF open from its timer (DISPATCH_LEVEL);
+    the host stops while NDIS's work item for ProtocolClOpenAfCompleteEx is still queued."""
+    ndis = Ndis()
+    ndis.load_driver(SampleCoMiniport(ndis), "samplecominiport")
+    ndis.load_driver(SampleCallManager(ndis, completion="pended"), "samplecallmanager")
+    cl = client(ndis)
+    ndis.load_driver(cl, "sampleclient")
+    ndis.add_adapter("samplecominiport", "atm0")
+    while not calls(ndis, "NdisCmOpenAddressFamilyComplete"):
+        assert ndis.step() is not None
+    complete = find(ndis, "NdisCmOpenAddressFamilyComplete")
+    assert complete.irql.name == "DISPATCH_LEVEL"
+    assert calls(ndis, "ProtocolClOpenAfCompleteEx") == []
+    assert [i.label for i in ndis.scheduler.pending()] == ["NDIS calls ProtocolClOpenAfCompleteEx"]
+    return ndis, cl
+
+
+class TestOpenCompletionComesFirst:
+    """NDIS delivers a pended open's completion before it asks the client to close the AF."""
+
+    def test_halt_while_the_open_completion_is_queued(self) -> None:
+        ndis, cl = opened_at_dispatch()
+        ndis.halt_adapter("atm0")
+        ndis.run()
+        notify, deliver, *_ = in_order(
+            ndis,
+            ("call", "NdisCmNotifyCloseAddressFamily", None, "samplecallmanager"),
+            ("call", "ProtocolClOpenAfCompleteEx", None, "sampleclient"),
+            ("call", "ProtocolClNotifyCloseAf", None, "sampleclient"),
+            ("return", "NdisCmNotifyCloseAddressFamily", NDIS_STATUS_PENDING),
+            ("call", "ProtocolCmNotifyCloseAfComplete", None, "samplecallmanager"),
+            ("call", "MiniportHaltEx", None, "samplecominiport"),
+        )
+        assert inside("NdisCmNotifyCloseAddressFamily", deliver, ndis)
+        assert deliver.irql.name == "PASSIVE_LEVEL" and deliver.handle == notify.handle
+        assert len(calls(ndis, "ProtocolClOpenAfCompleteEx")) == 1  # the work item was withdrawn
+        assert cl.open_completions == [(cl.open_completions[0][0], NDIS_STATUS_SUCCESS)]
+        assert ndis.address_families == () and ndis.operations == ()
+        assert ndis.leaks() == [] and ndis.check_invariants() == []
+        assert ndis.verifier.violations == []
+
+    def test_notification_is_moot_when_the_client_closes_on_hearing(self) -> None:
+        class ClosingClient(RecordingClient):
+            """Closes each AF as soon as it hears that the AF is open."""
+
+            def ProtocolClOpenAfCompleteEx(self, ProtocolAfContext, NdisAfHandle, Status):
+                super().ProtocolClOpenAfCompleteEx(ProtocolAfContext, NdisAfHandle, Status)
+                assert self.close_af(ProtocolAfContext) == NDIS_STATUS_PENDING
+
+        ndis, _ = opened_at_dispatch(ClosingClient)
+        ndis.halt_adapter("atm0")
+        ndis.run()
+        in_order(
+            ndis,
+            ("call", "NdisCmNotifyCloseAddressFamily", None, "samplecallmanager"),
+            ("call", "ProtocolClOpenAfCompleteEx", None, "sampleclient"),
+            ("return", "NdisClCloseAddressFamily", NDIS_STATUS_PENDING, "sampleclient"),
+            ("return", "NdisCmNotifyCloseAddressFamily", NDIS_STATUS_FAILURE),
+            ("call", "ProtocolClCloseAfComplete", None, "sampleclient"),
+        )
+        assert calls(ndis, "ProtocolClNotifyCloseAf") == []
+        assert ndis.address_families == () and ndis.operations == ()
+        assert ndis.leaks() == [] and ndis.check_invariants() == []
+        assert ndis.verifier.violations == []
