@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, Ndis
 from condis.samples import SampleCallManager, SampleCoMiniport
-from test_af_open_close import RecordingClient, calls, find, in_order, inside
+from test_af_open_close import PATHS, RecordingClient, build, calls, find, in_order, inside
 
 
 def opened_at_dispatch(client: type[RecordingClient] = RecordingClient) -> tuple[Ndis, Any]:
@@ -80,3 +82,42 @@ class TestOpenCompletionComesFirst:
         assert ndis.address_families == () and ndis.operations == ()
         assert ndis.leaks() == [] and ndis.check_invariants() == []
         assert ndis.verifier.violations == []
+
+
+class CompletingInsideClient(RecordingClient):
+    """Closes the AF and completes the notification inside ProtocolClNotifyCloseAf, then
+    returns NDIS_STATUS_PENDING (as if another processor had got there first)."""
+
+    def ProtocolClNotifyCloseAf(self, ProtocolAfContext):
+        handle = ProtocolAfContext.handle
+        assert self.close_af(ProtocolAfContext) == NDIS_STATUS_SUCCESS
+        self.ndis.NdisClNotifyCloseAddressFamilyComplete(handle, NDIS_STATUS_SUCCESS)
+        return NDIS_STATUS_PENDING
+
+
+@pytest.mark.parametrize("path", PATHS)
+class TestNotifyCompletedInsideTheHandler:
+    """NdisClNotifyCloseAddressFamilyComplete called before ProtocolClNotifyCloseAf returns."""
+
+    def test_the_af_handle_is_released(self, path: str) -> None:
+        host = build(path, "sync", client_class=CompletingInsideClient)
+        ndis, af = host.ndis, host.open_af()
+        notify = host.spelled("NotifyCloseAddressFamily")
+        assert host.cm.ddi("NotifyCloseAddressFamily")(af.handle) == NDIS_STATUS_PENDING
+        _, _, complete, cm_complete, _, _ = in_order(
+            ndis,
+            ("call", notify, None, host.cm_name),
+            ("return", "NdisClCloseAddressFamily", NDIS_STATUS_SUCCESS, "sampleclient"),
+            ("call", "NdisClNotifyCloseAddressFamilyComplete", None, "sampleclient"),
+            ("call", "ProtocolCmNotifyCloseAfComplete", None, host.cm_name),
+            ("return", "ProtocolClNotifyCloseAf", NDIS_STATUS_PENDING, "sampleclient"),
+            ("return", notify, NDIS_STATUS_PENDING),
+        )
+        assert inside("ProtocolClNotifyCloseAf", complete, ndis)
+        assert complete.op == cm_complete.op is not None
+        assert host.cm.notify_completions == [NDIS_STATUS_SUCCESS]
+        assert not ndis.handles.is_live(af.handle)
+        assert af.handle.label not in host.handles()
+        assert ndis.address_families == () and ndis.operations == ()
+        assert [leak for leak in ndis.leaks() if leak.kind == "AF"] == []
+        assert ndis.check_invariants() == [] and ndis.verifier.violations == []

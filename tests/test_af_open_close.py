@@ -249,6 +249,7 @@ def build(
     open_reply: Any = SAMPLE,
     close_reply: Any = SAMPLE,
     notify_reply: Any = SAMPLE,
+    client_class: type[RecordingClient] = RecordingClient,
 ) -> Host:
     """An adapter up with one call manager (MCM or stand-alone) and the recording client."""
     ndis = Ndis()
@@ -263,7 +264,7 @@ def build(
         cm = ScriptedCallManager(ndis, address_families=afs, completion=completion)
         ndis.load_driver(cm, cm_name)
     cm.open_reply, cm.close_reply = open_reply, close_reply
-    client = RecordingClient(ndis)
+    client = client_class(ndis)
     client.notify_reply = notify_reply
     ndis.load_driver(client, "sampleclient")
     ndis.add_adapter(miniport, adapter)

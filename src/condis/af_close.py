@@ -8,6 +8,13 @@ af.py's docstring; this module holds the two closing paths
              [PENDING -> Ndis(M)CmCloseAddressFamilyComplete -> ProtocolClCloseAfComplete]
     notify   Ndis(M)CmNotifyCloseAddressFamily -> ProtocolClNotifyCloseAf
              [PENDING -> NdisClNotifyCloseAddressFamilyComplete -> ProtocolCmNotifyCloseAfComplete]
+
+As for every pendable operation (ops.py), a client may call
+NdisClNotifyCloseAddressFamilyComplete inside its ProtocolClNotifyCloseAf
+(having closed the AF first) and then return NDIS_STATUS_PENDING: the pages
+ask for the completion after a PENDING return without saying it cannot come
+first. NDIS calls ProtocolCmNotifyCloseAfComplete at once; the handle is
+released when the handler returns, since the client may use it until then.
 """
 
 from __future__ import annotations
@@ -223,7 +230,10 @@ class AfCloseMixin(AfMixin):
             )
             if row.delivers:
                 self._check_notify_result(af, status, "ProtocolClNotifyCloseAf")
-                self._release(af)
+            # Also when the client completed the notification inside the handler and
+            # then returned PENDING: its completion could not release the handle while
+            # the handler still ran, and that return is the notification's end.
+            self._release(af)
             return call.status(status)
 
     def _check_notify_result(self, af: OpenAddressFamily, status: NDIS_STATUS, where: str) -> None:
