@@ -39,10 +39,11 @@ from condis import (
 )
 from condis.cli import main
 from condis.demo import af_lifecycle, call_lifecycle
-from condis.oid import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
+from condis.oid import NDIS_OID_REQUEST
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import OID_SAMPLE_LINK_SPEED, called_party
+from condis.status_ind import NDIS_STATUS_INDICATION
 from condis.vcnames import VAR_STRING
 
 INDEX = Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "INDEX.md"

@@ -35,9 +35,10 @@ from condis import (
     Mode,
     Ndis,
 )
-from condis.oid import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE, NDIS_STATUS_INDICATION
+from condis.oid import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.mcm import OID_SAMPLE_LINK_SPEED, called_party
+from condis.status_ind import NDIS_STATUS_INDICATION
 
 OID_CLIENT_VALUE = 0xFF020001  # a vendor OID the test clients answer from `oid_values`
 SET = NDIS_REQUEST_TYPE.NdisRequestSetInformation

@@ -1,8 +1,8 @@
-"""OID requests between CoNDIS drivers, and status indications.
+"""OID requests between CoNDIS drivers.
 
 Theory of operation (guide/condis-protocol-driver-oid-requests.md,
-condis-mcm-oid-requests.md, condis-miniport-driver-oid-requests.md,
-condis-miniport-driver-status-indications.md and the DDI pages below).
+condis-mcm-oid-requests.md, condis-miniport-driver-oid-requests.md and the
+DDI pages below). Status indications are in status_ind.py.
 
 Who receives an OID request depends on the handles given:
 
@@ -23,10 +23,6 @@ Driver Verifier's rules apply: a second completion is NdisOidDoubleComplete
 NDIS_BUGCHECK_INVALID_OID_COMPLETION (0x7C, 0x26), and a request completed
 with NDIS_STATUS_PENDING breaks NdisOidComplete (0xC4, 0x00091001).
 
-Status: a miniport's NdisMCoIndicateStatusEx with no VC goes to every
-protocol bound to the adapter; with a VC, to the protocols sharing that VC
-(ProtocolCoStatusEx).
-
 Choices the pages leave open, and what condis does:
 
 * NDIS_OID_REQUEST keeps the WDK members, with the DATA union flattened
@@ -44,12 +40,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from condis.adapters import Adapter
 from condis.call import Party
 from condis.drivers import DriverBlock
 from condis.handles import AdapterHandle, AfHandle, BindingHandle, PartyHandle, VcHandle
 from condis.ops import Operation, OpInput
-from condis.party import PartyMixin
 from condis.runtime import ddi, handler
 from condis.status import (
     NDIS_STATUS,
@@ -57,17 +51,13 @@ from condis.status import (
     NDIS_STATUS_INVALID_PARAMETER,
     NDIS_STATUS_PENDING,
 )
+from condis.status_ind import StatusIndicationMixin
 from condis.structs import NDIS_OBJECT_HEADER
 from condis.vc import Vc
 
-__all__ = ["NDIS_OID_REQUEST", "NDIS_REQUEST_TYPE", "NDIS_STATUS_INDICATION", "OidMixin"]
+__all__ = ["NDIS_OID_REQUEST", "NDIS_REQUEST_TYPE", "OidMixin"]
 
-handler(
-    "ProtocolCoOidRequest",
-    "MiniportCoOidRequest",
-    "ProtocolCoOidRequestComplete",
-    "ProtocolCoStatusEx",
-)
+handler("ProtocolCoOidRequest", "MiniportCoOidRequest", "ProtocolCoOidRequestComplete")
 
 
 class NDIS_REQUEST_TYPE(IntEnum):
@@ -100,23 +90,6 @@ class NDIS_OID_REQUEST:
 
 
 @dataclass(eq=False, slots=True)
-class NDIS_STATUS_INDICATION:
-    """A status indication (the NDIS_STATUS_INDICATION members condis models)."""
-
-    StatusCode: NDIS_STATUS
-    SourceHandle: object = None
-    StatusBuffer: Any = None
-    StatusBufferSize: int = 0
-    PortNumber: int = 0
-    Flags: int = 0
-    DestinationHandle: object = None
-    RequestId: object = None
-    Header: NDIS_OBJECT_HEADER = field(
-        default_factory=lambda: NDIS_OBJECT_HEADER(Type=0x98, Revision=1)
-    )
-
-
-@dataclass(eq=False, slots=True)
 class _PendingOid:
     """NDIS's record of a request that its target pended."""
 
@@ -131,8 +104,8 @@ class _PendingOid:
     target: DriverBlock | None = None
 
 
-class OidMixin(PartyMixin):
-    """The OID request and status indication DDIs."""
+class OidMixin(StatusIndicationMixin):
+    """The OID request DDIs."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -152,13 +125,6 @@ class OidMixin(PartyMixin):
                 f"{name}: OidRequest must be an NDIS_OID_REQUEST, not {type(value).__name__}"
             )
         return value
-
-    def _optional(self, name: str, param: str, handle: object, kind: Any) -> tuple[bool, Any]:
-        """(ok, object) for an optional handle; (True, None) when it is None."""
-        if handle is None:
-            return True, None
-        obj = self._resolve(name, param, handle, kind)
-        return obj is not None, obj
 
     # --- issuing ------------------------------------------------------------------------------
 
@@ -519,60 +485,3 @@ class OidMixin(PartyMixin):
     def _oid_target(self, request: NDIS_OID_REQUEST) -> DriverBlock | None:
         pending = self._oids.get(request)
         return None if pending is None else pending.target
-
-    # --- status indications ------------------------------------------------------------------
-
-    @ddi("NdisMCoIndicateStatusEx")
-    def NdisMCoIndicateStatusEx(
-        self,
-        MiniportAdapterHandle: AdapterHandle,
-        NdisVcHandle: VcHandle | None,
-        StatusIndication: NDIS_STATUS_INDICATION,
-    ) -> None:
-        """A CoNDIS miniport reports a status change (nf-ndis-ndismcoindicatestatusex).
-
-        NDIS calls ProtocolCoStatusEx of every bound protocol (no VC) or of the
-        protocols that share the VC.
-        """
-        name = "NdisMCoIndicateStatusEx"
-        if not isinstance(StatusIndication, NDIS_STATUS_INDICATION):
-            raise TypeError(
-                f"{name}: StatusIndication must be an NDIS_STATUS_INDICATION, "
-                f"not {type(StatusIndication).__name__}"
-            )
-        adapter = self._adapter_for(name, MiniportAdapterHandle)
-        if adapter is None:
-            return None
-        ok, vc = self._optional(name, "NdisVcHandle", NdisVcHandle, VcHandle)
-        if not ok:
-            return None
-        with self._begin(name, adapter.driver, handle=MiniportAdapterHandle) as c:
-            for binding, vc_context in self._status_targets(adapter, vc):
-                co = binding.co_handlers
-                if co is None or co.CoStatusHandlerEx is None:
-                    continue
-                self._call_void(
-                    binding.protocol,
-                    "ProtocolCoStatusEx",
-                    co.CoStatusHandlerEx,
-                    binding.context,
-                    vc_context,
-                    StatusIndication,
-                    handle=binding.handle,
-                )
-            return c.void()
-
-    def _status_targets(self, adapter: Adapter, vc: Vc | None) -> list[tuple[Any, object]]:
-        from condis.bindings import BindingState
-
-        running = [b for b in adapter.bindings if b.state is BindingState.RUNNING]
-        if vc is None:
-            return [(b, None) for b in running]
-        out: list[tuple[Any, object]] = []
-        if vc.af is not None:
-            out.append((vc.af.client, vc.client_context))
-            if vc.af.registration.binding is not None:
-                out.append((vc.af.registration.binding, vc.cm_context))
-        else:
-            out.extend((b, vc.cm_context) for b in running if b.protocol is vc.creator)
-        return out

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from condis.handles import AfHandle, BindContextHandle, SapHandle, UnbindContextHandle
-from condis.oid import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
+from condis.oid import NDIS_OID_REQUEST
 from condis.samples.client_connections import ClientConnections
 from condis.samples.client_state import ClientAf, ClientBinding, ClientParty, ClientSap, ClientVc
 from condis.status import (
@@ -35,6 +35,7 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
     NDIS_STATUS_UNSUPPORTED_MEDIA,
 )
+from condis.status_ind import NDIS_STATUS_INDICATION
 from condis.structs import (
     CO_ADDRESS_FAMILY,
     CO_SAP,

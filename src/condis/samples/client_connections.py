@@ -11,7 +11,7 @@ from typing import Any
 from condis.data import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
 from condis.driver import ProtocolDriver
 from condis.handles import PartyHandle, VcHandle
-from condis.oid import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE, NDIS_STATUS_INDICATION
+from condis.oid import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE
 from condis.samples.client_state import ClientAf, ClientBinding, ClientParty, ClientSap, ClientVc
 from condis.status import (
     NDIS_STATUS,
@@ -20,6 +20,7 @@ from condis.status import (
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
 )
+from condis.status_ind import NDIS_STATUS_INDICATION
 from condis.structs import CO_CALL_PARAMETERS
 
 __all__ = ["ClientConnections"]

@@ -1,0 +1,107 @@
+"""Status indications from a CoNDIS miniport.
+
+Theory of operation (guide/condis-miniport-driver-status-indications.md and
+nf-ndis-ndismcoindicatestatusex): a miniport's NdisMCoIndicateStatusEx with
+no VC goes to every protocol bound to the adapter; with a VC, to the
+protocols sharing that VC (ProtocolCoStatusEx).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from condis.adapters import Adapter
+from condis.handles import AdapterHandle, VcHandle
+from condis.party import PartyMixin
+from condis.runtime import ddi, handler
+from condis.status import NDIS_STATUS
+from condis.structs import NDIS_OBJECT_HEADER
+from condis.vc import Vc
+
+__all__ = ["NDIS_STATUS_INDICATION", "StatusIndicationMixin"]
+
+handler("ProtocolCoStatusEx")
+
+
+@dataclass(eq=False, slots=True)
+class NDIS_STATUS_INDICATION:
+    """A status indication (the NDIS_STATUS_INDICATION members condis models)."""
+
+    StatusCode: NDIS_STATUS
+    SourceHandle: object = None
+    StatusBuffer: Any = None
+    StatusBufferSize: int = 0
+    PortNumber: int = 0
+    Flags: int = 0
+    DestinationHandle: object = None
+    RequestId: object = None
+    Header: NDIS_OBJECT_HEADER = field(
+        default_factory=lambda: NDIS_OBJECT_HEADER(Type=0x98, Revision=1)
+    )
+
+
+class StatusIndicationMixin(PartyMixin):
+    """The status indication DDI."""
+
+    def _optional(self, name: str, param: str, handle: object, kind: Any) -> tuple[bool, Any]:
+        """(ok, object) for an optional handle; (True, None) when it is None."""
+        if handle is None:
+            return True, None
+        obj = self._resolve(name, param, handle, kind)
+        return obj is not None, obj
+
+    @ddi("NdisMCoIndicateStatusEx")
+    def NdisMCoIndicateStatusEx(
+        self,
+        MiniportAdapterHandle: AdapterHandle,
+        NdisVcHandle: VcHandle | None,
+        StatusIndication: NDIS_STATUS_INDICATION,
+    ) -> None:
+        """A CoNDIS miniport reports a status change (nf-ndis-ndismcoindicatestatusex).
+
+        NDIS calls ProtocolCoStatusEx of every bound protocol (no VC) or of the
+        protocols that share the VC.
+        """
+        name = "NdisMCoIndicateStatusEx"
+        if not isinstance(StatusIndication, NDIS_STATUS_INDICATION):
+            raise TypeError(
+                f"{name}: StatusIndication must be an NDIS_STATUS_INDICATION, "
+                f"not {type(StatusIndication).__name__}"
+            )
+        adapter = self._adapter_for(name, MiniportAdapterHandle)
+        if adapter is None:
+            return None
+        ok, vc = self._optional(name, "NdisVcHandle", NdisVcHandle, VcHandle)
+        if not ok:
+            return None
+        with self._begin(name, adapter.driver, handle=MiniportAdapterHandle) as c:
+            for binding, vc_context in self._status_targets(adapter, vc):
+                co = binding.co_handlers
+                if co is None or co.CoStatusHandlerEx is None:
+                    continue
+                self._call_void(
+                    binding.protocol,
+                    "ProtocolCoStatusEx",
+                    co.CoStatusHandlerEx,
+                    binding.context,
+                    vc_context,
+                    StatusIndication,
+                    handle=binding.handle,
+                )
+            return c.void()
+
+    def _status_targets(self, adapter: Adapter, vc: Vc | None) -> list[tuple[Any, object]]:
+        from condis.bindings import BindingState
+
+        running = [b for b in adapter.bindings if b.state is BindingState.RUNNING]
+        if vc is None:
+            return [(b, None) for b in running]
+        out: list[tuple[Any, object]] = []
+        if vc.af is not None:
+            out.append((vc.af.client, vc.client_context))
+            if vc.af.registration.binding is not None:
+                out.append((vc.af.registration.binding, vc.cm_context))
+        else:
+            out.extend((b, vc.cm_context) for b in running if b.protocol is vc.creator)
+        return out
