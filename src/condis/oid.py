@@ -30,6 +30,16 @@ Choices the pages leave open, and what condis does:
   BytesNeeded), and InformationBuffer holding Python bytes or objects.
 * NDIS identifies the request being completed by the NDIS_OID_REQUEST object
   passed back (the WDK's pointer), so one object may be in flight once.
+* Only the driver a request is pending on (the target, whose
+  MiniportCoOidRequest or ProtocolCoOidRequest received it) may complete it.
+  Another driver's completion is NdisInvalidOidCompletion, as Windows names
+  a miniport's completion of "an OID request that is not currently pending on
+  that miniport driver" (0x7C, 0x26), and is refused; a Status of
+  NDIS_STATUS_PENDING (NdisOidComplete, a check of the call's parameter that
+  Driver Verifier makes on the way in) is reported first. A completion DDI called
+  outside any driver's code (by a test) is the target's for
+  NdisCoOidRequestComplete and NdisMCmOidRequestComplete, and for
+  NdisMCoOidRequestComplete the miniport's whose adapter handle it passes.
 * A VC- or party-specific request must name a VC or party of the same AF;
   otherwise NDIS returns NDIS_STATUS_INVALID_PARAMETER.
 """
@@ -100,8 +110,8 @@ class _PendingOid:
     #: the requester's ProtocolCoOidRequestComplete
     complete_fn: Any
     handle: Any
-    #: the driver that pended it, and so completes it
-    target: DriverBlock | None = None
+    #: the driver it is pending on: the one that received it, and so completes it
+    target: DriverBlock
 
 
 class OidMixin(StatusIndicationMixin):
@@ -398,6 +408,17 @@ class OidMixin(StatusIndicationMixin):
                     driver=completer,
                     handle=handle,
                     detail="completes an OID request with NDIS_STATUS_PENDING",
+                    refused=True,
+                )
+                return c.void()
+            if completer is not pending.target:
+                self._violation(
+                    "NdisInvalidOidCompletion",
+                    ddi=name,
+                    driver=completer,
+                    handle=handle,
+                    detail=f"completes an OID request that is pending on "
+                    f"{pending.target.name}, not on {completer.name if completer else 'NDIS'}",
                     refused=True,
                 )
                 return c.void()

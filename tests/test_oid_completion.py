@@ -1,0 +1,81 @@
+"""Who may complete an OID request (oid.py).
+
+Only the driver a request is pending on completes it: another driver's completion is
+NdisInvalidOidCompletion (0x7C, 0x26), refused with the host unchanged. The hosts and
+drivers are test_oid_status.py's.
+"""
+
+from __future__ import annotations
+
+from condis import BUGCODE_NDIS_DRIVER, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
+from condis.samples import SampleCoMiniport
+from test_oid_status import ParkingMcm, bugcheck, cm_host, mcm_host, query
+
+
+class TestOnlyTheTargetCompletes:
+    """NdisInvalidOidCompletion for a completion by a driver the request is not pending on."""
+
+    def test_a_client_completing_a_request_pending_on_the_miniport(self) -> None:
+        h = mcm_host(mcm=ParkingMcm)
+        ndis, request = h.ndis, query()
+        assert ndis.NdisCoOidRequest(h.binding, None, None, None, request) == NDIS_STATUS_PENDING
+        run = lambda: ndis.NdisCoOidRequestComplete(h.q2931.handle, None, None, request, 0)  # noqa: E731
+        with ndis.driver_context(ndis.driver("bob")):
+            bc = bugcheck(
+                ndis,
+                run,
+                BUGCODE_NDIS_DRIVER,
+                "NdisInvalidOidCompletion",
+                "NdisCoOidRequestComplete",
+                "bob",
+            )
+        assert bc.parameters[0] == 0x26
+        assert "pending on samplemcm, not on bob" in str(bc)
+        assert h.mcm.parked == [request] and h.alice.oid_results == []
+        ndis.NdisMCoOidRequestComplete(h.adapter, None, request, NDIS_STATUS_SUCCESS)
+        assert h.alice.oid_results == [(request, NDIS_STATUS_SUCCESS)]
+
+    def test_another_miniport_completing_it(self) -> None:
+        h = mcm_host(mcm=ParkingMcm)
+        ndis, request = h.ndis, query()
+        ndis.load_driver(SampleCoMiniport(ndis), "samplecominiport")
+        ndis.add_adapter("samplecominiport", "atm0")
+        ndis.run()
+        assert ndis.NdisCoOidRequest(h.binding, None, None, None, request) == NDIS_STATUS_PENDING
+        other = ndis.adapter("atm0").handle
+        run = lambda: ndis.NdisMCoOidRequestComplete(other, None, request, NDIS_STATUS_SUCCESS)  # noqa: E731
+        bugcheck(
+            ndis,
+            run,
+            BUGCODE_NDIS_DRIVER,
+            "NdisInvalidOidCompletion",
+            "NdisMCoOidRequestComplete",
+            "samplecominiport",
+        )
+        assert h.alice.oid_results == []
+        ndis.NdisMCoOidRequestComplete(h.adapter, None, request, NDIS_STATUS_SUCCESS)
+        assert h.alice.oid_results == [(request, NDIS_STATUS_SUCCESS)]
+
+    def test_the_requester_completing_its_own_pended_request(self) -> None:
+        h = cm_host()
+        ndis, request = h.ndis, query()
+        binding = h.alice.bindings[0].handle
+        assert ndis.NdisCoOidRequest(binding, h.af.handle, None, None, request) == (
+            NDIS_STATUS_PENDING
+        )
+        assert h.cm.parked == [request]
+        run = lambda: ndis.NdisCoOidRequestComplete(h.af.handle, None, None, request, 0)  # noqa: E731
+        with ndis.driver_context(ndis.driver("alice")):
+            bugcheck(
+                ndis,
+                run,
+                BUGCODE_NDIS_DRIVER,
+                "NdisInvalidOidCompletion",
+                "NdisCoOidRequestComplete",
+                "alice",
+            )
+        assert h.alice.oid_results == []
+        with ndis.driver_context(ndis.driver("oidcm")):
+            ndis.NdisCoOidRequestComplete(h.cm_af.handle, None, None, request, 0)
+        assert h.alice.oid_results == [(request, NDIS_STATUS_SUCCESS)]
+        assert ndis.pending_oid_requests == () and ndis.operations == ()
