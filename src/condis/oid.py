@@ -30,6 +30,11 @@ Choices the pages leave open, and what condis does:
   BytesNeeded), and InformationBuffer holding Python bytes or objects.
 * NDIS identifies the request being completed by the NDIS_OID_REQUEST object
   passed back (the WDK's pointer), so one object may be in flight once.
+* NDIS remembers a completed request, to tell a second completion
+  (NdisOidDoubleComplete) from one of a request that never pended
+  (NdisInvalidOidCompletion), by the object itself, held weakly: for as long
+  as a driver could still pass it back, and never confused with a new object
+  that reuses a freed one's id(). Issuing the object again starts afresh.
 * Only the driver a request is pending on (the target, whose
   MiniportCoOidRequest or ProtocolCoOidRequest received it) may complete it.
   Another driver's completion is NdisInvalidOidCompletion, as Windows names
@@ -46,6 +51,7 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -79,7 +85,7 @@ class NDIS_REQUEST_TYPE(IntEnum):
     NdisRequestMethod = 12
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class NDIS_OID_REQUEST:
     """An OID request (ns-oidrequest-ndis_oid_request), DATA union flattened."""
 
@@ -120,7 +126,8 @@ class OidMixin(StatusIndicationMixin):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._oids: dict[NDIS_OID_REQUEST, _PendingOid] = {}
-        self._oid_done: set[int] = set()
+        #: requests completed since they were last issued, while they exist
+        self._oid_done: weakref.WeakSet[NDIS_OID_REQUEST] = weakref.WeakSet()
 
     @property
     def pending_oid_requests(self) -> tuple[NDIS_OID_REQUEST, ...]:
@@ -164,6 +171,7 @@ class OidMixin(StatusIndicationMixin):
                 refused=True,
             )
             return call.status(NDIS_STATUS_FAILURE)  # type: ignore[no-any-return]
+        self._oid_done.discard(request)
         op = self._new_op("oid-request", target_name, completers, handle)
         call.op = op.id
         pending = _PendingOid(op, requester, contexts, complete_fn, handle, target)
@@ -388,7 +396,7 @@ class OidMixin(StatusIndicationMixin):
             if pending is None or not pending.op.outstanding:
                 rule = (
                     "NdisOidDoubleComplete"
-                    if id(request) in self._oid_done
+                    if request in self._oid_done
                     else ("NdisInvalidOidCompletion")
                 )
                 self._violation(
@@ -435,7 +443,7 @@ class OidMixin(StatusIndicationMixin):
             row = pending.op.step(OpInput.COMPLETED)
             self._retire_op(pending.op)
             self._oids.pop(request, None)
-            self._oid_done.add(id(request))
+            self._oid_done.add(request)
             if row.delivers:
                 self._call_void(
                     pending.requester,
