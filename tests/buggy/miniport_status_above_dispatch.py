@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from condis import Ndis
 from condis.constants import HIGH_LEVEL
-from condis.oid import NDIS_STATUS_INDICATION
 from condis.samples import SampleCoMiniport
 from condis.samples.miniport import MiniportVc
 from condis.status import NDIS_STATUS, NDIS_STATUS_MEDIA_CONNECT
+from condis.status_ind import NDIS_STATUS_INDICATION
 from condis.structs import CO_CALL_PARAMETERS
 
 ROLE = "miniport"
