@@ -64,6 +64,45 @@ class TestOnlyTheTargetCompletes:
         ndis.NdisMCoOidRequestComplete(h.adapter, None, request, NDIS_STATUS_SUCCESS)
         assert h.alice.oid_results == [(request, NDIS_STATUS_SUCCESS)]
 
+    def test_the_miniport_completing_through_another_of_its_adapters(self) -> None:
+        h = mcm_host(mcm=ParkingMcm)
+        ndis, request = h.ndis, query()
+        ndis.add_adapter("samplemcm", "mcm1")
+        ndis.run()
+        assert ndis.NdisCoOidRequest(h.binding, None, None, None, request) == NDIS_STATUS_PENDING
+        other = ndis.adapter("mcm1").handle
+        run = lambda: ndis.NdisMCoOidRequestComplete(other, None, request, NDIS_STATUS_SUCCESS)  # noqa: E731
+        bc = bugcheck(
+            ndis,
+            run,
+            BUGCODE_NDIS_DRIVER,
+            "NdisInvalidOidCompletion",
+            "NdisMCoOidRequestComplete",
+            "samplemcm",
+        )
+        assert f"passes {other.label}; the request is pending on {h.adapter.label}" in str(bc)
+        assert h.alice.oid_results == []
+        ndis.NdisMCoOidRequestComplete(h.adapter, None, request, NDIS_STATUS_SUCCESS)
+        assert h.alice.oid_results == [(request, NDIS_STATUS_SUCCESS)]
+
+    def test_the_call_manager_naming_another_af(self) -> None:
+        h = mcm_host(mcm=ParkingMcm)
+        ndis, request = h.ndis, query()
+        status = ndis.NdisCoOidRequest(h.binding, h.q2931.handle, None, None, request)
+        assert status == NDIS_STATUS_PENDING
+        run = lambda: ndis.NdisMCmOidRequestComplete(h.psched.handle, None, None, request, 0)  # noqa: E731
+        with ndis.driver_context(ndis.driver("samplemcm")):
+            bugcheck(
+                ndis,
+                run,
+                BUGCODE_NDIS_DRIVER,
+                "NdisInvalidOidCompletion",
+                "NdisMCmOidRequestComplete",
+                "samplemcm",
+            )
+            ndis.NdisMCmOidRequestComplete(h.q2931.handle, None, None, request, 0)
+        assert h.alice.oid_results == [(request, NDIS_STATUS_SUCCESS)]
+
     def test_the_requester_completing_its_own_pended_request(self) -> None:
         h = cm_host()
         ndis, request = h.ndis, query()

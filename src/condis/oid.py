@@ -45,6 +45,9 @@ Choices the pages leave open, and what condis does:
   outside any driver's code (by a test) is the target's for
   NdisCoOidRequestComplete and NdisMCmOidRequestComplete, and for
   NdisMCoOidRequestComplete the miniport's whose adapter handle it passes.
+  The completion must also pass the handle the request is pending on (the
+  adapter's, or the AF's): a miniport completing through another of its
+  adapters, or a driver naming another AF, is NdisInvalidOidCompletion too.
 * A VC- or party-specific request must name a VC or party of the same AF;
   otherwise NDIS returns NDIS_STATUS_INVALID_PARAMETER.
 """
@@ -118,6 +121,8 @@ class _PendingOid:
     handle: Any
     #: the driver it is pending on: the one that received it, and so completes it
     target: DriverBlock
+    #: the handle its completion passes: the miniport's adapter, or the AF
+    completes_on: Any = None
 
 
 class OidMixin(StatusIndicationMixin):
@@ -159,6 +164,7 @@ class OidMixin(StatusIndicationMixin):
         contexts: tuple[object, object, object],
         complete_fn: Any,
         handle: Any,
+        completes_on: Any,
         call: Any,
     ) -> NDIS_STATUS:
         if request in self._oids:
@@ -174,7 +180,7 @@ class OidMixin(StatusIndicationMixin):
         self._oid_done.discard(request)
         op = self._new_op("oid-request", target_name, completers, handle)
         call.op = op.id
-        pending = _PendingOid(op, requester, contexts, complete_fn, handle, target)
+        pending = _PendingOid(op, requester, contexts, complete_fn, handle, target, completes_on)
         self._oids[request] = pending
         status = self._call_status(
             target, target_name, target_fn, *target_args, request, handle=handle, op=op.id
@@ -241,6 +247,7 @@ class OidMixin(StatusIndicationMixin):
                     contexts=own_contexts,
                     complete_fn=self._oid_complete_fn(binding),
                     handle=NdisBindingHandle,
+                    completes_on=adapter.handle,
                     call=c,
                 )
             if (vc is not None and vc.af is not af) or (
@@ -285,6 +292,7 @@ class OidMixin(StatusIndicationMixin):
                 contexts=mine,
                 complete_fn=self._oid_complete_fn(binding),
                 handle=af.handle,
+                completes_on=af.handle,
                 call=c,
             )
 
@@ -374,6 +382,7 @@ class OidMixin(StatusIndicationMixin):
                 contexts=(af.cm_context, self._cm_vc_ctx(vc), self._party_ctx(party, cm=True)),
                 complete_fn=af.registration.cm_handlers.CmOidRequestCompleteHandler,
                 handle=af.handle,
+                completes_on=af.handle,
                 call=c,
             )
 
@@ -437,6 +446,17 @@ class OidMixin(StatusIndicationMixin):
                     driver=completer,
                     handle=handle,
                     detail=f"this request is completed with {' or '.join(pending.op.completers)}",
+                    refused=True,
+                )
+                return c.void()
+            if handle is not pending.completes_on:
+                self._violation(
+                    "NdisInvalidOidCompletion",
+                    ddi=name,
+                    driver=completer,
+                    handle=handle,
+                    detail=f"passes {handle.label}; the request is pending on "
+                    f"{pending.completes_on.label}",
                     refused=True,
                 )
                 return c.void()
