@@ -266,6 +266,29 @@ class TestClose:
         assert [(v.handle, v.state.value) for v in ndis.vcs] == [(vc.handle, "created")]
         assert ndis.calls == () and ndis.operations == ()
 
+    def test_both_ends_hang_up_at_once(self, completion: str) -> None:
+        """Each end closes before the MCM has told it of the other's close: neither is
+        told of an incoming close (pended, its VC is still active while the close runs)."""
+        host = network(completion)
+        ndis = host.ndis
+        vc, bob_vc = connect(host)
+        bob_handle = bob_vc.handle.label
+        after = mark(ndis)
+        host.clients["alice"].close_call(vc)
+        host.clients["bob"].close_call(bob_vc)
+        ndis.run()
+        assert ndis.crashed is None and rules(ndis) == []
+        assert calls(ndis, "NdisMCmDispatchIncomingCloseCall", after=after) == []
+        assert calls(ndis, "ProtocolClIncomingCloseCall", after=after) == []
+        if completion == "pended":
+            for driver in ("alice", "bob"):
+                find(ndis, "ProtocolClCloseCallComplete", driver=driver, after=after)
+        delete = find(ndis, "NdisMCmDeleteVc", after=after)
+        assert delete.handle == bob_handle
+        assert vc.call == "closed" and bob_vc.call == "closed" and host.af("bob").vcs == []
+        assert [(v.handle, v.state.value) for v in ndis.vcs] == [(vc.handle, "created")]
+        assert ndis.calls == () and ndis.operations == ()
+
     def test_vc_reused_for_a_second_call(self, completion: str) -> None:
         host = network(completion)
         ndis = host.ndis

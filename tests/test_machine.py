@@ -33,9 +33,6 @@ CONDIS_HYPOTHESIS_PROFILE picks the settings: "ci" (the default) or "soak".
 Some interleavings reach known bugs, which the machines step around
 (`AVOID_KNOWN_BUGS`, the `may_*` predicates) unless CONDIS_MACHINE_KNOWN_BUGS=hit:
 
-* the sample MCM, completing closes from work items, tells a client of a
-  hang-up after that client began closing the call itself (both ends hang up
-  at once): CoNdisCallState in NdisMCmDispatchIncomingCloseCall;
 * NDIS lets a call close and its VC go while a QoS change on it is pending:
   the call manager's completion is then NdisHandleStale and the operation
   stays in `ndis.operations`.
@@ -1122,16 +1119,20 @@ class McmNetworkMachine(HostMachine):
         return [other for _, other in every if id(other.handle) in handles]
 
     def may_hang_up(self, vc: ClientVc) -> bool:
-        """With KNOWN_BUGS avoided: not while an end of the call hung up and the MCM has
-        yet to say so, nor while the other end waits to hang up (its sends or parties),
-        nor while a QoS change is pending. The sample MCM tells a client of a hang-up even
-        when that client is closing the call itself (CoNdisCallState in
-        NdisMCmDispatchIncomingCloseCall); NDIS lets a VC go with a QoS change pending
-        on it (the completion is then NdisHandleStale and the operation never ends)."""
+        """With KNOWN_BUGS avoided: not while a QoS change is pending. NDIS lets a VC go
+        with a QoS change pending on it (the completion is then NdisHandleStale and the
+        operation never ends)."""
         if not AVOID_KNOWN_BUGS:
             return True
-        if any(op.kind == "modify-qos" for op in self.host.operations):
-            return False
+        return not any(op.kind == "modify-qos" for op in self.host.operations)
+
+    def may_change_qos(self, vc: ClientVc) -> bool:
+        """With KNOWN_BUGS avoided: not while an end of the call hung up and the MCM has
+        yet to say so, nor while the other end waits to hang up (its sends or parties):
+        the hang-up would reach `vc` while the change is pending, which the same known
+        bug as in `may_hang_up` trips over."""
+        if not AVOID_KNOWN_BUGS:
+            return True
         waiting = [
             other
             for other in self.other_ends(vc)
@@ -1143,24 +1144,6 @@ class McmNetworkMachine(HostMachine):
         return all(
             self.may_hang_up(vc) for _, vc in self.client_vcs(bool, af_states=LIVE_AF_STATES)
         )
-
-    def ends_meet(self, af: ClientAf) -> bool:
-        """A call on `af` has its other end on `af` too (a client that called itself)."""
-        return any(other in af.vcs for vc in af.vcs for other in self.other_ends(vc))
-
-    def af_quiet(self, af: ClientAf) -> bool:
-        """Closing an AF that carries both ends of a call hangs both up at once, which
-        the same known bug as in `may_hang_up` trips over."""
-        return super().af_quiet(af) and not (AVOID_KNOWN_BUGS and self.ends_meet(af))
-
-    def may_disrupt(self) -> bool:
-        """Unbinding or halting with calls up has both ends of a call hang up at once,
-        which the same known bug as in `may_hang_up` trips over: with KNOWN_BUGS
-        avoided, only once every call is down."""
-        calls = self.client_vcs(
-            lambda vc: vc.call not in (None, "closed", "failed"), af_states=LIVE_AF_STATES
-        )
-        return super().may_disrupt() and not (AVOID_KNOWN_BUGS and calls)
 
     # --- what the clients hold ------------------------------------------------------------------
 
@@ -1234,7 +1217,11 @@ class McmNetworkMachine(HostMachine):
         with self.as_driver(self.name_of(client), irql):
             self.valid("drop_party", lambda: client.drop_party(party))
 
-    @precondition(lambda self: bool(self.connected_vcs()))
+    def qos_vcs(self) -> list[tuple[SampleClient, ClientVc]]:
+        """Connected calls whose QoS a client may change now (`may_change_qos`)."""
+        return [(c, vc) for c, vc in self.connected_vcs() if self.may_change_qos(vc)]
+
+    @precondition(lambda self: bool(self.qos_vcs()))
     @rule(
         index=INDEX,
         priority=st.integers(min_value=0, max_value=7),
@@ -1244,9 +1231,9 @@ class McmNetworkMachine(HostMachine):
     @step
     def modify_qos(self, index: int, priority: int, with_media: bool, irql: KIRQL) -> None:
         """A client asks for new call parameters (without media ones the MCM refuses);
-        not on a call that may not be hung up now (`may_hang_up`), as a hang-up may
-        come while the change is pending."""
-        client, vc = nth(self.connected_vcs(), index)
+        not on a call that may not be hung up now (`may_hang_up`) nor one a hang-up may
+        reach while the change is pending (`may_change_qos`)."""
+        client, vc = nth(self.qos_vcs(), index)
         parameters = to("bob", priority) if with_media else bare()
         with self.as_driver(self.name_of(client), irql):
             self.valid("modify_qos", lambda: client.modify_qos(vc, parameters))

@@ -155,6 +155,13 @@ class RecordingCloseMcm(SampleMcm):
         return super().ProtocolCmCloseCall(CallMgrVcContext, Party, Data, Size)
 
 
+class PendedMcm(SampleMcm):
+    """The sample MCM completing from work items what it may pend (closes among them)."""
+
+    def __init__(self, ndis: Ndis, **kwargs: Any) -> None:
+        super().__init__(ndis, completion="pended", **kwargs)
+
+
 class TestFirstParty:
     """NdisClMakeCall with a ProtocolPartyContext makes the call multipoint."""
 
@@ -430,6 +437,40 @@ class TestLeafHangsUp:
         ]
         assert h.vc.call == "closed"
         assert ndis.parties == () and ndis.calls == ()
+
+    def test_the_root_drops_the_other_party_before_hearing_of_the_leaf(self) -> None:
+        """bob leaves while carol is still there; alice drops carol before the MCM tells
+        her of bob: bob's party is then the last, and goes with the call."""
+        h = host(leaves=("bob", "carol"))
+        ndis = h.ndis
+        mark = mark_of(ndis)
+        h.bob.close_call(leaf_vc(h.bob))
+        assert h.alice.drop_party(h.vc.parties[1]) == NDIS_STATUS_SUCCESS
+        ndis.run()
+        assert ndis.crashed is None and ndis.verifier.violations == []
+        names = ("NdisMCmDispatchIncomingDropParty", "NdisMCmDispatchIncomingCloseCall")
+        assert calls_since(ndis, mark, *names) == [
+            ("NdisMCmDispatchIncomingCloseCall", "samplemcm", h.vc.handle.label),
+            ("NdisMCmDispatchIncomingCloseCall", "samplemcm", "NdisVcHandle#3"),  # carol's
+        ]
+        assert h.vc.call == "closed" and h.bob.afs("open")[0].vcs == []
+        assert h.carol.afs("open")[0].vcs == []
+        assert ndis.parties == () and ndis.calls == ()
+
+    def test_root_and_leaf_hang_up_at_once(self) -> None:
+        """Pended closes: the root is not told of the leaf's close, nor the leaf of the
+        root's, once each has closed the call itself."""
+        h = host(mcm=PendedMcm, leaves=("bob",))
+        ndis = h.ndis
+        mark = mark_of(ndis)
+        assert h.bob.close_call(leaf_vc(h.bob)) == NDIS_STATUS_PENDING
+        assert h.alice.close_call(h.vc) == NDIS_STATUS_PENDING
+        ndis.run()
+        assert ndis.crashed is None and ndis.verifier.violations == []
+        names = ("NdisMCmDispatchIncomingDropParty", "NdisMCmDispatchIncomingCloseCall")
+        assert calls_since(ndis, mark, *names) == []
+        assert h.vc.call == "closed" and h.bob.afs("open")[0].vcs == []
+        assert ndis.parties == () and ndis.calls == () and ndis.operations == ()
 
     def test_an_incoming_drop_of_a_party_being_dropped_is_call_state(self) -> None:
         h = host(mcm=PendingDropMcm, leaves=("bob", "carol"))

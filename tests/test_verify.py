@@ -23,6 +23,10 @@ def forgetful(ndis: Ndis) -> ForgetfulMcm:
     return ForgetfulMcm(ndis)
 
 
+def pended_mcm(ndis: Ndis) -> SampleMcm:
+    return SampleMcm(ndis, completion="pended")
+
+
 class TestLoadTarget:
     def test_a_module_and_a_name(self) -> None:
         assert load_target("condis.samples:SampleMcm") is SampleMcm
@@ -93,6 +97,14 @@ def test_each_sample_verifies_clean_low_on_resources(role: str) -> None:
         injected += len(run.report.injected)
         assert run.clean, (variant.name, run.error, run.report.render(diagram=False))
     assert injected > 0
+
+
+def test_the_mcm_completing_from_work_items_verifies_clean() -> None:
+    """Its closes complete from work items, so under random schedules a client closes a
+    call while the MCM is about to tell it of the other end's hang-up."""
+    for variant in plan("mcm", schedules=4):
+        run = run_one(pended_mcm, variant)
+        assert run.clean, (variant.name, run.error, run.report.render(diagram=False))
 
 
 def test_a_forgotten_completion_is_found_from_every_stage_that_closes_an_af() -> None:

@@ -14,10 +14,7 @@ sample for its role, that breaks exactly one rule, and says so:
 tests/test_buggy_drivers.py runs each through the conformance workload and
 checks that condis reports that rule and no other.
 
-``SKIP`` exists for one known fault of a sample peer: in the client
-workload with pended peers, when the host shuts down with a call up at
-both ends (stop after "call" or "data"), the sample MCM signals the hang-up
-of one end (NdisMCmDispatchIncomingCloseCall) after that end's client has
-already closed the call itself, which breaks CoNdisCallState whatever the
-client under test does. Clients that take calls leave those two variants out.
+``SKIP`` is for a fault of a sample peer that breaks a rule whatever the
+driver under test does, in some variants of the workload; no module needs
+one today.
 """

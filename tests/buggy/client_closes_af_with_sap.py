@@ -17,8 +17,6 @@ from condis.structs import CO_SAP
 
 ROLE = "client"
 RULE = "CoNdisAfCloseWithChildren"
-#: where the pended sample MCM breaks a rule itself (see the package docstring)
-SKIP = frozenset({("pended", "call"), ("pended", "data")})
 
 SAP = CO_SAP(SapType=1, Sap=b"hasty")
 

@@ -21,9 +21,6 @@ from condis.verify.workloads import PEER
 
 ROLE = "client"
 RULE = "CoNdisDropLastParty"
-#: where the pended sample MCM breaks a rule itself (see the package docstring): this
-#: client's own call is still up at the halt whatever the stage the workload stops after
-SKIP = frozenset({("pended", stop) for stop in ("init", "open", "call", "data", "end")})
 
 
 class MultipointClient(SampleClient):

@@ -16,8 +16,6 @@ from condis.structs import CO_SAP
 
 ROLE = "client"
 RULE = "CoNdisNblOwnership"
-#: where the pended sample MCM breaks a rule itself (see the package docstring)
-SKIP = frozenset({("pended", "call"), ("pended", "data")})
 
 SAP = CO_SAP(SapType=1, Sap=b"twice")
 

@@ -17,8 +17,6 @@ from condis.vcnames import VAR_STRING
 
 ROLE = "client"
 RULE = "Irql_Connection_Function"
-#: where the pended sample MCM breaks a rule itself (see the package docstring)
-SKIP = frozenset({("pended", "call"), ("pended", "data")})
 
 SAP = CO_SAP(SapType=1, Sap=b"tapi")
 

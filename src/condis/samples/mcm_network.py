@@ -277,12 +277,16 @@ class McmNetwork(MiniportDriver):
     ) -> NDIS_STATUS:
         vc = CallMgrVcContext
         adapter = vc.af.adapter
+        # From now on this client hears nothing more of the call: a hang-up or a
+        # drop from the other end(s), already queued or still to come, is not told.
+        vc.closing = True
         # Whoever is at the other end must hear that the call is going away.
         for hang_up in self._other_ends(vc):
             self._defer_or_later(hang_up[0], hang_up[1])
 
         def finish(pended: bool) -> None:
             self.deactivate_vc(vc)
+            vc.closing = False
             assert vc.handle is not None
             handle = vc.handle
             if pended:
@@ -308,8 +312,11 @@ class McmNetwork(MiniportDriver):
 
             def hang_up() -> None:
                 # Only if that end's call is still up when this work runs: its
-                # client may have closed it meanwhile (as when its AF is closing).
-                if other.active:
+                # client may have closed it meanwhile (as when its AF is closing,
+                # or when both ends hang up at once), and a client that called
+                # NdisClCloseCall must not be told of an incoming close even
+                # while its pended close keeps the VC active.
+                if other.active and not other.closing:
                     ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, h, None, 0)
 
             return other.af.adapter, hang_up
@@ -327,20 +334,21 @@ class McmNetwork(MiniportDriver):
         if leaf_party is not None and leaf_party.connected:  # a leaf: tell the root
             leaf_party.connected = False
             root = leaf_party.root
-            assert root.handle is not None
-            others = [p for p in root.parties if p.connected]
-            if others:
-                ph = leaf_party.handle
-                assert ph is not None
+            assert root.handle is not None and leaf_party.handle is not None
+            rh, ph = root.handle, leaf_party.handle
 
-                def drop() -> None:
-                    # Unless the root's client dropped the party (or closed the call) first.
-                    if root.active and leaf_party in root.parties:
-                        ndis.NdisMCmDispatchIncomingDropParty(NDIS_STATUS_SUCCESS, ph, None, 0)
+            def leave() -> None:
+                # Unless the root's client dropped the party (or closed the call) first.
+                if not root.active or root.closing or leaf_party not in root.parties:
+                    return
+                # Drop or close is chosen now, not at the hang-up: other leaves may
+                # have left (or joined) since, and the last party goes with the call.
+                if any(p.connected for p in root.parties):
+                    ndis.NdisMCmDispatchIncomingDropParty(NDIS_STATUS_SUCCESS, ph, None, 0)
+                else:
+                    ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, rh, None, 0)
 
-                out.append((root.af.adapter, drop))
-            else:
-                out.append(close(root))
+            out.append((root.af.adapter, leave))
         return out
 
     def _delete_incoming_vc(self, vc: McmVc) -> None:
@@ -382,7 +390,7 @@ class McmNetwork(MiniportDriver):
             handle = leaf.handle
 
             def hang_up_leaf() -> None:
-                if leaf.active:  # unless its client closed the call meanwhile
+                if leaf.active and not leaf.closing:  # unless its client closed the call
                     self.ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, handle, None, 0)
 
             self._defer_or_later(leaf.af.adapter, hang_up_leaf)

@@ -80,6 +80,9 @@ class McmVc:
     af: McmAf
     handle: VcHandle | None = None
     active: bool = False
+    #: its client called NdisClCloseCall and the close has not completed: the VC is
+    #: still active, but the MCM must not tell that client of a hang-up or a drop
+    closing: bool = False
     parameters: CO_CALL_PARAMETERS | None = None
     #: True for a VC the MCM created for an incoming call (it deletes it)
     incoming: bool = False
