@@ -14,6 +14,7 @@ stand-alone call manager written here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from condis import (
 from condis.samples import SampleClient, SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import called_party
+from condis.scheduler import Item
 from test_saps import (
     COMPLETIONS,
     SAP_BOB,
@@ -77,6 +79,13 @@ def connect(host: Host, params: CO_CALL_PARAMETERS = TO_BOB) -> tuple[Any, Any]:
 
 def call_rows(host: Host) -> list[tuple[str, str, bool]]:
     return host.ndis.snapshot()["calls"]
+
+
+class NewestFirst:
+    """A scheduling policy that runs the work queued last first."""
+
+    def choose(self, ready: Sequence[Item]) -> int:
+        return len(ready) - 1
 
 
 # --- outgoing calls ------------------------------------------------------------------------------
@@ -288,6 +297,25 @@ class TestClose:
         assert vc.call == "closed" and bob_vc.call == "closed" and host.af("bob").vcs == []
         assert [(v.handle, v.state.value) for v in ndis.vcs] == [(vc.handle, "created")]
         assert ndis.calls == () and ndis.operations == ()
+
+    def test_a_hang_up_left_over_does_not_reach_the_next_call(self, completion: str) -> None:
+        """Both ends hang up at once, newest work first: alice's close is done and she
+        calls again on the same VC before the MCM's work item for bob's hang-up runs,
+        which must not close her new call."""
+        host = network(completion)
+        ndis = host.ndis
+        vc, bob_vc = connect(host)
+        host.clients["bob"].close_call(bob_vc)
+        host.clients["alice"].close_call(vc)
+        ndis.scheduler.policy = NewestFirst()
+        while vc.call != "closed":
+            assert ndis.step() is not None
+        after = mark(ndis)
+        assert ndis.NdisClMakeCall(vc.handle, TO_BOB) == (NDIS_STATUS_PENDING, None)
+        ndis.run()
+        assert ndis.crashed is None and rules(ndis) == []
+        assert calls(ndis, "ProtocolClIncomingCloseCall", after=after) == []
+        assert vc.call == "connected" and (vc.handle.label, "connected", True) in call_rows(host)
 
     def test_vc_reused_for_a_second_call(self, completion: str) -> None:
         host = network(completion)

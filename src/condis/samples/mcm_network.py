@@ -174,6 +174,7 @@ class McmNetwork(MiniportDriver):
         target = self._route(caller.af.family.AddressFamily, CallParameters)
         if target is None:
             return NDIS_STATUS_NO_ROUTE_TO_DESTINATION
+        caller.calls += 1
         party = None
         if NdisPartyHandle is not None:  # a multipoint call: this is its first party
             party = McmParty(root=caller, handle=NdisPartyHandle, origin="make")
@@ -308,15 +309,16 @@ class McmNetwork(MiniportDriver):
 
         def close(other: McmVc) -> tuple[McmAdapter, Callable[[], None]]:
             assert other.handle is not None
-            h = other.handle
+            h, call = other.handle, other.calls
 
             def hang_up() -> None:
                 # Only if that end's call is still up when this work runs: its
                 # client may have closed it meanwhile (as when its AF is closing,
                 # or when both ends hang up at once), and a client that called
                 # NdisClCloseCall must not be told of an incoming close even
-                # while its pended close keeps the VC active.
-                if other.active and not other.closing:
+                # while its pended close keeps the VC active, nor, once the
+                # close is done, of this one on its next call.
+                if other.active and not other.closing and other.calls == call:
                     ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, h, None, 0)
 
             return other.af.adapter, hang_up
