@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from condis import CO_ADDRESS_FAMILY_Q2931, CO_SAP, Ndis, RandomPolicy
+from condis import CO_ADDRESS_FAMILY_Q2931, CO_SAP, NDIS_STATUS_PENDING, Ndis, RandomPolicy
 from condis.samples import SampleClient, SampleMcm
 from condis.samples.mcm import called_party
 
@@ -84,3 +84,28 @@ def test_a_vc_handle_closed_behind_ndis_back_is_caught() -> None:
     assert ndis.check_invariants() == [f"{vc.handle.label} is listed as live but is deleted"]
     ndis.handles.reopen(vc.handle)
     assert ndis.check_invariants() == []
+
+
+def test_an_operation_outstanding_on_a_closed_handle_is_caught() -> None:
+    ndis = Ndis()
+    sap = CO_SAP(SapType=1, Sap=b"bob")
+    mcm = SampleMcm(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion="pended")
+    alice, bob = SampleClient(ndis), SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [sap]})
+    for driver, name in ((mcm, "samplemcm"), (alice, "alice"), (bob, "bob")):
+        ndis.load_driver(driver, name)
+    ndis.add_adapter("samplemcm", "mcm0")
+    ndis.run()
+    vc = alice.make_call(alice.afs("open")[0], called_party(sap))
+    ndis.run()
+    assert vc is not None and vc.handle is not None
+    assert alice.modify_qos(vc, called_party(sap)) == NDIS_STATUS_PENDING
+    (op,) = ndis.operations
+    ndis.handles.close(vc.handle)  # as no DDI would: the VC still carries the call
+    broken = ndis.check_invariants()
+    assert (
+        f"modify-qos operation #{op.id} is outstanding on {vc.handle.label}, "
+        "which no longer stands for a live object"
+    ) in broken
+    ndis.handles.reopen(vc.handle)
+    ndis.run()
+    assert (ndis.operations, ndis.check_invariants()) == ((), [])

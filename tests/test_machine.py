@@ -29,13 +29,6 @@ For every example they check that:
    violation at all.
 
 CONDIS_HYPOTHESIS_PROFILE picks the settings: "ci" (the default) or "soak".
-
-Some interleavings reach known bugs, which the machines step around
-(`AVOID_KNOWN_BUGS`, the `may_*` predicates) unless CONDIS_MACHINE_KNOWN_BUGS=hit:
-
-* NDIS lets a call close and its VC go while a QoS change on it is pending:
-  the call manager's completion is then NdisHandleStale and the operation
-  stays in `ndis.operations`.
 """
 
 from __future__ import annotations
@@ -114,7 +107,6 @@ settings.register_profile(
 PROFILE = settings.get_profile(os.environ.get("CONDIS_HYPOTHESIS_PROFILE", "ci"))
 
 #: Step around the known bugs (see the `may_*` predicates) unless told to walk into them.
-AVOID_KNOWN_BUGS = os.environ.get("CONDIS_MACHINE_KNOWN_BUGS", "avoid") != "hit"
 
 # --- vocabulary ----------------------------------------------------------------------------
 
@@ -367,7 +359,7 @@ class HostMachine(RuleBasedStateMachine):
         return vc.call == "connected" and not (vc.close_when_sent or vc.close_when_dropped)
 
     def connected_vcs(self) -> list[tuple[SampleClient, ClientVc]]:
-        return [(c, vc) for c, vc in self.client_vcs(self.connected) if self.may_hang_up(vc)]
+        return list(self.client_vcs(self.connected))
 
     def on_their_way(self) -> list[tuple[SampleClient, ClientVc]]:
         """VCs with a call or a party on its way: made and not yet answered."""
@@ -396,21 +388,13 @@ class HostMachine(RuleBasedStateMachine):
         return True
 
     def af_quiet(self, af: ClientAf) -> bool:
-        return all(self.vc_quiet(vc) for vc in af.vcs) and self.may_hang_up_all()
+        return all(self.vc_quiet(vc) for vc in af.vcs)
 
     def may_wait(self) -> bool:
         """Whether a driver may wait for its AFs to close (unbind, halt) without waiting
         forever: nobody is left to answer a call that is on its way. (A wait that can
         never end is NdisWaitDeadlock, which stops the host in either mode.)"""
         return not self.on_their_way()
-
-    def may_hang_up(self, vc: ClientVc) -> bool:
-        """Hook: whether the client may close the call on `vc` now (see the MCM's)."""
-        return True
-
-    def may_hang_up_all(self) -> bool:
-        """Hook: whether every call may be closed now (closing an AF or a binding)."""
-        return True
 
     def may_disrupt(self) -> bool:
         """Whether a binding may go (unbind, halt): every AF on it must be able to close."""
@@ -1118,33 +1102,6 @@ class McmNetworkMachine(HostMachine):
         every = self.client_vcs(bool, af_states=AF_STATES)
         return [other for _, other in every if id(other.handle) in handles]
 
-    def may_hang_up(self, vc: ClientVc) -> bool:
-        """With KNOWN_BUGS avoided: not while a QoS change is pending. NDIS lets a VC go
-        with a QoS change pending on it (the completion is then NdisHandleStale and the
-        operation never ends)."""
-        if not AVOID_KNOWN_BUGS:
-            return True
-        return not any(op.kind == "modify-qos" for op in self.host.operations)
-
-    def may_change_qos(self, vc: ClientVc) -> bool:
-        """With KNOWN_BUGS avoided: not while an end of the call hung up and the MCM has
-        yet to say so, nor while the other end waits to hang up (its sends or parties):
-        the hang-up would reach `vc` while the change is pending, which the same known
-        bug as in `may_hang_up` trips over."""
-        if not AVOID_KNOWN_BUGS:
-            return True
-        waiting = [
-            other
-            for other in self.other_ends(vc)
-            if other.close_when_sent or other.close_when_dropped or self.hang_up_on_its_way(other)
-        ]
-        return not waiting and not self.hang_up_on_its_way(vc)
-
-    def may_hang_up_all(self) -> bool:
-        return all(
-            self.may_hang_up(vc) for _, vc in self.client_vcs(bool, af_states=LIVE_AF_STATES)
-        )
-
     # --- what the clients hold ------------------------------------------------------------------
 
     def callee(self, index: int) -> str:
@@ -1218,8 +1175,8 @@ class McmNetworkMachine(HostMachine):
             self.valid("drop_party", lambda: client.drop_party(party))
 
     def qos_vcs(self) -> list[tuple[SampleClient, ClientVc]]:
-        """Connected calls whose QoS a client may change now (`may_change_qos`)."""
-        return [(c, vc) for c, vc in self.connected_vcs() if self.may_change_qos(vc)]
+        """Connected calls whose QoS a client may change now."""
+        return self.connected_vcs()
 
     @precondition(lambda self: bool(self.qos_vcs()))
     @rule(
@@ -1230,9 +1187,7 @@ class McmNetworkMachine(HostMachine):
     )
     @step
     def modify_qos(self, index: int, priority: int, with_media: bool, irql: KIRQL) -> None:
-        """A client asks for new call parameters (without media ones the MCM refuses);
-        not on a call that may not be hung up now (`may_hang_up`) nor one a hang-up may
-        reach while the change is pending (`may_change_qos`)."""
+        """A client asks for new call parameters (without media ones the MCM refuses)."""
         client, vc = nth(self.qos_vcs(), index)
         parameters = to("bob", priority) if with_media else bare()
         with self.as_driver(self.name_of(client), irql):

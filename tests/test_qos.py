@@ -30,6 +30,7 @@ from condis import (
     NDIS_STATUS_SUCCESS,
     PASSIVE_LEVEL,
     BugCheck,
+    Mode,
     Ndis,
     RandomPolicy,
 )
@@ -73,14 +74,13 @@ def mcm_call(
     mcm: type[SampleMcm] = SampleMcm,
     incoming: str = "accept",
     policy: RandomPolicy | None = None,
+    mode: Mode = Mode.STRICT,
 ) -> SimpleNamespace:
     """The sample MCM ('samplemcm', adapter 'mcm0') and clients alice and bob (who registers
     SAP 'bob'); alice has made a point-to-point call to bob unless bob pends incoming calls."""
-    ndis = Ndis(policy=policy)
-    ndis.load_driver(
-        mcm(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion=completion),  # type: ignore[arg-type]
-        "samplemcm",
-    )
+    ndis = Ndis(policy=policy, mode=mode)
+    driver = mcm(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion=completion)  # type: ignore[arg-type]
+    ndis.load_driver(driver, "samplemcm")
     alice = SampleClient(ndis)
     bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [BOB]}, incoming=incoming)  # type: ignore[arg-type]
     ndis.load_driver(alice, "alice")
@@ -91,7 +91,7 @@ def mcm_call(
     ndis.run()
     assert vc is not None and vc.handle is not None
     bob_vc = bob.afs("open")[0].vcs[0]
-    return SimpleNamespace(ndis=ndis, alice=alice, bob=bob, vc=vc, bob_vc=bob_vc)
+    return SimpleNamespace(ndis=ndis, alice=alice, bob=bob, vc=vc, bob_vc=bob_vc, mcm=driver)
 
 
 def priority(ndis: Ndis, vc_handle: Any) -> int:
@@ -461,12 +461,12 @@ class QosCallManager(SampleCallManager):
         return NDIS_STATUS_PENDING
 
 
-def cm_call() -> SimpleNamespace:
+def cm_call(*, cm: type[QosCallManager] | None = None, mode: Mode = Mode.STRICT) -> SimpleNamespace:
     """A plain CoNDIS miniport ('atm0'), QosCallManager ('qoscm') and client 'alice' with a
     connected call on the call manager's Q.2931 AF."""
-    ndis = Ndis()
+    ndis = Ndis(mode=mode)
     ndis.load_driver(SampleCoMiniport(ndis), "samplecominiport")
-    ndis.load_driver(QosCallManager(ndis), "qoscm")
+    ndis.load_driver((cm or QosCallManager)(ndis), "qoscm")
     alice = SampleClient(ndis)
     ndis.load_driver(alice, "alice")
     ndis.add_adapter("samplecominiport", "atm0")

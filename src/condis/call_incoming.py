@@ -63,7 +63,7 @@ class CallIncomingMixin(CallMixin):
                 vc.handle,
             )
             call.incoming_op = op
-            self._calls[vc] = call
+            self._file_call(vc, call, spelling, cm)
             c.op = op.id
             assert vc.af is not None
             status = self._call_status(

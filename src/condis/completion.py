@@ -73,6 +73,11 @@ class CompletionMixin(NdisCore):
         for op in self._ops.values():
             if not op.outstanding:
                 yield f"{op.kind} operation #{op.id} is done but still tracked"
+            elif op.handle is not None and not self.handles.is_live(op.handle):
+                yield (
+                    f"{op.kind} operation #{op.id} is outstanding on {op.handle.label}, "
+                    "which no longer stands for a live object"
+                )
         for op_id, item in self._watchdogs.items():
             if op_id not in self._ops:
                 yield f"the watchdog of operation #{op_id} outlives its operation"
@@ -106,6 +111,18 @@ class CompletionMixin(NdisCore):
         """Forget `op` once it is done, and stop its watchdog."""
         if op.outstanding:
             return
+        self._ops.pop(op.id, None)
+        item = self._watchdogs.pop(op.id, None)
+        if item is not None:
+            self.scheduler.cancel(item)
+
+    def _forget_op(self, op: Operation) -> None:
+        """Stop tracking `op` although it is outstanding, and stop its watchdog.
+
+        Only for an operation whose driver broke the contract in a way NDIS has
+        already reported, and that no longer belongs to anything NDIS holds
+        (qos.py: a QoS change still pending when its call's close completed).
+        """
         self._ops.pop(op.id, None)
         item = self._watchdogs.pop(op.id, None)
         if item is not None:

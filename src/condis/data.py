@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from condis.call import CallState
-from condis.call_incoming import CallIncomingMixin
+from condis.call_close import CallCloseMixin
 from condis.handles import NDIS_HANDLE, BindingHandle, VcHandle
 from condis.runtime import ddi, handler
 from condis.status import NDIS_STATUS, NDIS_STATUS_SUCCESS, NDIS_STATUS_VC_NOT_ACTIVATED
@@ -165,7 +165,7 @@ class _Counts:
     bytes_indicated: int = 0
 
 
-class DataMixin(CallIncomingMixin):
+class DataMixin(CallCloseMixin):
     """The data DDIs and the NBL ledger."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -20,7 +20,30 @@ Choices the pages leave open, and what condis does:
   request is still pending, NdisClModifyCallQoS returns NDIS_STATUS_FAILURE.
 * A remote QoS change is dispatched only on a connected call
   (CoNdisCallState otherwise).
-* On success NDIS records the new parameters as the call's.
+* On success NDIS records the new parameters as the call's (while the call
+  is not yet closed).
+
+A call closed while a change on it is pending. The pages do not forbid
+NdisClCloseCall then, and a client told of a remote hang-up
+(ProtocolClIncomingCloseCall) has to call it whatever it asked for before,
+so NDIS passes the close on to ProtocolCmCloseCall as usual. The pended
+change stays the call manager's to finish: ProtocolCmModifyCallQoS "must
+call NdisCmModifyCallQoSComplete", ProtocolClModifyCallQoSComplete reports
+on "an active VC", and once the close has completed the call manager must
+consider the VC unusable (NdisCmCloseCallComplete) and its creator may
+delete it at once. So condis asks the call manager to complete the change
+before the close: from ProtocolCmCloseCall (NDIS then calls the client's
+ProtocolClModifyCallQoSComplete while the call is closing) or later, but
+before it returns NDIS_STATUS_SUCCESS from ProtocolCmCloseCall or calls
+Ndis(M)CmCloseCallComplete with it. A close that fails leaves the call, and
+the change, as they were. A call that ends otherwise (an offered call the
+client rejects while its own change is pending) is the call manager's to
+finish before it deletes the VC or offers a new call on it. Either deadline
+missed is CoNdisCloseCallWithQosPending, reported against the call manager;
+NDIS then stops tracking the change (it is no longer in `operations`, and
+the watchdog is off), and a completion that still comes while the VC lives
+and carries no new call is delivered to the client as it would have been,
+once. After the VC is deleted its handle is stale like any other.
 """
 
 from __future__ import annotations
@@ -29,8 +52,9 @@ from typing import Any
 
 from condis.call import Call, CallState
 from condis.data import DataMixin
+from condis.drivers import DriverBlock
 from condis.handles import VcHandle
-from condis.ops import Operation, OpInput
+from condis.ops import Operation, OpInput, OpState
 from condis.runtime import ddi, handler
 from condis.status import (
     NDIS_STATUS,
@@ -70,11 +94,33 @@ class QosMixin(DataMixin):
         if call is not None:
             self._qos_done.pop(call, None)
 
+    def _call_ends(self, call: Call, where: str, driver: DriverBlock) -> None:
+        super()._call_ends(call, where, driver)
+        op = self._qos_ops.get(call)
+        if op is None or op.state is not OpState.PENDING:
+            return  # none, or its handler is still running and answers when it returns
+        vc = call.vc
+        assert vc.af is not None
+        self._violation(
+            "CoNdisCloseCallWithQosPending",
+            ddi=where,
+            driver=vc.af.cm,
+            handle=vc.handle,
+            detail=f"{op.kind} operation #{op.id} on {vc.handle.label}, pended by "
+            f"{op.handler}, is not completed (with {' or '.join(op.completers)}) and the "
+            f"call is over",
+        )
+        # Collect mode goes on: the change is no longer NDIS's to track, but a late
+        # completion is still recognised, and delivered once (module docstring).
+        del self._qos_ops[call]
+        self._qos_done[call] = op
+        self._forget_op(op)
+
     def _qos_finished(self, call: Call, status: NDIS_STATUS, params: CO_CALL_PARAMETERS) -> None:
         op = self._qos_ops.pop(call, None)
         if op is not None:
             self._qos_done[call] = op
-        if status == NDIS_STATUS_SUCCESS:
+        if status == NDIS_STATUS_SUCCESS and call.live:
             call.parameters = params
 
     @ddi("NdisClModifyCallQoS")
@@ -130,6 +176,9 @@ class QosMixin(DataMixin):
             )
             if row.delivers:
                 self._qos_finished(call, status, params)
+            elif pended and not call.live:
+                # The handler let the call's close complete before it pended the change.
+                self._call_ends(call, "ProtocolCmModifyCallQoS", reg.cm)
             return c.status(status)
 
     def _modify_qos_complete(

@@ -302,6 +302,9 @@ class VcMixin(SapMixin):
         self._vcs.remove(vc)
         self._vc_deleted(vc)
 
+    def _vc_deleting(self, vc: Vc, name: str, driver: DriverBlock) -> None:
+        """Hook: `driver` is deleting `vc` with `name`, which can no longer fail."""
+
     def _vc_deleted(self, vc: Vc) -> None:
         """Hook: a VC is gone (call.py forgets its last call)."""
 
@@ -458,6 +461,7 @@ class VcMixin(SapMixin):
                 status = self._pending_is_illegal("ProtocolCoDeleteVc", peer, status)
                 if status != NDIS_STATUS_SUCCESS:
                     return call.status(status)
+            self._vc_deleting(vc, name, caller)
             self._miniport_delete(vc)
             self._drop_vc(vc)
             return call.status(NDIS_STATUS_SUCCESS)

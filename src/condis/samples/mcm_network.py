@@ -16,6 +16,11 @@ leaf hangs up, the MCM tells the root's client with
 NdisMCmDispatchIncomingDropParty, or with NdisMCmDispatchIncomingCloseCall if
 it was the last party.
 
+A QoS change is made at once; with pended completion it is reported
+(NdisMCmModifyCallQoSComplete) from a work item, or earlier if the call
+closes first: the close of a call completes only after the change pending on
+it, and a VC made for a rejected offer is deleted only after it.
+
 Data copies each NBL's bytes into new receive NBLs at the other end
 (NdisMCoIndicateReceiveNetBufferLists) and completes the send
 (NdisMCoSendNetBufferListsComplete).
@@ -259,6 +264,7 @@ class McmNetwork(MiniportDriver):
         if Status != NDIS_STATUS_SUCCESS:
             # Rejected: tear down the VC made for the offer, fail the caller.
             callee.peer = None
+            self._complete_qos(callee)  # a change its client asked for while deciding
             self.deactivate_vc(callee)
             self.ndis.NdisMCmDeleteVc(callee.handle)
             callee.af.adapter.vcs.pop(callee.handle, None)
@@ -281,6 +287,8 @@ class McmNetwork(MiniportDriver):
         # From now on this client hears nothing more of the call: a hang-up or a
         # drop from the other end(s), already queued or still to come, is not told.
         vc.closing = True
+        # A QoS change still pending on the call is finished before the close is.
+        self._complete_qos(vc)
         # Whoever is at the other end must hear that the call is going away.
         for hang_up in self._other_ends(vc):
             self._defer_or_later(hang_up[0], hang_up[1])
@@ -424,16 +432,18 @@ class McmNetwork(MiniportDriver):
 
             self._defer_or_later(peer.af.adapter, tell_peer)
         if self.completion == "pended":
-            handle = vc.handle
-            assert handle is not None
-            if self._defer(
-                vc.af.adapter,
-                lambda: self.ndis.NdisMCmModifyCallQoSComplete(
-                    NDIS_STATUS_SUCCESS, handle, CallParameters
-                ),
-            ):
+            vc.qos_pending = CallParameters
+            if self._defer(vc.af.adapter, lambda: self._complete_qos(vc)):
                 return NDIS_STATUS_PENDING
+            vc.qos_pending = None
         return NDIS_STATUS_SUCCESS
+
+    def _complete_qos(self, vc: McmVc) -> None:
+        """Complete the QoS change pended on `vc`, unless that is done already (the work
+        item queued for it runs after the call's close finished it)."""
+        parameters, vc.qos_pending = vc.qos_pending, None
+        if parameters is not None and vc.handle is not None:
+            self.ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, parameters)
 
     # --- data ------------------------------------------------------------------------------------
 

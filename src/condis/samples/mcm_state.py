@@ -94,6 +94,8 @@ class McmVc:
     #: on a multipoint root: its parties; on a leaf: the party it is
     parties: list[McmParty] = field(default_factory=list)
     party: McmParty | None = None
+    #: the parameters of a QoS change pended in ProtocolCmModifyCallQoS, until completed
+    qos_pending: CO_CALL_PARAMETERS | None = None
 
 
 @dataclass(eq=False)

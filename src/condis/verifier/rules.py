@@ -303,6 +303,24 @@ _RULES: tuple[Rule, ...] = (
         source="ddi/nf-ndis-ndisclclosecall.md",
     ),
     Rule(
+        id="CoNdisCloseCallWithQosPending",
+        statement="A call manager completes a QoS change it pended "
+        "(Ndis(M)CmModifyCallQoSComplete) before it completes the close of that call with "
+        "NDIS_STATUS_SUCCESS, and before it deletes the VC of, or offers a new call on, a "
+        "call that ended otherwise (an incoming call the client rejected).",
+        applies_to=(
+            "ProtocolCmCloseCall",
+            "NdisCmCloseCallComplete",
+            "NdisMCmCloseCallComplete",
+            "ProtocolCmModifyCallQoS",
+            "NdisCoDeleteVc",
+            "NdisMCmDeleteVc",
+            "NdisCmDispatchIncomingCall",
+            "NdisMCmDispatchIncomingCall",
+        ),
+        source="ddi/nc-ndis-protocol_cm_modify_qos_call.md",
+    ),
+    Rule(
         id="CoNdisNblLeak",
         statement="No NBL is still out (sent and not completed, indicated and not returned) when "
         "its adapter halts.",

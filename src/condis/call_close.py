@@ -1,0 +1,222 @@
+"""Closing calls: the client's NdisClCloseCall and the remote end's hang-up.
+
+The call's life, its table and the choices the pages leave open are in
+call.py's docstring; this module holds the teardown
+(guide/client-initiated-request-to-close-a-call.md,
+incoming-request-to-close-a-call.md):
+
+    close     NdisClCloseCall -> ProtocolCmCloseCall
+              [PENDING -> Ndis(M)CmCloseCallComplete -> ProtocolClCloseCallComplete]
+    remote    Ndis(M)CmDispatchIncomingCloseCall -> ProtocolClIncomingCloseCall,
+              in which the client calls NdisClCloseCall
+
+A close that completes with NDIS_STATUS_SUCCESS ends the call (`_call_ends`):
+what was still pending on it is checked there (qos.py: a QoS change the call
+manager pended must be completed before the close is).
+"""
+
+from __future__ import annotations
+
+from condis.call import Call, CallInput, CallState, Party
+from condis.call_incoming import CallIncomingMixin
+from condis.handles import PartyHandle, VcHandle
+from condis.ops import OpInput
+from condis.runtime import ddi
+from condis.status import (
+    NDIS_STATUS,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+)
+
+__all__ = ["CallCloseMixin"]
+
+
+class CallCloseMixin(CallIncomingMixin):
+    """The call teardown DDIs and the NDIS side of their handlers."""
+
+    @ddi("NdisClCloseCall")
+    def NdisClCloseCall(
+        self,
+        NdisVcHandle: VcHandle,
+        NdisPartyHandle: PartyHandle | None = None,
+        Buffer: bytes | None = None,
+        Size: int = 0,
+    ) -> NDIS_STATUS:
+        """A client closes a call (nf-ndis-ndisclclosecall).
+
+        NDIS marks the call closing and returns the call manager's status
+        from ProtocolCmCloseCall: SUCCESS, PENDING
+        (ProtocolClCloseCallComplete follows), INVALID_DATA (close data not
+        supported), or another failure (the call stays up).
+        """
+        name = "NdisClCloseCall"
+        if Buffer is not None and not isinstance(Buffer, bytes | bytearray):
+            raise TypeError(f"{name}: Buffer must be bytes or None, not {type(Buffer).__name__}")
+        if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
+            raise ValueError(f"{name}: Size must be a non-negative int, not {Size!r}")
+        vc = self._client_vc(name, NdisVcHandle)
+        if vc is None:
+            return NDIS_STATUS_FAILURE
+        assert vc.af is not None
+        client = vc.af.client.protocol
+        with self._begin(name, client, handle=vc.handle) as c:
+            call = self._calls.get(vc)
+            if call is None or call.state not in (CallState.CONNECTED, CallState.CLOSE_INDICATED):
+                state = "no call" if call is None else f"a call {call.state.value}"
+                self._call_state_violation(
+                    name, client, vc, f"{vc.handle.label} has {state}; nothing to close"
+                )
+                return c.status(NDIS_STATUS_FAILURE)
+            party = None
+            if NdisPartyHandle is not None:
+                found = self._resolve(name, "NdisPartyHandle", NdisPartyHandle, PartyHandle)
+                if not isinstance(found, Party) or found.call is not call:
+                    return c.status(NDIS_STATUS_FAILURE)
+                party = found
+            sends = self._sends_out(vc)
+            if sends:
+                self._violation(
+                    "CoNdisCloseCallWithSends",
+                    ddi=name,
+                    driver=client,
+                    handle=vc.handle,
+                    detail=f"{sends} NBL(s) sent on {vc.handle.label} have not come back "
+                    "through ProtocolCoSendNetBufferListsComplete",
+                )
+            reg = vc.af.registration
+            call.move(CallInput.CLOSE)
+            op = self._new_op(
+                "close-call", "ProtocolCmCloseCall", (reg.spelling("CloseCallComplete"),), vc.handle
+            )
+            call.close_op = op
+            c.op = op.id
+            status = self._call_status(
+                reg.cm,
+                "ProtocolCmCloseCall",
+                reg.cm_handlers.CmCloseCallHandler,
+                vc.cm_context,
+                None if party is None else party.cm_context,
+                Buffer,
+                Size,
+                handle=vc.handle,
+                op=op.id,
+            )
+            pended = status == NDIS_STATUS_PENDING
+            row = self._step_op(
+                op,
+                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
+                "ProtocolCmCloseCall",
+                reg.cm,
+                vc.handle,
+            )
+            if row.delivers:
+                self._closed(call, status, "ProtocolCmCloseCall")
+            return c.status(status)
+
+    def _closed(self, call: Call, status: NDIS_STATUS, where: str) -> None:
+        if status == NDIS_STATUS_SUCCESS:
+            assert call.vc.af is not None
+            self._call_ends(call, where, call.vc.af.cm)
+            call.move(CallInput.CLOSE_SUCCEEDED)
+            self._close_call_record(call)
+        else:
+            call.move(CallInput.CLOSE_FAILED)
+
+    def _close_call_complete(
+        self, spelling: str, Status: object, NdisVcHandle: object, NdisPartyHandle: object
+    ) -> None:
+        status = self._status_arg(spelling, "Status", Status)
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if vc is None or vc.af is None:
+            return None
+        cm = vc.af.cm
+        call = self._calls.get(vc)
+        op = None if call is None else call.close_op
+        with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self._complete_op(op, spelling, cm, vc.handle) or call is None:
+                return c.void()
+            party = call.parties[0] if call.parties else None
+            party_context = None if party is None else party.client_context
+            self._closed(call, status, spelling)
+            self._call_void(
+                vc.af.client.protocol,
+                "ProtocolClCloseCallComplete",
+                self._client_handlers(vc).ClCloseCallCompleteHandler,
+                status,
+                vc.client_context,
+                party_context,
+                handle=vc.handle,
+                op=op.id if op else None,
+            )
+            return c.void()
+
+    @ddi("NdisCmCloseCallComplete")
+    def NdisCmCloseCallComplete(
+        self, Status: NDIS_STATUS, NdisVcHandle: VcHandle, NdisPartyHandle: PartyHandle | None
+    ) -> None:
+        """A stand-alone call manager completes a pended close; NDIS calls the client's
+        ProtocolClCloseCallComplete (nf-ndis-ndiscmclosecallcomplete)."""
+        self._close_call_complete("NdisCmCloseCallComplete", Status, NdisVcHandle, NdisPartyHandle)
+
+    @ddi("NdisMCmCloseCallComplete")
+    def NdisMCmCloseCallComplete(
+        self, Status: NDIS_STATUS, NdisVcHandle: VcHandle, NdisPartyHandle: PartyHandle | None
+    ) -> None:
+        """An MCM completes a pended close (macro for NdisCmCloseCallComplete)."""
+        self._close_call_complete("NdisMCmCloseCallComplete", Status, NdisVcHandle, NdisPartyHandle)
+
+    def _incoming_close(
+        self, spelling: str, CloseStatus: object, NdisVcHandle: object, Buffer: object, Size: object
+    ) -> None:
+        if isinstance(CloseStatus, bool) or not isinstance(CloseStatus, int):
+            raise TypeError(f"{spelling}: CloseStatus must be an NDIS_STATUS")
+        if Buffer is not None and not isinstance(Buffer, bytes | bytearray):
+            raise TypeError(
+                f"{spelling}: Buffer must be bytes or None, not {type(Buffer).__name__}"
+            )
+        if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
+            raise ValueError(f"{spelling}: Size must be a non-negative int, not {Size!r}")
+        vc = self._vc_for(spelling, NdisVcHandle)
+        if vc is None or vc.af is None:
+            return None
+        cm = vc.af.cm
+        with self._begin(spelling, cm, handle=vc.handle) as c:
+            call = self._calls.get(vc)
+            if call is None or call.state not in (CallState.CONNECTED, CallState.ACCEPTED):
+                state = "no call" if call is None else f"a call {call.state.value}"
+                self._call_state_violation(
+                    spelling, cm, vc, f"{vc.handle.label} has {state}; no call to close"
+                )
+                return c.void()
+            call.move(CallInput.INCOMING_CLOSE)
+            self._call_void(
+                vc.af.client.protocol,
+                "ProtocolClIncomingCloseCall",
+                self._client_handlers(vc).ClIncomingCloseCallHandler,
+                NDIS_STATUS(CloseStatus),
+                vc.client_context,
+                Buffer,
+                Size,
+                handle=vc.handle,
+            )
+            return c.void()
+
+    @ddi("NdisCmDispatchIncomingCloseCall")
+    def NdisCmDispatchIncomingCloseCall(
+        self, CloseStatus: NDIS_STATUS, NdisVcHandle: VcHandle, Buffer: bytes | None, Size: int
+    ) -> None:
+        """A stand-alone call manager tells the client the remote end (or the network)
+        closed the call; NDIS calls ProtocolClIncomingCloseCall."""
+        self._incoming_close(
+            "NdisCmDispatchIncomingCloseCall", CloseStatus, NdisVcHandle, Buffer, Size
+        )
+
+    @ddi("NdisMCmDispatchIncomingCloseCall")
+    def NdisMCmDispatchIncomingCloseCall(
+        self, CloseStatus: NDIS_STATUS, NdisVcHandle: VcHandle, Buffer: bytes | None, Size: int
+    ) -> None:
+        """An MCM indicates a remote close (macro for NdisCmDispatchIncomingCloseCall)."""
+        self._incoming_close(
+            "NdisMCmDispatchIncomingCloseCall", CloseStatus, NdisVcHandle, Buffer, Size
+        )
