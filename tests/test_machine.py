@@ -106,8 +106,6 @@ settings.register_profile(
 )
 PROFILE = settings.get_profile(os.environ.get("CONDIS_HYPOTHESIS_PROFILE", "ci"))
 
-#: Step around the known bugs (see the `may_*` predicates) unless told to walk into them.
-
 # --- vocabulary ----------------------------------------------------------------------------
 
 T = TypeVar("T")
