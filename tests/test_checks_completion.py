@@ -21,6 +21,7 @@ from condis import (
     BUGCODE_NDIS_DRIVER,
     CO_ADDRESS_FAMILY,
     CO_ADDRESS_FAMILY_Q2931,
+    CO_SAP,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
@@ -29,8 +30,32 @@ from condis import (
     Ndis,
 )
 from condis.samples import SampleClient, SampleMcm
+from condis.samples.mcm import called_party
 from condis.scheduler import TICKS_PER_MS
-from util import C4, expect_bugcheck, facts, mcm_host, records
+from util import C4, cm_host, expect_bugcheck, facts, mcm_host, records
+
+PEER = CO_SAP(SapType=1, Sap=b"peer")
+
+
+def connected(kind: str) -> tuple[Ndis, Any, Any]:
+    """(host, call manager, VC) with a connected call: on the sample MCM a client
+    calling its own SAP, on the stand-alone path an outgoing call over the miniport."""
+    if kind == "cm":
+        ndis, cm, client = cm_host()
+    else:
+        ndis = Ndis()
+        cm = SampleMcm(ndis)
+        client = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [PEER]})
+        ndis.load_driver(cm, "samplemcm")
+        ndis.load_driver(client, "sampleclient")
+        ndis.add_adapter("samplemcm", "mcm0")
+        ndis.run()
+    assert client is not None
+    vc = client.make_call(client.afs("open")[0], called_party(PEER))
+    ndis.run()
+    assert vc is not None and vc.call == "connected" and vc.parameters is not None
+    return ndis, cm, vc
+
 
 Q2931 = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1)
 
@@ -351,6 +376,35 @@ class TestSpellingAndNotify:
             "samplemcm",
             af.label,
         )
+
+    @pytest.mark.parametrize("kind", ["mcm", "cm"])
+    @pytest.mark.parametrize(
+        ("dispatch", "args"),
+        [
+            ("DispatchIncomingCloseCall", (NDIS_STATUS_SUCCESS, "vc", None, 0)),
+            ("DispatchCallConnected", ("vc",)),
+            ("DispatchIncomingCallQoSChange", ("vc", "parameters")),
+        ],
+    )
+    def test_dispatch_in_the_other_kinds_spelling(
+        self, kind: str, dispatch: str, args: tuple[Any, ...]
+    ) -> None:
+        """NdisCm* on an MCM's VC, NdisMCm* on a stand-alone call manager's."""
+        ndis, cm, vc = connected(kind)
+        wrong, right = ("NdisCm", "NdisMCm") if kind == "mcm" else ("NdisMCm", "NdisCm")
+        values = {"vc": vc.handle, "parameters": vc.parameters}
+        call = [values.get(a, a) if isinstance(a, str) else a for a in args]
+        name = cm.driver_object.DriverName
+        with ndis.driver_context(ndis.driver(name)):
+            bc = expect_bugcheck(
+                ndis,
+                partial(getattr(ndis, wrong + dispatch), *call),
+                "CoNdisMcmSpelling",
+                wrong + dispatch,
+                name,
+                vc.handle.label,
+            )
+        assert f"use the {right} spelling" in bc.detail
 
     def test_client_reports_success_without_closing(self) -> None:
         class Deaf(SampleClient):

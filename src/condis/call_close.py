@@ -177,7 +177,7 @@ class CallCloseMixin(CallIncomingMixin):
             )
         if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
             raise ValueError(f"{spelling}: Size must be a non-negative int, not {Size!r}")
-        vc = self._vc_for(spelling, NdisVcHandle)
+        vc = self._vc_for_cm(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm

@@ -37,7 +37,7 @@ class CallIncomingMixin(CallMixin):
     ) -> NDIS_STATUS:
         params = self._params_arg(spelling, CallParameters)
         sap = self._sap_for_cm(spelling, NdisSapHandle)
-        vc = self._vc_for(spelling, NdisVcHandle)
+        vc = self._vc_for_cm(spelling, NdisVcHandle)
         if sap is None or vc is None:
             return NDIS_STATUS_FAILURE
         cm = sap.af.cm
@@ -148,7 +148,7 @@ class CallIncomingMixin(CallMixin):
             return c.void()
 
     def _call_connected(self, spelling: str, NdisVcHandle: object) -> None:
-        vc = self._vc_for(spelling, NdisVcHandle)
+        vc = self._vc_for_cm(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm

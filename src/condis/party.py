@@ -332,6 +332,8 @@ class PartyMixin(QosMixin):
         if party is None or party.call.vc.af is None:
             return None
         vc = party.call.vc
+        if not self._spelled_for(spelling, vc):
+            return None
         assert vc.af is not None
         cm = vc.af.cm
         with self._begin(spelling, cm, handle=party.handle) as c:

@@ -229,7 +229,7 @@ class QosMixin(DataMixin):
 
     def _incoming_qos(self, spelling: str, NdisVcHandle: object, CallParameters: object) -> None:
         params = self._params_arg(spelling, CallParameters)
-        vc = self._vc_for(spelling, NdisVcHandle)
+        vc = self._vc_for_cm(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm

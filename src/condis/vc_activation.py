@@ -39,22 +39,26 @@ class VcActivationMixin(VcMixin):
 
     # --- activation -------------------------------------------------------------------------
 
-    def _vc_for_cm(self, name: str, handle: object, *, mcm: bool) -> Vc | None:
+    def _spelled_for(self, name: str, vc: Vc) -> bool:
+        """Whether `name` is the spelling of `vc`'s call manager: NdisMCm* on an MCM's
+        adapter, NdisCm* elsewhere. A wrong one is CoNdisMcmSpelling, refused."""
+        if vc.mcm == name.startswith("NdisMCm"):
+            return True
+        expected = "NdisMCm" if vc.mcm else "NdisCm"
+        self._violation(
+            "CoNdisMcmSpelling",
+            refused=True,
+            ddi=name,
+            driver=self.current_driver or vc.cm,
+            handle=vc.handle,
+            detail=f"{vc.handle.label} is on {vc.adapter.name}; use the {expected} spelling",
+        )
+        return False
+
+    def _vc_for_cm(self, name: str, handle: object) -> Vc | None:
+        """The VC a call manager's DDI names, in the spelling its adapter calls for."""
         vc = self._vc_for(name, handle)
-        if vc is None:
-            return None
-        if vc.mcm != mcm:
-            expected = "NdisMCm" if vc.mcm else "NdisCm"
-            self._violation(
-                "CoNdisMcmSpelling",
-                refused=True,
-                ddi=name,
-                driver=self.current_driver or vc.cm,
-                handle=vc.handle,
-                detail=f"{vc.handle.label} is on {vc.adapter.name}; use the {expected} spelling",
-            )
-            return None
-        return vc
+        return vc if vc is not None and self._spelled_for(name, vc) else None
 
     @staticmethod
     def _params_arg(name: str, value: object) -> CO_CALL_PARAMETERS:
@@ -79,7 +83,7 @@ class VcActivationMixin(VcMixin):
         """
         name = "NdisCmActivateVc"
         params = self._params_arg(name, CallParameters)
-        vc = self._vc_for_cm(name, NdisVcHandle, mcm=False)
+        vc = self._vc_for_cm(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
         cm = vc.cm
@@ -177,7 +181,7 @@ class VcActivationMixin(VcMixin):
         """
         name = "NdisMCmActivateVc"
         params = self._params_arg(name, CallParameters)
-        vc = self._vc_for_cm(name, NdisVcHandle, mcm=True)
+        vc = self._vc_for_cm(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
         with self._begin(name, vc.adapter.driver, handle=vc.handle) as call:
@@ -198,7 +202,7 @@ class VcActivationMixin(VcMixin):
         NOT_ACCEPTED when the VC is not active.
         """
         name = "NdisCmDeactivateVc"
-        vc = self._vc_for_cm(name, NdisVcHandle, mcm=False)
+        vc = self._vc_for_cm(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
         cm = vc.cm
@@ -277,7 +281,7 @@ class VcActivationMixin(VcMixin):
         """An MCM marks a VC inactive (nf-ndis-ndismcmdeactivatevc): SUCCESS, or
         NOT_ACCEPTED when it is already inactive."""
         name = "NdisMCmDeactivateVc"
-        vc = self._vc_for_cm(name, NdisVcHandle, mcm=True)
+        vc = self._vc_for_cm(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
         with self._begin(name, vc.adapter.driver, handle=vc.handle) as call:
