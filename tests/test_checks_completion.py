@@ -243,19 +243,18 @@ class TestCompletedButNotPended:
 class TestCompleteStatus:
     """CoNdisCompleteStatus: a completion gives a final status (and SUCCESS for a close)."""
 
-    def test_open_complete_with_pending(self) -> None:
+    @pytest.mark.parametrize("from_driver", [True, False])
+    def test_open_complete_with_pending(self, from_driver: bool) -> None:
+        """Called from test code as from the MCM's, the violation names the MCM."""
         h, af = open_parked()
         complete = h.ndis.NdisMCmOpenAddressFamilyComplete
-        with h.ndis.driver_context(h.ndis.driver("samplemcm")):
-            run = partial(complete, NDIS_STATUS_PENDING, af, None)
-            bc = expect_bugcheck(
-                h.ndis,
-                run,
-                "CoNdisCompleteStatus",
-                "NdisMCmOpenAddressFamilyComplete",
-                "samplemcm",
-                None,
-            )
+        run = partial(complete, NDIS_STATUS_PENDING, af, None)
+        expected = ("CoNdisCompleteStatus", "NdisMCmOpenAddressFamilyComplete", "samplemcm")
+        if from_driver:
+            with h.ndis.driver_context(h.ndis.driver("samplemcm")):
+                bc = expect_bugcheck(h.ndis, run, *expected, af.label)
+        else:
+            bc = expect_bugcheck(h.ndis, run, *expected, af.label)
         assert "NDIS_STATUS_PENDING" in bc.detail
         complete(NDIS_STATUS_SUCCESS, af, None)  # the open is still there to complete
         assert [a.state for a in h.cl.afs()] == ["open"]
@@ -275,7 +274,7 @@ class TestCompleteStatus:
                 "CoNdisCompleteStatus",
                 "NdisCompleteBindAdapterEx",
                 "sampleclient",
-                None,
+                h.cl.context.label,
             )
         assert h.binding.state.value == "opening"
 

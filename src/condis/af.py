@@ -434,7 +434,7 @@ class AfMixin(AfRegistrationMixin):
         if af is None:
             return None
         with self._begin(spelling, af.cm, handle=af.handle, op=af.open_op.id) as call:
-            if not self._complete_op(af.open_op, spelling, af.cm, af.handle):
+            if not self._complete_op(af.open_op, spelling, af.cm, af.handle, status):
                 return call.void()
             succeeded = status == NDIS_STATUS_SUCCESS
             if succeeded:

@@ -126,7 +126,8 @@ class AfCloseMixin(AfMixin):
             # Report a bad Status before the operation is consumed, so that a strict
             # host is left as it was.
             op = af.close_op
-            if status != NDIS_STATUS_SUCCESS and op is not None and op.outstanding:
+            bad = status not in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING)  # PENDING: below
+            if bad and op is not None and op.outstanding:
                 self._violation(
                     "CoNdisCompleteStatus",
                     refused=True,
@@ -135,7 +136,7 @@ class AfCloseMixin(AfMixin):
                     handle=af.handle,
                     detail=f"Status is {status}; the call manager sets it to NDIS_STATUS_SUCCESS",
                 )
-            if not self._complete_op(af.close_op, spelling, af.cm, af.handle):
+            if not self._complete_op(af.close_op, spelling, af.cm, af.handle, status):
                 return call.void()
             if status != NDIS_STATUS_SUCCESS:
                 self._close_finished(af, status)
@@ -280,7 +281,7 @@ class AfCloseMixin(AfMixin):
             return None
         op_id = None if af.notify_op is None else af.notify_op.id
         with self._begin(name, af.client.protocol, handle=af.handle, op=op_id) as call:
-            if not self._complete_op(af.notify_op, name, af.client.protocol, af.handle):
+            if not self._complete_op(af.notify_op, name, af.client.protocol, af.handle, status):
                 return call.void()
             self._check_notify_result(af, status, name)
             self._call_void(

@@ -375,7 +375,9 @@ class BindingMixin(AdapterMixin):
         if not isinstance(binding, Binding):
             return None
         with self._begin(name, binding.protocol, handle=BindAdapterContext) as call:
-            if self._complete_op(binding.bind_op, name, binding.protocol, BindAdapterContext):
+            if self._complete_op(
+                binding.bind_op, name, binding.protocol, BindAdapterContext, status
+            ):
                 self._bind_finished(binding, status)
             return call.void()
 

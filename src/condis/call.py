@@ -404,7 +404,7 @@ class CallMixin(VcActivationMixin):
         call = self._calls.get(vc)
         op = None if call is None else call.make_op
         with self._begin(spelling, vc.cm, handle=vc.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, vc.cm, vc.handle) or call is None:
+            if not self._complete_op(op, spelling, vc.cm, vc.handle, status) or call is None:
                 return c.void()
             party = call.parties[0] if call.parties else None
             call.parameters = params

@@ -134,7 +134,7 @@ class CallCloseMixin(CallIncomingMixin):
         call = self._calls.get(vc)
         op = None if call is None else call.close_op
         with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, cm, vc.handle) or call is None:
+            if not self._complete_op(op, spelling, cm, vc.handle, status) or call is None:
                 return c.void()
             party = call.parties[0] if call.parties else None
             party_context = None if party is None else party.client_context

@@ -131,7 +131,7 @@ class CallIncomingMixin(CallMixin):
         call = self._calls.get(vc)
         op = None if call is None else call.incoming_op
         with self._begin(name, client, handle=vc.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, name, client, vc.handle) or call is None:
+            if not self._complete_op(op, name, client, vc.handle, status) or call is None:
                 return c.void()
             call.parameters = params
             self._answered(call, status)

@@ -167,9 +167,29 @@ class CompletionMixin(NdisCore):
         return row
 
     def _complete_op(
-        self, op: Operation | None, ddi_name: str, driver: DriverBlock, handle: NDIS_HANDLE
+        self,
+        op: Operation | None,
+        ddi_name: str,
+        driver: DriverBlock,
+        handle: NDIS_HANDLE,
+        status: NDIS_STATUS | None = None,
     ) -> bool:
-        """A completion DDI for `op`: check it, step it; True if NDIS delivers it now."""
+        """A completion DDI for `op`: check it, step it; True if NDIS delivers it now.
+
+        `status` is the DDI's Status argument: NDIS_STATUS_PENDING there is
+        CoNdisCompleteStatus (a completion gives the final status), reported
+        first and refused in strict mode; collecting, the completion goes on
+        with it as a failure.
+        """
+        if status == NDIS_STATUS_PENDING:
+            self._violation(
+                "CoNdisCompleteStatus",
+                refused=True,
+                ddi=ddi_name,
+                driver=driver,
+                handle=handle,
+                detail="Status is NDIS_STATUS_PENDING; a completion gives the final status",
+            )
         if op is None:
             self._violation(
                 "CoNdisCompleteNotPending",
@@ -209,22 +229,15 @@ class CompletionMixin(NdisCore):
             return False
         return row.delivers
 
-    def _status_arg(self, ddi_name: str, param: str, value: object) -> NDIS_STATUS:
-        """Check a Status argument of a completion DDI (never NDIS_STATUS_PENDING)."""
+    @staticmethod
+    def _status_arg(ddi_name: str, param: str, value: object) -> NDIS_STATUS:
+        """A Status argument of a completion DDI, as an NDIS_STATUS (its value is checked
+        by `_complete_op`, once NDIS knows whose completion it is)."""
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(
                 f"{ddi_name}: {param} must be an NDIS_STATUS, not {type(value).__name__}"
             )
-        status = NDIS_STATUS(value)
-        if status == NDIS_STATUS_PENDING:
-            self._violation(
-                "CoNdisCompleteStatus",
-                refused=True,
-                ddi=ddi_name,
-                driver=self.current_driver,
-                detail=f"{param} is NDIS_STATUS_PENDING; a completion gives the final status",
-            )
-        return status
+        return NDIS_STATUS(value)
 
     @property
     def operations(self) -> tuple[Operation, ...]:

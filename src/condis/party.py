@@ -157,7 +157,7 @@ class PartyMixin(QosMixin):
         cm = vc.af.cm
         op = party.add_op
         with self._begin(spelling, cm, handle=party.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, cm, party.handle):
+            if not self._complete_op(op, spelling, cm, party.handle, status):
                 return c.void()
             self._added(party, status, CallMgrPartyContext)
             self._call_void(
@@ -286,7 +286,7 @@ class PartyMixin(QosMixin):
         cm = vc.af.cm
         op = party.drop_op
         with self._begin(spelling, cm, handle=party.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, cm, party.handle):
+            if not self._complete_op(op, spelling, cm, party.handle, status):
                 return c.void()
             context = party.client_context
             self._dropped(party, status)

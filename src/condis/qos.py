@@ -193,7 +193,7 @@ class QosMixin(DataMixin):
         call = self._calls.get(vc)
         op = None if call is None else self._qos_ops.get(call) or self._qos_done.get(call)
         with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, cm, vc.handle) or call is None:
+            if not self._complete_op(op, spelling, cm, vc.handle, status) or call is None:
                 return c.void()
             self._qos_finished(call, status, params)
             self._call_void(

@@ -259,7 +259,7 @@ class SapMixin(AfCloseMixin):
             return None
         cm = sap.af.cm
         with self._begin(spelling, cm, handle=sap.handle, op=sap.register_op.id) as call:
-            if not self._complete_op(sap.register_op, spelling, cm, sap.handle):
+            if not self._complete_op(sap.register_op, spelling, cm, sap.handle, status):
                 return call.void()
             succeeded = status == NDIS_STATUS_SUCCESS
             if succeeded:
@@ -417,7 +417,7 @@ class SapMixin(AfCloseMixin):
         cm = sap.af.cm
         op_id = None if sap.deregister_op is None else sap.deregister_op.id
         with self._begin(spelling, cm, handle=sap.handle, op=op_id) as call:
-            if not self._complete_op(sap.deregister_op, spelling, cm, sap.handle):
+            if not self._complete_op(sap.deregister_op, spelling, cm, sap.handle, status):
                 return call.void()
             self._deregistered(sap, status)
             return call.void()

@@ -142,7 +142,7 @@ class VcActivationMixin(VcMixin):
         miniport = vc.adapter.driver
         op_id = None if vc.activate_op is None else vc.activate_op.id
         with self._begin(name, miniport, handle=vc.handle, op=op_id) as call:
-            if not self._complete_op(vc.activate_op, name, miniport, vc.handle):
+            if not self._complete_op(vc.activate_op, name, miniport, vc.handle, status):
                 return call.void()
             self._activated(vc, status, params)
             cm = vc.cm
@@ -260,7 +260,7 @@ class VcActivationMixin(VcMixin):
         miniport = vc.adapter.driver
         op_id = None if vc.deactivate_op is None else vc.deactivate_op.id
         with self._begin(name, miniport, handle=vc.handle, op=op_id) as call:
-            if not self._complete_op(vc.deactivate_op, name, miniport, vc.handle):
+            if not self._complete_op(vc.deactivate_op, name, miniport, vc.handle, status):
                 return call.void()
             self._deactivated(vc, status)
             cm = vc.cm
