@@ -71,13 +71,12 @@ from condis.constants import PASSIVE_LEVEL
 from condis.drivers import DriverBlock
 from condis.errors import CondisInternalError
 from condis.handles import AfHandle, BindingHandle
-from condis.ops import Operation, OpInput
+from condis.ops import Operation
 from condis.runtime import Returns, ddi, handler
 from condis.scheduler import Item
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
-    NDIS_STATUS_PENDING,
     NDIS_STATUS_RESOURCES,
     NDIS_STATUS_SUCCESS,
 )
@@ -401,15 +400,8 @@ class AfMixin(AfRegistrationMixin):
                 returns=Returns.STATUS_OUT,
             )
             assert status is not None
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmOpenAf",
-                reg.cm,
-                handle,
-            )
-            if pended or not row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmOpenAf", reg.cm, handle)
+            if not delivers:
                 return call.status(status, result=handle), handle
             self._open_finished(af, status, context)
             if status == NDIS_STATUS_SUCCESS:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from condis.af import AfInput, AfMixin, AfState, OpenAddressFamily
 from condis.handles import AfHandle
-from condis.ops import OpInput
 from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
@@ -95,15 +94,8 @@ class AfCloseMixin(AfMixin):
                     "NDIS_STATUS_PENDING or NDIS_STATUS_NOT_ACCEPTED",
                 )
                 status = NDIS_STATUS_NOT_ACCEPTED
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmCloseAf",
-                reg.cm,
-                af.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmCloseAf", reg.cm, af.handle)
+            if delivers:
                 self._close_finished(af, status)
             return call.status(status)
 
@@ -221,15 +213,10 @@ class AfCloseMixin(AfMixin):
                 handle=af.handle,
                 op=op.id,
             )
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolClNotifyCloseAf",
-                af.client.protocol,
-                af.handle,
+            delivers = self._returned(
+                op, status, "ProtocolClNotifyCloseAf", af.client.protocol, af.handle
             )
-            if row.delivers:
+            if delivers:
                 self._check_notify_result(af, status, "ProtocolClNotifyCloseAf")
             # Also when the client completed the notification inside the handler and
             # then returned PENDING: its completion could not release the handle while

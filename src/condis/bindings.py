@@ -45,7 +45,7 @@ from condis.constants import PASSIVE_LEVEL
 from condis.drivers import DriverBlock, DriverKind
 from condis.errors import CondisInternalError
 from condis.handles import BindContextHandle, BindingHandle, DriverHandle, UnbindContextHandle
-from condis.ops import Operation, OpInput
+from condis.ops import Operation
 from condis.runtime import ddi, handler
 from condis.scheduler import TICKS_PER_MS
 from condis.status import (
@@ -319,9 +319,7 @@ class BindingMixin(AdapterMixin):
             op=op.id,
             irql=PASSIVE_LEVEL,
         )
-        event = OpInput.RETURNED_PENDING if status == NDIS_STATUS_PENDING else OpInput.RETURNED
-        row = self._step_op(op, event, "ProtocolBindAdapterEx", protocol, ctx)
-        if row.delivers:
+        if self._returned(op, status, "ProtocolBindAdapterEx", protocol, ctx):
             self._bind_finished(binding, status)
         return binding
 
@@ -537,9 +535,7 @@ class BindingMixin(AdapterMixin):
                 detail=f"returned {status}; a protocol cannot fail an unbind",
             )
             status = NDIS_STATUS_SUCCESS
-        event = OpInput.RETURNED_PENDING if status == NDIS_STATUS_PENDING else OpInput.RETURNED
-        row = self._step_op(op, event, "ProtocolUnbindAdapterEx", binding.protocol, ctx)
-        if row.delivers:
+        if self._returned(op, status, "ProtocolUnbindAdapterEx", binding.protocol, ctx):
             self._unbind_finished(binding, "ProtocolUnbindAdapterEx")
             return
         if (

@@ -48,14 +48,13 @@ from typing import Any, Final
 from condis.drivers import DriverBlock
 from condis.errors import CondisInternalError
 from condis.handles import PartyHandle, VcHandle
-from condis.ops import Operation, OpInput
+from condis.ops import Operation
 from condis.runtime import Returns, ddi, handler
 from condis.sap import RegisteredSap
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_CALL_ACTIVE,
     NDIS_STATUS_FAILURE,
-    NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
@@ -363,15 +362,8 @@ class CallMixin(VcActivationMixin):
                 returns=Returns.STATUS_OUT,
             )
             assert status is not None
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmMakeCall",
-                reg.cm,
-                vc.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmMakeCall", reg.cm, vc.handle)
+            if delivers:
                 self._made(call, status, party_context, "ProtocolCmMakeCall")
             party_handle = None if party is None or party.state == "dropped" else party.handle
             return call_ddi.status(status, result=party_handle), party_handle

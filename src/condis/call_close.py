@@ -20,12 +20,10 @@ from __future__ import annotations
 from condis.call import Call, CallInput, CallState, Party
 from condis.call_incoming import CallIncomingMixin
 from condis.handles import PartyHandle, VcHandle
-from condis.ops import OpInput
 from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
-    NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
 )
 
@@ -102,15 +100,8 @@ class CallCloseMixin(CallIncomingMixin):
                 handle=vc.handle,
                 op=op.id,
             )
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmCloseCall",
-                reg.cm,
-                vc.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmCloseCall", reg.cm, vc.handle)
+            if delivers:
                 self._closed(call, status, "ProtocolCmCloseCall")
             return c.status(status)
 

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from condis.call import Call, CallInput, CallMixin, CallState
 from condis.handles import SapHandle, VcHandle
-from condis.ops import OpInput
 from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_CALL_ACTIVE,
     NDIS_STATUS_FAILURE,
-    NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
@@ -76,15 +74,10 @@ class CallIncomingMixin(CallMixin):
                 handle=vc.handle,
                 op=op.id,
             )
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolClIncomingCall",
-                vc.af.client.protocol,
-                vc.handle,
+            delivers = self._returned(
+                op, status, "ProtocolClIncomingCall", vc.af.client.protocol, vc.handle
             )
-            if row.delivers:
+            if delivers:
                 self._answered(call, status)
             return c.status(status)
 

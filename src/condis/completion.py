@@ -166,6 +166,19 @@ class CompletionMixin(NdisCore):
             )
         return row
 
+    def _returned(
+        self,
+        op: Operation,
+        status: NDIS_STATUS,
+        where: str,
+        driver: DriverBlock,
+        handle: NDIS_HANDLE | None,
+    ) -> bool:
+        """Handler `where` returned `status` for `op` (PENDING or a final status): step the
+        operation; True if NDIS acts on `status` now rather than on the completion DDI."""
+        event = OpInput.RETURNED_PENDING if status == NDIS_STATUS_PENDING else OpInput.RETURNED
+        return self._step_op(op, event, where, driver, handle).delivers
+
     def _complete_op(
         self,
         op: Operation | None,

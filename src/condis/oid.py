@@ -185,15 +185,8 @@ class OidMixin(StatusIndicationMixin):
         status = self._call_status(
             target, target_name, target_fn, *target_args, request, handle=handle, op=op.id
         )
-        pended = status == NDIS_STATUS_PENDING
-        row = self._step_op(
-            op,
-            OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-            target_name,
-            target,
-            handle,
-        )
-        if row.delivers:
+        delivers = self._returned(op, status, target_name, target, handle)
+        if delivers:
             self._oids.pop(request, None)
         return call.status(status)  # type: ignore[no-any-return]
 

@@ -34,13 +34,12 @@ from typing import Any
 
 from condis.call import CallState, Party
 from condis.handles import PartyHandle, VcHandle
-from condis.ops import Operation, OpInput
+from condis.ops import Operation
 from condis.qos import QosMixin
 from condis.runtime import Returns, ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
-    NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
@@ -120,15 +119,8 @@ class PartyMixin(QosMixin):
                 returns=Returns.STATUS_OUT,
             )
             assert status is not None
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmAddParty",
-                reg.cm,
-                party.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmAddParty", reg.cm, party.handle)
+            if delivers:
                 self._added(party, status, context)
             handle = None if party.state == "dropped" else party.handle
             return c.status(status, result=handle), handle
@@ -258,15 +250,8 @@ class PartyMixin(QosMixin):
                 handle=party.handle,
                 op=op.id,
             )
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmDropParty",
-                reg.cm,
-                party.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmDropParty", reg.cm, party.handle)
+            if delivers:
                 self._dropped(party, status, prior)
             return c.status(status)
 

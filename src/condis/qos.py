@@ -54,7 +54,7 @@ from condis.call import Call, CallState
 from condis.data import DataMixin
 from condis.drivers import DriverBlock
 from condis.handles import VcHandle
-from condis.ops import Operation, OpInput, OpState
+from condis.ops import Operation, OpState
 from condis.runtime import ddi, handler
 from condis.status import (
     NDIS_STATUS,
@@ -166,17 +166,10 @@ class QosMixin(DataMixin):
                 handle=vc.handle,
                 op=op.id,
             )
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmModifyCallQoS",
-                reg.cm,
-                vc.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmModifyCallQoS", reg.cm, vc.handle)
+            if delivers:
                 self._qos_finished(call, status, params)
-            elif pended and not call.live:
+            elif status == NDIS_STATUS_PENDING and not call.live:
                 # The handler let the call's close complete before it pended the change.
                 self._call_ends(call, "ProtocolCmModifyCallQoS", reg.cm)
             return c.status(status)

@@ -50,7 +50,7 @@ from condis.af import AfState, OpenAddressFamily
 from condis.af_close import AfCloseMixin
 from condis.errors import CondisInternalError
 from condis.handles import AfHandle, SapHandle
-from condis.ops import Operation, OpInput
+from condis.ops import Operation
 from condis.runtime import Returns, ddi, handler
 from condis.status import (
     NDIS_STATUS,
@@ -225,15 +225,8 @@ class SapMixin(AfCloseMixin):
                 returns=Returns.STATUS_OUT,
             )
             assert status is not None
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmRegisterSap",
-                reg.cm,
-                handle,
-            )
-            if pended or not row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmRegisterSap", reg.cm, handle)
+            if not delivers:
                 return call.status(status, result=handle), handle
             self._registered(sap, status, context)
             if status == NDIS_STATUS_SUCCESS:
@@ -373,15 +366,8 @@ class SapMixin(AfCloseMixin):
                 handle=sap.handle,
                 op=op.id,
             )
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "ProtocolCmDeregisterSap",
-                cm,
-                sap.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "ProtocolCmDeregisterSap", cm, sap.handle)
+            if delivers:
                 self._deregistered(sap, status)
             return call.status(NDIS_STATUS_PENDING)
 

@@ -19,13 +19,11 @@ from typing import Any
 
 from condis.errors import CondisInternalError
 from condis.handles import VcHandle
-from condis.ops import OpInput
 from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_NOT_ACCEPTED,
-    NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
@@ -108,15 +106,8 @@ class VcActivationMixin(VcMixin):
                 handle=vc.handle,
                 op=op.id,
             )
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "MiniportCoActivateVc",
-                miniport,
-                vc.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "MiniportCoActivateVc", miniport, vc.handle)
+            if delivers:
                 self._activated(vc, status, params)
             return call.status(status)
 
@@ -229,15 +220,8 @@ class VcActivationMixin(VcMixin):
                 handle=vc.handle,
                 op=op.id,
             )
-            pended = status == NDIS_STATUS_PENDING
-            row = self._step_op(
-                op,
-                OpInput.RETURNED_PENDING if pended else OpInput.RETURNED,
-                "MiniportCoDeactivateVc",
-                miniport,
-                vc.handle,
-            )
-            if row.delivers:
+            delivers = self._returned(op, status, "MiniportCoDeactivateVc", miniport, vc.handle)
+            if delivers:
                 self._deactivated(vc, status)
             return call.status(status)
 
