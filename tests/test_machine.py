@@ -24,9 +24,9 @@ For every example they check that:
    was: a strict host raises `BugCheck`, a collect-mode host records a
    violation and returns a failure status or None;
 4. closing everything at the end (calls, VCs, SAPs, AFs, then halting the
-   adapters) leaves no AF, SAP, VC, call, party, NBL, operation, work item,
-   timer or handle behind, and a run of valid actions only records no
-   violation at all.
+   adapters and unloading the drivers) leaves no driver, AF, SAP, VC, call,
+   party, NBL, operation, work item, timer or handle behind, and a run of
+   valid actions only records no violation at all.
 
 CONDIS_HYPOTHESIS_PROFILE picks the settings: "ci" (the default) or "soak".
 """
@@ -73,7 +73,6 @@ from condis.data import NET_BUFFER_LIST
 from condis.handles import (
     NDIS_HANDLE,
     AfHandle,
-    DriverHandle,
     HandleTable,
     PartyHandle,
     SapHandle,
@@ -937,7 +936,8 @@ class HostMachine(RuleBasedStateMachine):
     # --- teardown -------------------------------------------------------------------------------
 
     def teardown(self) -> None:
-        """Close everything, halt the adapters, and check that nothing is left.
+        """Close everything, halt the adapters, unload the drivers, and check that nothing
+        is left.
 
         Skipped when a step failed (its failure is what gets reported) or the
         host never started.
@@ -951,9 +951,12 @@ class HostMachine(RuleBasedStateMachine):
             if ndis.adapter(name).state.value == "running":
                 self.valid("halt_adapter", functools.partial(ndis.halt_adapter, name))
         self.valid("ndis.run()", ndis.run)
+        for block in reversed(ndis.drivers):
+            self.valid("unload_driver", functools.partial(ndis.unload_driver, block.name))
         assert ndis.crashed is None
         assert ndis.check_invariants() == []
         leaks: dict[str, Sequence[object]] = {
+            "drivers": ndis.drivers,
             "address families": ndis.address_families,
             "SAPs": ndis.saps,
             "VCs": ndis.vcs,
@@ -966,7 +969,7 @@ class HostMachine(RuleBasedStateMachine):
             "bindings": ndis.bindings,
             "adapters": ndis.adapters,
             "scheduled items": ndis.scheduler.pending(),
-            "handles": [h for h, _ in ndis.handles.live() if not isinstance(h, DriverHandle)],
+            "handles": [h for h, _ in ndis.handles.live()],
         }
         left = {what: items for what, items in leaks.items() if items}
         assert not left, f"left after teardown: {left}"
