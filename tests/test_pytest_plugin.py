@@ -59,6 +59,7 @@ def test_close_twice(condis_ndis):
 
 
 def test_a_leak_fails_the_test_and_says_where_it_came_from(pytester: pytest.Pytester) -> None:
+    """The timer belongs to the client's driver handle: unloading the client reports it."""
     pytester.makepyfile(
         HOST
         + """
@@ -73,6 +74,7 @@ def test_forget_a_timer(condis_ndis):
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
+            "*NdisDriverUnloadLeak (bug check 0xC4)*in DriverUnload*",
             "*still allocated after teardown:*",
             "*timer NdisTimerObject#* held by sampleclient: not freed*NdisAllocateTimerObject*",
         ]

@@ -120,6 +120,18 @@ class TestProtocol:
             ndis.unload_driver("bare")
         assert ndis.snapshot() == before
 
+    def test_unload_all_leaves_a_driver_without_an_unload_routine(self) -> None:
+        ndis, _, _ = cm_host()
+        ndis.load_driver(lambda DriverObject, RegistryPath: NDIS_STATUS_SUCCESS, "bare")
+        ndis.shutdown()
+        ndis.unload_all()
+        assert [d.name for d in ndis.drivers] == ["bare"]
+        unloads = [
+            r.driver for r in ndis.trace if r.name.endswith("Unload") and r.phase.value == "call"
+        ]
+        assert unloads == ["sampleclient", "samplecallmanager", "samplecominiport"]
+        assert (ndis.verifier.violations, ndis.leaks()) == ([], [])
+
     def test_unknown_driver_and_driver_code(self) -> None:
         ndis, _, _ = cm_host()
         with pytest.raises(KeyError, match="no driver named 'nobody' is loaded"):

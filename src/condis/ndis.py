@@ -7,7 +7,7 @@ top of `NdisCore` (runtime.py). Its public surface has two layers:
 * the DDIs, with their WDK names and parameters (`NdisClOpenAddressFamilyEx`,
   `NdisMCmRegisterAddressFamilyEx`...), for drivers to call;
 * host operations in PEP 8 names, for the test or tool that plays the rest
-  of the machine: `load_driver`, `unload_driver`, `add_adapter`,
+  of the machine: `load_driver`, `unload_driver`, `unload_all`, `add_adapter`,
   `halt_adapter`, `unbind_adapter`, `run`, `step`, `driver_context`,
   `snapshot`, and the tables (`drivers`, `adapters`, `bindings`,
   `registrations`, `address_families`, `operations`, `work_items`, `timers`,

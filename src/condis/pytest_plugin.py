@@ -6,8 +6,9 @@ point. It provides one fixture:
 `condis_ndis`
     An `Ndis` in collect mode. When the test ends, the fixture shuts the
     host down (every adapter still up is halted, so drivers unbind and
-    release what they hold) and fails the test if any rule was broken, if
-    anything is still allocated, or if the host crashed, printing the report
+    release what they hold), unloads every driver that has an unload
+    routine, and fails the test if any rule was broken, if anything is still
+    allocated, or if the host crashed, printing the report
     (verifier/report.py) with the trace before each violation.
 
 A test that wants a violation (a test of a buggy driver) reads
@@ -35,6 +36,8 @@ def condis_ndis() -> Iterator[Ndis]:
     yield ndis
     if ndis.crashed is None:
         ndis.shutdown()
+    if ndis.crashed is None:
+        ndis.unload_all()
     report = Report.of(ndis)
     if not report.clean:
         pytest.fail(f"condis found problems:\n\n{report.render(diagram=False)}", pytrace=False)

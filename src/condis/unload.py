@@ -119,6 +119,18 @@ class UnloadMixin(BindingMixin):
         named = re.compile(re.escape(label) + r"(?!\d)")
         return any(v.handle == label or named.search(v.detail) for v in self.verifier.violations)
 
+    def unload_all(self) -> None:
+        """Unload every loaded driver that has an unload routine, last loaded first.
+
+        After `shutdown()`, this is the end of a run: what a driver still holds
+        is then reported (NdisDriverUnloadLeak). A driver with no unload
+        routine stays loaded, as the I/O manager would leave it.
+        """
+        self._check_alive()
+        for block in reversed(self.drivers):
+            if self._unload_routine(block) is not None:
+                self.unload_driver(block.name)
+
     @staticmethod
     def _unload_routine(block: DriverBlock) -> Any:
         if block.kind is DriverKind.MINIPORT:

@@ -114,8 +114,7 @@ def run_one(
         drivers = make_drivers(factory, ndis)
         run_workload(ndis, drivers, _names(drivers), variant.setup)
         ndis.shutdown()
-        for block in reversed(ndis.drivers):
-            ndis.unload_driver(block.name)
+        ndis.unload_all()
     except (BugCheck, SystemCrashed):
         pass  # recorded by the verifier; the report shows the crash
     except Exception:
