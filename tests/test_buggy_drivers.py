@@ -59,10 +59,13 @@ LEAK_RULES = frozenset(
 
 #: The rules no driver in the catalogue breaks on its own under the workload, and why.
 UNCOVERED: dict[str, str] = {
-    "CoNdisNblLeak": "every sample peer waits for its NBLs before teardown (a client for its "
-    "sends before NdisClCloseCall, the MCM's halt for its receives), so an NBL kept out hangs "
-    "the teardown: NdisWatchdog and NdisWaitDeadlock end the run before the halt that checks "
-    "for leaked NBLs",
+    "CoNdisNblLeak": "an NBL kept out blocks teardown before any halt can find it: a VC with "
+    "NBLs in flight cannot be deleted (so its AF cannot close), every sample peer waits for its "
+    "NBLs (a client for its sends before NdisClCloseCall, the MCM's halt for its receives), and "
+    "NDIS does not call MiniportHaltEx with sends outstanding (nc-ndis-miniport_halt); the run "
+    "ends in NdisWatchdog or NdisWaitDeadlock first. Only a pair of drivers, a miniport that "
+    "halts without waiting for its receives and a client that keeps them, reaches it "
+    "(tests/test_data.py)",
 }
 
 
