@@ -63,9 +63,9 @@ UNCOVERED: dict[str, str] = {
     "NBLs in flight cannot be deleted (so its AF cannot close), every sample peer waits for its "
     "NBLs (a client for its sends before NdisClCloseCall, the MCM's halt for its receives), and "
     "NDIS does not call MiniportHaltEx with sends outstanding (nc-ndis-miniport_halt); the run "
-    "ends in NdisWatchdog or NdisWaitDeadlock first. Only a pair of drivers, a miniport that "
-    "halts without waiting for its receives and a client that keeps them, reaches it "
-    "(tests/test_data.py)",
+    "ends in NdisWatchdog or NdisWaitDeadlock first. A miniport that keeps a send and also "
+    "halts without waiting reaches it, first of its violations (tests/test_data.py), but that "
+    "halt leaves the AFs open too (CoNdisAfOpenOnTeardown)",
 }
 
 
