@@ -208,6 +208,36 @@ class TestLeaksAtUnload:
         assert ndis.check_invariants() == []
 
 
+class TimerSettingClient(SampleClient):
+    """Sets a timer with its driver handle in DriverEntry and forgets it."""
+
+    def DriverEntry(self, DriverObject: DRIVER_OBJECT, RegistryPath: str) -> Any:
+        status = super().DriverEntry(DriverObject, RegistryPath)
+        self.fired = 0
+        chars = NDIS_TIMER_CHARACTERISTICS(TimerFunction=self.tick)
+        _, self.timer = self.ndis.NdisAllocateTimerObject(self.driver_handle, chars)
+        self.ndis.NdisSetTimerObject(self.timer, 1000, 0)
+        return status
+
+    def tick(self, *args: object) -> None:
+        self.fired += 1
+
+
+def test_a_timer_left_set_never_runs_into_the_unloaded_driver() -> None:
+    ndis, _, _ = cm_host(client=False)
+    ndis.verifier.mode = Mode.COLLECT
+    client = TimerSettingClient(ndis)
+    ndis.load_driver(client, "ticking")
+    ndis.unload_driver("ticking")
+    (v,) = ndis.verifier.violations
+    assert (v.rule, v.driver) == ("NdisDriverUnloadLeak", "ticking")
+    assert client.timer.label in v.detail
+    ndis.run()  # the clock passes the timer's due time
+    assert client.fired == 0
+    assert [t.handle for t in ndis.timers if t.driver.name == "ticking"] == [client.timer]
+    assert ndis.check_invariants() == []
+
+
 class TestDeregisterContext:
     def test_from_an_entry_point_ndis_called(self) -> None:
         ndis, _, _ = cm_host(client=False)

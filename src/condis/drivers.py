@@ -270,6 +270,10 @@ class DriverMixin(CompletionMixin):
     def _driver_loaded(self, block: DriverBlock) -> None:
         """Hook: a driver's DriverEntry succeeded (bindings.py binds protocols)."""
 
+    def _driver_unloaded(self, block: DriverBlock) -> None:
+        """Hook: `block` was unloaded (unload.py); no callback may run its code again
+        (timers.py and workitems.py withdraw what the driver left queued)."""
+
     def _block_for_object(self, ddi_name: str, driver_object: object) -> DriverBlock:
         if not isinstance(driver_object, DRIVER_OBJECT):
             raise TypeError(

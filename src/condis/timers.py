@@ -74,6 +74,13 @@ class TimerMixin(WorkItemMixin):
             state = "set" if timer.queued is not None else "not set"
             yield Leak("timer", timer.handle.label, timer.driver.name, f"not freed ({state})")
 
+    def _driver_unloaded(self, block: DriverBlock) -> None:
+        super()._driver_unloaded(block)
+        for timer in self.timers:
+            if timer.driver is block and timer.queued is not None:
+                self.scheduler.cancel(timer.queued)
+                timer.queued = None
+
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()
         waiting = {id(i) for i in self.scheduler.pending()}

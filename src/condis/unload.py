@@ -24,7 +24,9 @@ Theory of operation:
   leak no earlier violation named, under NdisDriverUnloadLeak:
   Driver Verifier's 0xC4 with Parameter 1 0x62, "the driver is unloading
   without first freeing its pool allocations". The driver is then gone:
-  its handles are stale and its name may be loaded again.
+  its handles are stale, its name may be loaded again, and a timer or work
+  item it left queued is withdrawn unrun (on Windows it would run into
+  unloaded code).
 
 Choices the pages leave open, and what condis does:
 
@@ -92,7 +94,6 @@ class UnloadMixin(BindingMixin):
                     self.halt_adapter(adapter)
                     self.run()
         self._call_void(block, label, routine, block.driver_object, irql=PASSIVE_LEVEL)
-        self.run()
         if block.name in self._stuck:
             return  # the unload never finishes: NDIS still waits for a binding
         for leak in self.leaks():
@@ -113,6 +114,7 @@ class UnloadMixin(BindingMixin):
             )
             self.handles.close(block.handle)
         block.loaded = False
+        self._driver_unloaded(block)
 
     def _reported(self, label: str) -> bool:
         """Each leak is reported once: what a violation already named is not repeated."""

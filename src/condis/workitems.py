@@ -57,6 +57,13 @@ class WorkItemMixin(AdapterMixin):
         for item in self.work_items:
             yield Leak("work item", item.handle.label, item.driver.name, "not freed")
 
+    def _driver_unloaded(self, block: DriverBlock) -> None:
+        super()._driver_unloaded(block)
+        for item in self.work_items:
+            if item.driver is block and item.queued is not None:
+                self.scheduler.cancel(item.queued)
+                item.queued = None
+
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()
         waiting = {id(i) for i in self.scheduler.pending()}
