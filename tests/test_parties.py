@@ -22,6 +22,7 @@ from condis import (
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_INVALID_DATA,
     NDIS_STATUS_NO_ROUTE_TO_DESTINATION,
+    NDIS_STATUS_NOT_ACCEPTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     PASSIVE_LEVEL,
@@ -470,6 +471,30 @@ class TestLeafHangsUp:
         names = ("NdisMCmDispatchIncomingDropParty", "NdisMCmDispatchIncomingCloseCall")
         assert calls_since(ndis, mark, *names) == []
         assert h.vc.call == "closed" and h.bob.afs("open")[0].vcs == []
+        assert ndis.parties == () and ndis.calls == () and ndis.operations == ()
+
+    def test_every_leaf_leaves_while_a_party_is_offered(self) -> None:
+        """Both leaves hang up at once, the last added first, while the party the root is
+        adding waits for its callee's answer. Told of the close by the first leave, the
+        root's client drops the parties it still thinks connected but the first and
+        waits for its add; the other leave must not tell it of the close again."""
+        h = host(leaves=("bob", "carol"))
+        ndis = h.ndis
+        ndis.driver("dave").code.incoming = "pend"
+        dave = h.alice.add_party(h.vc, to("dave"))
+        ndis.run()
+        assert dave.state == "adding"
+        (offered,) = h.dave.afs("open")[0].vcs
+        mark = mark_of(ndis)
+        h.carol.close_call(leaf_vc(h.carol))
+        h.bob.close_call(leaf_vc(h.bob))
+        ndis.run()
+        h.dave.answer(offered, NDIS_STATUS_NOT_ACCEPTED)
+        ndis.run()
+        assert ndis.crashed is None and ndis.verifier.violations == []
+        closes = calls_since(ndis, mark, "NdisMCmDispatchIncomingCloseCall")
+        assert closes == [("NdisMCmDispatchIncomingCloseCall", "samplemcm", h.vc.handle.label)]
+        assert h.vc.call == "closed"
         assert ndis.parties == () and ndis.calls == () and ndis.operations == ()
 
     def test_an_incoming_drop_of_a_party_being_dropped_is_call_state(self) -> None:

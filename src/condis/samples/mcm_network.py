@@ -295,7 +295,7 @@ class McmNetwork(MiniportDriver):
 
         def finish(pended: bool) -> None:
             self.deactivate_vc(vc)
-            vc.closing = False
+            vc.closing = vc.told_closed = False
             assert vc.handle is not None
             handle = vc.handle
             if pended:
@@ -316,8 +316,7 @@ class McmNetwork(MiniportDriver):
         out: list[tuple[McmAdapter, Callable[[], None]]] = []
 
         def close(other: McmVc) -> tuple[McmAdapter, Callable[[], None]]:
-            assert other.handle is not None
-            h, call = other.handle, other.calls
+            call = other.calls
 
             def hang_up() -> None:
                 # Only if that end's call is still up when this work runs: its
@@ -327,7 +326,7 @@ class McmNetwork(MiniportDriver):
                 # while its pended close keeps the VC active, nor, once the
                 # close is done, of this one on its next call.
                 if other.active and not other.closing and other.calls == call:
-                    ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, h, None, 0)
+                    self._tell_closed(other)
 
             return other.af.adapter, hang_up
 
@@ -345,7 +344,7 @@ class McmNetwork(MiniportDriver):
             leaf_party.connected = False
             root = leaf_party.root
             assert root.handle is not None and leaf_party.handle is not None
-            rh, ph = root.handle, leaf_party.handle
+            ph = leaf_party.handle
 
             def leave() -> None:
                 # Unless the root's client dropped the party (or closed the call) first.
@@ -356,10 +355,18 @@ class McmNetwork(MiniportDriver):
                 if any(p.connected for p in root.parties):
                     ndis.NdisMCmDispatchIncomingDropParty(NDIS_STATUS_SUCCESS, ph, None, 0)
                 else:
-                    ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, rh, None, 0)
+                    self._tell_closed(root)
 
             out.append((root.af.adapter, leave))
         return out
+
+    def _tell_closed(self, vc: McmVc) -> None:
+        """Tell `vc`'s client that its call was closed from the other end, once per call."""
+        if vc.told_closed:
+            return
+        vc.told_closed = True
+        assert vc.handle is not None
+        self.ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, vc.handle, None, 0)
 
     def _delete_incoming_vc(self, vc: McmVc) -> None:
         assert vc.handle is not None
@@ -397,11 +404,10 @@ class McmNetwork(MiniportDriver):
         if party.connected and leaf is not None and leaf.handle is not None:
             party.connected = False
             leaf.party = None  # the leaf's own close must not report back to the root
-            handle = leaf.handle
 
             def hang_up_leaf() -> None:
                 if leaf.active and not leaf.closing:  # unless its client closed the call
-                    self.ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, handle, None, 0)
+                    self._tell_closed(leaf)
 
             self._defer_or_later(leaf.af.adapter, hang_up_leaf)
         return NDIS_STATUS_SUCCESS

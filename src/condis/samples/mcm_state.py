@@ -83,6 +83,9 @@ class McmVc:
     #: its client called NdisClCloseCall and the close has not completed: the VC is
     #: still active, but the MCM must not tell that client of a hang-up or a drop
     closing: bool = False
+    #: the MCM told its client of an incoming close: a call is closed only once, however
+    #: many ends (the leaves of a multipoint root) leave at once
+    told_closed: bool = False
     #: how many calls the client has made on the VC: a VC it created outlives a
     #: call, and signalling queued for one call must not reach the next
     calls: int = 0
