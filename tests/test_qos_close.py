@@ -7,11 +7,14 @@ that completes with NDIS_STATUS_SUCCESS first breaks CoNdisCloseCallWithQosPendi
 in collect mode NDIS then stops tracking the change, still delivers a late completion
 once while the VC lives, and forgets it with the VC. A close that fails leaves the
 change pending. An offered call the client rejects with its own change pending is the
-call manager's to finish before it deletes the VC.
+call manager's to finish before it deletes the VC or offers a new call on it. A close
+that completes inside ProtocolCmModifyCallQoS makes a PENDING return from it the
+violation. A VC reused after a change keeps nothing of it.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -35,9 +38,10 @@ from test_qos import (
     mcm_call,
     priority,
     qos,
+    refused,
     steps,
 )
-from util import records
+from util import expect_bugcheck, first, records
 
 RULE = "CoNdisCloseCallWithQosPending"
 QOS_DONE = "ProtocolClModifyCallQoSComplete"
@@ -45,6 +49,13 @@ QOS_DONE = "ProtocolClModifyCallQoSComplete"
 
 def rules(ndis: Ndis) -> list[tuple[str, str, str | None]]:
     return [(v.rule, v.ddi, v.driver) for v in ndis.verifier.violations]
+
+
+def first_op(ndis: Ndis, mark: int) -> int:
+    """The operation id of the first ProtocolCmModifyCallQoS called after `mark`."""
+    op = first(ndis, "ProtocolCmModifyCallQoS", after=mark).op
+    assert op is not None
+    return op
 
 
 def detail(op_id: int, vc_label: str, completer: str) -> str:
@@ -298,3 +309,213 @@ class TestOtherEndings:
         assert ndis.verifier.violations[0].handle == label
         ndis.run()
         assert (ndis.operations, ndis.check_invariants()) == ((), [])
+
+
+# --- the call ends inside ProtocolCmModifyCallQoS, or a new call comes ----------------------
+
+
+class HangUpMcm(ParkingMcm):
+    """ProtocolCmModifyCallQoS hears that the network dropped the call: it dispatches the
+    hang-up (the sample client closes at once, and the close completes), then answers
+    the change with `answer`. With `delete`, an incoming call's VC is deleted there too."""
+
+    answer = NDIS_STATUS_PENDING
+    delete = False
+
+    def ProtocolCmModifyCallQoS(self, CallMgrVcContext: Any, CallParameters: Any) -> Any:
+        vc = CallMgrVcContext
+        if self.delete:
+            vc.incoming = False  # deleted here, not by ProtocolCmCloseCall's work item
+        self.ndis.NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, vc.handle, None, 0)
+        if self.delete:
+            assert self.ndis.NdisMCmDeleteVc(vc.handle) == NDIS_STATUS_SUCCESS
+            vc.af.adapter.vcs.pop(vc.handle)
+        return self.answer
+
+
+class KeepingMcm(ParkingMcm):
+    """Pends QoS changes and keeps the VC of a rejected offer (active) for the next
+    offer, which the test makes; an accepted offer of its own is connected at once."""
+
+    def ProtocolCmIncomingCallComplete(self, Status: Any, CallMgrVcContext: Any, P: Any) -> Any:
+        callee = CallMgrVcContext
+        caller, callee.peer = callee.peer, None
+        if caller is not None:
+            self._answer_caller(caller, None, Status, P)
+        elif Status == NDIS_STATUS_SUCCESS:
+            self.ndis.NdisMCmDispatchCallConnected(callee.handle)
+
+
+class TestClosedInsideTheHandler:
+    """The close completes while ProtocolCmModifyCallQoS runs: the change is still the
+    handler's to answer. PENDING then leaves a change no one can complete on the call:
+    the violation is reported at the handler's return."""
+
+    HANG_UP = (
+        "ProtocolCmModifyCallQoS",
+        "NdisMCmDispatchIncomingCloseCall",
+        "ProtocolClIncomingCloseCall",
+        "NdisClCloseCall",
+        "ProtocolCmCloseCall",
+    )
+
+    def test_collect_reports_at_the_handlers_return_and_forgets_the_change(self) -> None:
+        h = mcm_call(mcm=HangUpMcm, mode=Mode.COLLECT)
+        ndis, vc = h.ndis, h.vc
+        mark = mark_of(ndis)
+        assert h.alice.modify_qos(vc, qos(2)) == NDIS_STATUS_PENDING
+        names = ("NdisClModifyCallQoS", *self.HANG_UP)
+        got = [s for s in steps(ndis, mark, *names) if s[0] == "return"]
+        assert got == [
+            ("return", "ProtocolCmCloseCall", "samplemcm", NDIS_STATUS_SUCCESS),
+            ("return", "NdisClCloseCall", "alice", NDIS_STATUS_SUCCESS),
+            ("return", "ProtocolClIncomingCloseCall", "alice", None),
+            ("return", "NdisMCmDispatchIncomingCloseCall", "samplemcm", None),
+            ("return", "ProtocolCmModifyCallQoS", "samplemcm", NDIS_STATUS_PENDING),
+            ("return", "NdisClModifyCallQoS", "alice", NDIS_STATUS_PENDING),
+        ]
+        (v,) = ndis.verifier.violations
+        op_id = first_op(ndis, mark)
+        assert (v.rule, v.ddi, v.driver, v.handle) == (
+            RULE,
+            "ProtocolCmModifyCallQoS",
+            "samplemcm",
+            vc.handle.label,
+        )
+        assert v.detail == detail(op_id, vc.handle.label, "NdisMCmModifyCallQoSComplete")
+        assert ndis.call_on(vc.handle) is None
+        assert (vc.call, ndis.operations, ndis.check_invariants()) == ("closed", (), [])
+        # The VC lives and carries no new call: a late completion reaches alice, once.
+        ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(2))
+        assert [r.driver for r in records(ndis, QOS_DONE, "call")] == ["alice"]
+        assert len(ndis.verifier.violations) == 1
+        ndis.run()
+        assert h.alice.delete_vc(vc) == NDIS_STATUS_SUCCESS
+        assert (ndis.operations, ndis.check_invariants()) == ((), [])
+
+    def test_strict_stops_the_host_at_the_handlers_return(self) -> None:
+        h = mcm_call(mcm=HangUpMcm)
+        ndis, vc = h.ndis, h.vc
+        mark = mark_of(ndis)
+        with pytest.raises(BugCheck) as info:
+            h.alice.modify_qos(vc, qos(2))
+        bc = info.value
+        assert (bc.code, bc.rule, bc.ddi, bc.driver, bc.handle) == (
+            DRIVER_VERIFIER_DETECTED_VIOLATION,
+            RULE,
+            "ProtocolCmModifyCallQoS",
+            "samplemcm",
+            vc.handle.label,
+        )
+        assert bc.detail == detail(
+            first_op(ndis, mark), vc.handle.label, "NdisMCmModifyCallQoSComplete"
+        )
+        assert ndis.crashed is bc
+        last = after(ndis, mark)[-1]
+        assert (last.phase.value, last.name, last.status) == (
+            "return",
+            "ProtocolCmModifyCallQoS",
+            NDIS_STATUS_PENDING,
+        )
+        assert vc.call == "closed"
+
+    def test_a_change_answered_synchronously_after_the_close_is_no_violation(self) -> None:
+        class AnsweringMcm(HangUpMcm):
+            answer = NDIS_STATUS_SUCCESS
+
+        h = mcm_call(mcm=AnsweringMcm)
+        ndis, vc = h.ndis, h.vc
+        assert h.alice.modify_qos(vc, qos(2)) == NDIS_STATUS_SUCCESS
+        assert (vc.call, ndis.operations, ndis.verifier.violations) == ("closed", (), [])
+        assert ndis.check_invariants() == []
+
+    def test_collect_the_vc_deleted_in_the_handler_keeps_nothing(self) -> None:
+        # bob's VC is the MCM's: it goes with the call, inside the handler
+        class DeletingMcm(HangUpMcm):
+            delete = True
+
+        h = mcm_call(mcm=DeletingMcm, mode=Mode.COLLECT)
+        ndis, bob_vc = h.ndis, h.bob_vc
+        handle = bob_vc.handle
+        assert h.bob.modify_qos(bob_vc, qos(3)) == NDIS_STATUS_PENDING
+        assert rules(ndis) == [(RULE, "ProtocolCmModifyCallQoS", "samplemcm")]
+        assert ndis.verifier.violations[0].handle == handle.label
+        assert (ndis.operations, ndis.check_invariants()) == ((), [])
+        ndis.run()
+        ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, handle, qos(3))
+        assert [r for r, _, _ in rules(ndis)] == [RULE, "NdisHandleStale"]
+        assert records(ndis, QOS_DONE) == []
+        assert (ndis.operations, ndis.check_invariants()) == ((), [])
+
+
+class TestANewCallOnTheVc:
+    """A rejected offer's change still pending when the call manager offers a new call on
+    the same VC: that offer ends the old call, and is where the violation is found."""
+
+    def reject_with_the_change_pending(self, mode: Mode) -> tuple[SimpleNamespace, Any, int]:
+        h = mcm_call(mcm=KeepingMcm, incoming="pend", mode=mode)
+        assert h.bob.modify_qos(h.bob_vc, qos(2)) == NDIS_STATUS_PENDING
+        (op,) = [o for o in h.ndis.operations if o.kind == "modify-qos"]
+        h.bob.answer(h.bob_vc, NDIS_STATUS_FAILURE)
+        h.ndis.run()
+        assert (h.vc.call, h.bob_vc.call, h.ndis.verifier.violations) == ("failed", "failed", [])
+        assert h.ndis.operations == (op,)  # the VC is kept: nothing is reported yet
+        return h, h.bob.afs("open")[0].saps[0].handle, op.id
+
+    def test_strict_stops_the_host_and_leaves_it_as_it_was(self) -> None:
+        h, sap, op_id = self.reject_with_the_change_pending(Mode.STRICT)
+        ndis, handle = h.ndis, h.bob_vc.handle
+        run = lambda: ndis.NdisMCmDispatchIncomingCall(sap, handle, qos(7))  # noqa: E731
+        bc = expect_bugcheck(
+            ndis, run, RULE, "NdisMCmDispatchIncomingCall", "samplemcm", handle.label, stops=True
+        )
+        assert bc.detail == detail(op_id, handle.label, "NdisMCmModifyCallQoSComplete")
+        assert len(records(ndis, "ProtocolClIncomingCall", "call")) == 1  # the first offer's
+        assert [op.kind for op in ndis.operations] == ["modify-qos"]  # no offer was made
+
+    def test_collect_the_offer_goes_on_and_a_late_completion_is_not_delivered(self) -> None:
+        h, sap, op_id = self.reject_with_the_change_pending(Mode.COLLECT)
+        ndis, bob_vc = h.ndis, h.bob_vc
+        mark = mark_of(ndis)
+        status = ndis.NdisMCmDispatchIncomingCall(sap, bob_vc.handle, qos(7))
+        assert status == NDIS_STATUS_PENDING
+        assert rules(ndis) == [(RULE, "NdisMCmDispatchIncomingCall", "samplemcm")]
+        assert ndis.verifier.violations[0].detail == detail(
+            op_id, bob_vc.handle.label, "NdisMCmModifyCallQoSComplete"
+        )
+        names = ("NdisMCmDispatchIncomingCall", "ProtocolClIncomingCall")
+        assert [(p, n, d) for p, n, d, _ in steps(ndis, mark, *names)] == [
+            ("call", names[0], "samplemcm"),
+            ("call", names[1], "bob"),
+            ("return", names[1], "bob"),
+            ("return", names[0], "samplemcm"),
+        ]
+        assert [op.kind for op in ndis.operations] == ["incoming-call"]
+        assert ndis.check_invariants() == []
+        # The change belonged to the old call: completing it now meets the new one.
+        ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, bob_vc.handle, qos(2))
+        assert rules(ndis)[1:] == [
+            ("CoNdisCompleteNotPending", "NdisMCmModifyCallQoSComplete", "samplemcm")
+        ]
+        assert records(ndis, QOS_DONE) == []
+        h.bob.answer(bob_vc, NDIS_STATUS_SUCCESS)
+        ndis.run()
+        assert bob_vc.call == "connected"
+        assert priority(ndis, bob_vc.handle) == 7
+        assert (ndis.operations, ndis.check_invariants()) == ((), [])
+
+    def test_a_finished_change_is_forgotten_when_the_vc_carries_a_new_call(self) -> None:
+        h = mcm_call(completion="pended")
+        ndis, vc = h.ndis, h.vc
+        assert h.alice.modify_qos(vc, qos(2)) == NDIS_STATUS_PENDING
+        ndis.run()
+        assert h.alice.close_call(vc) == NDIS_STATUS_PENDING
+        ndis.run()
+        status, _ = ndis.NdisClMakeCall(vc.handle, qos(0), None)
+        assert status == NDIS_STATUS_PENDING
+        ndis.run()
+        assert ndis.call_on(vc.handle) is not None
+        assert ndis.check_invariants() == []
+        # a completion now is for no change of the new call
+        run = lambda: ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(2))  # noqa: E731
+        refused(ndis, run, "CoNdisCompleteNotPending", "NdisMCmModifyCallQoSComplete", "samplemcm")

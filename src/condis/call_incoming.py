@@ -54,6 +54,10 @@ class CallIncomingMixin(CallMixin):
                 return c.status(NDIS_STATUS_CALL_ACTIVE)
             self._require_active(spelling, cm, vc, refused=True)
             call = Call(vc=vc, outgoing=False, parameters=params, state=CallState.OFFERED, sap=sap)
+            # Filed first: filing ends the VC's last call, which can stop the host
+            # (qos.py: a change still pending on a rejected offer), and then no
+            # operation may be left for a ProtocolClIncomingCall never called.
+            self._file_call(vc, call, spelling, cm)
             op = self._new_op(
                 "incoming-call",
                 "ProtocolClIncomingCall",
@@ -61,7 +65,6 @@ class CallIncomingMixin(CallMixin):
                 vc.handle,
             )
             call.incoming_op = op
-            self._file_call(vc, call, spelling, cm)
             c.op = op.id
             assert vc.af is not None
             status = self._call_status(

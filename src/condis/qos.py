@@ -38,16 +38,29 @@ before it returns NDIS_STATUS_SUCCESS from ProtocolCmCloseCall or calls
 Ndis(M)CmCloseCallComplete with it. A close that fails leaves the call, and
 the change, as they were. A call that ends otherwise (an offered call the
 client rejects while its own change is pending) is the call manager's to
-finish before it deletes the VC or offers a new call on it. Either deadline
-missed is CoNdisCloseCallWithQosPending, reported against the call manager;
-NDIS then stops tracking the change (it is no longer in `operations`, and
+finish before it deletes the VC or offers a new call on it (NDIS checks the
+latter before it makes anything of the offer, so a strict host stops with
+the offer not made). Either deadline missed is
+CoNdisCloseCallWithQosPending, reported against the call manager; NDIS then
+stops tracking the change (it is no longer in `operations`, and
 the watchdog is off), and a completion that still comes while the VC lives
 and carries no new call is delivered to the client as it would have been,
 once. After the VC is deleted its handle is stale like any other.
+
+A close may also complete inside ProtocolCmModifyCallQoS (the call manager
+dispatches a hang-up there and the client closes at once). The change is
+still the handler's to answer: a status is returned to the client as usual,
+but NDIS_STATUS_PENDING comes after the deadline and is the violation,
+reported when the handler returns. NDIS keeps a finished (or forgotten)
+change only while its call is the one filed on the VC, to recognise a late
+completion: the record goes when a new call is filed there or the VC is
+deleted, even inside the handler, so a VC reused after a change holds
+nothing of it (an invariant checks this).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from condis.call import Call, CallState
@@ -94,6 +107,27 @@ class QosMixin(DataMixin):
         if call is not None:
             self._qos_done.pop(call, None)
 
+    def _file_call(self, vc: Vc, call: Call, where: str, driver: DriverBlock) -> None:
+        old = self._calls.get(vc)
+        super()._file_call(vc, call, where, driver)
+        if old is not None:
+            self._qos_done.pop(old, None)  # a late completion now meets the new call
+
+    def _remember_done(self, call: Call, op: Operation) -> None:
+        """Keep `op` as `call`'s last finished change while `call` is the one on its VC."""
+        if self._calls.get(call.vc) is call:
+            self._qos_done[call] = op
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        for table, calls in (("pending", self._qos_ops), ("finished", self._qos_done)):
+            for call in calls:
+                if self._calls.get(call.vc) is not call:
+                    yield (
+                        f"a {table} QoS change is kept for a call on {call.vc.handle.label} "
+                        "that is no longer filed there"
+                    )
+
     def _call_ends(self, call: Call, where: str, driver: DriverBlock) -> None:
         super()._call_ends(call, where, driver)
         op = self._qos_ops.get(call)
@@ -113,13 +147,13 @@ class QosMixin(DataMixin):
         # Collect mode goes on: the change is no longer NDIS's to track, but a late
         # completion is still recognised, and delivered once (module docstring).
         del self._qos_ops[call]
-        self._qos_done[call] = op
+        self._remember_done(call, op)
         self._forget_op(op)
 
     def _qos_finished(self, call: Call, status: NDIS_STATUS, params: CO_CALL_PARAMETERS) -> None:
         op = self._qos_ops.pop(call, None)
         if op is not None:
-            self._qos_done[call] = op
+            self._remember_done(call, op)
         if status == NDIS_STATUS_SUCCESS and call.live:
             call.parameters = params
 
