@@ -339,6 +339,9 @@ class CallMixin(VcActivationMixin):
                 return call_ddi.status(NDIS_STATUS_CALL_ACTIVE), None
             reg = vc.af.registration
             call = Call(vc=vc, outgoing=True, parameters=params, state=CallState.MAKING)
+            # Filed first, as for an incoming call: filing ends the VC's last call,
+            # which can stop the host, before anything of the new call is made.
+            self._file_call(vc, call, name, client)
             party = (
                 None
                 if ProtocolPartyContext is None
@@ -348,7 +351,6 @@ class CallMixin(VcActivationMixin):
                 "make-call", "ProtocolCmMakeCall", (reg.spelling("MakeCallComplete"),), vc.handle
             )
             call.make_op = op
-            self._file_call(vc, call, name, client)
             call_ddi.op = op.id
             status, party_context = self._invoke(
                 reg.cm,
