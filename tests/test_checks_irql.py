@@ -37,8 +37,8 @@ from condis import (
     SystemCrashed,
 )
 from condis.catalogue import CATALOGUE, DdiKind
+from condis.crossing import IMPLEMENTED
 from condis.driver import build_characteristics
-from condis.runtime import IMPLEMENTED
 from condis.samples import SampleClient
 from condis.vcnames import VAR_STRING
 from util import C4, cm_host, expect_bugcheck, facts, mcm_host, records

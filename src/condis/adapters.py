@@ -43,9 +43,9 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from condis.constants import NDIS_HALT_ACTION, NDIS_MEDIUM, PASSIVE_LEVEL
+from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock, DriverKind, DriverMixin
 from condis.handles import AdapterHandle
-from condis.runtime import ddi, handler
 from condis.status import NDIS_STATUS, NDIS_STATUS_BAD_VERSION, NDIS_STATUS_SUCCESS
 from condis.structs import (
     NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,

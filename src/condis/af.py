@@ -68,11 +68,11 @@ from condis.adapters import Adapter
 from condis.af_registration import AfRegistration, AfRegistrationMixin
 from condis.bindings import Binding, BindingState
 from condis.constants import PASSIVE_LEVEL
+from condis.crossing import Returns, ddi, handler
 from condis.drivers import DriverBlock
 from condis.errors import CondisInternalError
 from condis.handles import AfHandle, BindingHandle
 from condis.ops import Operation
-from condis.runtime import Returns, ddi, handler
 from condis.scheduler import Item
 from condis.status import (
     NDIS_STATUS,

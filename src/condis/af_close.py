@@ -20,8 +20,8 @@ released when the handler returns, since the client may use it until then.
 from __future__ import annotations
 
 from condis.af import AfInput, AfMixin, AfState, OpenAddressFamily
+from condis.crossing import ddi
 from condis.handles import AfHandle
-from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,

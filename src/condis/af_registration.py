@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 from condis.adapters import Adapter, AdapterState
 from condis.bindings import Binding, BindingMixin, BindingState, OpenState
 from condis.constants import PASSIVE_LEVEL
+from condis.crossing import ddi
 from condis.drivers import DriverBlock
 from condis.errors import CondisInternalError
 from condis.handles import AdapterHandle, BindingHandle
-from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,

@@ -42,11 +42,11 @@ from typing import Any, Final
 
 from condis.adapters import Adapter, AdapterMixin
 from condis.constants import PASSIVE_LEVEL
+from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock, DriverKind
 from condis.errors import CondisInternalError
 from condis.handles import BindContextHandle, BindingHandle, DriverHandle, UnbindContextHandle
 from condis.ops import Operation
-from condis.runtime import ddi, handler
 from condis.scheduler import TICKS_PER_MS
 from condis.status import (
     NDIS_STATUS,

@@ -45,11 +45,11 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Final
 
+from condis.crossing import Returns, ddi, handler
 from condis.drivers import DriverBlock
 from condis.errors import CondisInternalError
 from condis.handles import PartyHandle, VcHandle
 from condis.ops import Operation
-from condis.runtime import Returns, ddi, handler
 from condis.sap import RegisteredSap
 from condis.status import (
     NDIS_STATUS,

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from condis.call import Call, CallInput, CallState, Party
 from condis.call_incoming import CallIncomingMixin
+from condis.crossing import ddi
 from condis.handles import PartyHandle, VcHandle
-from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,

@@ -12,8 +12,8 @@ call.py's docstring; this module holds the incoming path
 from __future__ import annotations
 
 from condis.call import Call, CallInput, CallMixin, CallState
+from condis.crossing import ddi
 from condis.handles import SapHandle, VcHandle
-from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_CALL_ACTIVE,

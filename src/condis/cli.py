@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from condis.catalogue import CATALOGUE
+from condis.crossing import IMPLEMENTED
 from condis.errors import BugCheck
-from condis.runtime import IMPLEMENTED
 from condis.scheduler import Policy, RandomPolicy
 from condis.trace import TraceRecord, to_jsonl, to_mermaid, to_table_rows
 from condis.trace.export import TABLE_COLUMNS

@@ -49,8 +49,8 @@ from typing import Any
 
 from condis.call import CallState
 from condis.call_close import CallCloseMixin
+from condis.crossing import ddi, handler
 from condis.handles import NDIS_HANDLE, BindingHandle, VcHandle
-from condis.runtime import ddi, handler
 from condis.status import NDIS_STATUS, NDIS_STATUS_SUCCESS, NDIS_STATUS_VC_NOT_ACTIVATED
 from condis.vc import Vc, VcState
 from condis.verifier.leaks import Leak

@@ -45,8 +45,8 @@ from typing import Any
 
 from condis.completion import CompletionMixin
 from condis.constants import PASSIVE_LEVEL
+from condis.crossing import Origin, ddi, handler
 from condis.handles import DriverHandle
-from condis.runtime import Origin, ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_BAD_CHARACTERISTICS,

@@ -60,10 +60,10 @@ from enum import IntEnum
 from typing import Any
 
 from condis.call import Party
+from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock
 from condis.handles import AdapterHandle, AfHandle, BindingHandle, PartyHandle, VcHandle
 from condis.ops import Operation, OpInput
-from condis.runtime import ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,

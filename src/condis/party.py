@@ -33,10 +33,10 @@ from __future__ import annotations
 from typing import Any
 
 from condis.call import CallState, Party
+from condis.crossing import Returns, ddi, handler
 from condis.handles import PartyHandle, VcHandle
 from condis.ops import Operation
 from condis.qos import QosMixin
-from condis.runtime import Returns, ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,

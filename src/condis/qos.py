@@ -64,11 +64,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from condis.call import Call, CallState
+from condis.crossing import ddi, handler
 from condis.data import DataMixin
 from condis.drivers import DriverBlock
 from condis.handles import VcHandle
 from condis.ops import Operation, OpState
-from condis.runtime import ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,

@@ -3,9 +3,10 @@
 `NdisCore` is the part of the `Ndis` host that no single entity owns: the
 execution contexts (who is running, at which IRQL), the trace, the verifier,
 fault injection, the handle table and the scheduler. The completion contract
-of pendable operations is completion.py's. Entity modules (drivers, adapters,
-bindings, address families, deferred work) are mixins on top of it and call
-into it in a fixed pattern:
+of pendable operations is completion.py's; the vocabulary of a crossing
+(`Frame`, `DdiCall`, the `ddi` and `handler` registries) is crossing.py's.
+Entity modules (drivers, adapters, bindings, address families, deferred
+work) are mixins on top of it and call into it in a fixed pattern:
 
 1. check Python types (TypeError / ValueError naming DDI and parameter);
 2. `_resolve` each handle (stale, foreign, wrong-kind handles are
@@ -46,12 +47,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from condis.catalogue import CATALOGUE, IrqlRequirement
 from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
+from condis.crossing import DdiCall, Frame, Origin, Returns, summary
 from condis.errors import BugCheck, CondisInternalError, SystemCrashed
 from condis.handles import NDIS_HANDLE, HandleTable, Resolution, new_host_id
 from condis.scheduler import Item, ItemKind, Policy, Scheduler
@@ -62,131 +62,13 @@ from condis.verifier.leaks import Leak
 
 if TYPE_CHECKING:
     from condis.drivers import DriverBlock
-    from condis.spinlocks import NDIS_SPIN_LOCK
 
-__all__ = ["IMPLEMENTED", "DdiCall", "Frame", "NdisCore", "Origin", "Returns", "ddi", "handler"]
-
-#: Every DDI name condis implements, filled by the `ddi` decorator.
-IMPLEMENTED: set[str] = set()
-
-F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
-
-
-def ddi(*names: str) -> Callable[[F], F]:
-    """Mark a method as the implementation of the named DDI(s)."""
-
-    def mark(fn: F) -> F:
-        IMPLEMENTED.update(names or (fn.__name__,))
-        return fn
-
-    return mark
-
-
-def handler(*names: str) -> None:
-    """Record handler names that NDIS calls (for `condis ddi`)."""
-    IMPLEMENTED.update(names)
-
-
-class Returns(Enum):
-    """What a WDK handler returns."""
-
-    VOID = "VOID"
-    STATUS = "NDIS_STATUS"
-    STATUS_OUT = "NDIS_STATUS and an out-parameter"
-
-
-class Origin(Enum):
-    HANDLER = "handler"
-    WORK_ITEM = "work item"
-    TIMER = "timer"
-    NDIS = "NDIS"
-    EXTERNAL = "external"
-
-
-@dataclass(slots=True, eq=False)
-class Frame:
-    """One execution context: a driver's code (or NDIS's) at some IRQL."""
-
-    driver: DriverBlock | None
-    irql: KIRQL
-    name: str
-    origin: Origin
-    locks: list[NDIS_SPIN_LOCK] = field(default_factory=list)
+__all__ = ["NdisCore"]
 
 
 def _a(kind: str) -> str:
     """The kind with its article: 'an NdisAfHandle', 'a MiniportAdapterHandle'."""
     return ("an " if kind[0] in "AEIOUN" else "a ") + kind
-
-
-def _summary(value: object) -> str:
-    if isinstance(value, NDIS_HANDLE):
-        return value.label
-    if isinstance(value, NDIS_STATUS | KIRQL):
-        return str(value)
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-class DdiCall:
-    """One DDI call in progress (see the module docstring, steps 3 and 5)."""
-
-    __slots__ = ("core", "depth0", "driver", "frame", "handle", "name", "op", "pushed")
-
-    def __init__(
-        self,
-        core: NdisCore,
-        name: str,
-        driver: DriverBlock | None,
-        frame: Frame,
-        pushed: bool,
-        handle: NDIS_HANDLE | None,
-        op: int | None,
-    ) -> None:
-        self.core = core
-        self.name = name
-        self.driver = driver
-        self.frame = frame
-        self.pushed = pushed
-        self.handle = handle
-        self.op = op
-        self.depth0 = core._depth
-
-    def __enter__(self) -> DdiCall:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.core._depth = self.depth0
-        if self.pushed and self.core._frames and self.core._frames[-1] is self.frame:
-            self.core._frames.pop()
-
-    def _finish(self, status: NDIS_STATUS | None, result: object) -> None:
-        self.core._record(
-            Phase.RETURN,
-            RecordKind.DDI,
-            self.name,
-            self.driver,
-            handle=self.handle,
-            status=status,
-            result=None if result is None else _summary(result),
-            op=self.op,
-        )
-
-    def status(self, status: int, *, result: object = None) -> NDIS_STATUS:
-        """Record the return of a DDI that returns an NDIS_STATUS."""
-        st = NDIS_STATUS(status)
-        self._finish(st, result)
-        return st
-
-    def void(self) -> None:
-        """Record the return of a VOID DDI."""
-        self._finish(None, None)
-
-    def result(self, value: T) -> T:
-        """Record the return of a DDI that returns something else (a handle, a BOOLEAN)."""
-        self._finish(None, value)
-        return value
 
 
 class NdisCore:
@@ -348,7 +230,7 @@ class NdisCore:
             status=status,
             result=result,
             op=op,
-            args=tuple((k, _summary(v)) for k, v in (args or {}).items()),
+            args=tuple((k, summary(v)) for k, v in (args or {}).items()),
         )
         self.trace.append(record)
         return record

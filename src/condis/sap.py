@@ -48,10 +48,10 @@ from typing import Any, Final
 
 from condis.af import AfState, OpenAddressFamily
 from condis.af_close import AfCloseMixin
+from condis.crossing import Returns, ddi, handler
 from condis.errors import CondisInternalError
 from condis.handles import AfHandle, SapHandle
 from condis.ops import Operation
-from condis.runtime import Returns, ddi, handler
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,

@@ -42,8 +42,9 @@ from typing import Any
 
 from condis.catalogue import IrqlRequirement
 from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
+from condis.crossing import Frame, ddi
 from condis.drivers import DriverBlock
-from condis.runtime import Frame, NdisCore, ddi
+from condis.runtime import NdisCore
 from condis.scheduler import TICKS_PER_MS
 from condis.verifier.leaks import Leak
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from condis.adapters import Adapter
+from condis.crossing import ddi, handler
 from condis.handles import AdapterHandle, VcHandle
 from condis.party import PartyMixin
-from condis.runtime import ddi, handler
 from condis.status import NDIS_STATUS
 from condis.structs import NDIS_OBJECT_HEADER
 from condis.vc import Vc

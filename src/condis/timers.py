@@ -29,9 +29,9 @@ from typing import Any
 from condis.adapters import Adapter
 from condis.catalogue import IrqlRequirement
 from condis.constants import DISPATCH_LEVEL, PASSIVE_LEVEL
+from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock
 from condis.handles import AdapterHandle, DriverHandle, TimerHandle
-from condis.runtime import ddi, handler
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind
 from condis.status import (
     NDIS_STATUS,

@@ -54,9 +54,9 @@ from typing import Any
 from condis.bindings import BindingMixin, BindingState
 from condis.catalogue import IrqlRequirement
 from condis.constants import PASSIVE_LEVEL
+from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock, DriverKind
 from condis.handles import DriverHandle
-from condis.runtime import ddi, handler
 
 __all__ = ["UnloadMixin"]
 

@@ -56,11 +56,11 @@ from typing import Any, Final
 from condis.adapters import Adapter
 from condis.af import OpenAddressFamily
 from condis.bindings import Binding
+from condis.crossing import Returns, ddi, handler
 from condis.drivers import DriverBlock
 from condis.errors import CondisInternalError
 from condis.handles import AdapterHandle, AfHandle, BindingHandle, VcHandle
 from condis.ops import Operation
-from condis.runtime import Returns, ddi, handler
 from condis.sap import SapMixin
 from condis.status import (
     NDIS_STATUS,

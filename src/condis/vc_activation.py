@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis.crossing import ddi
 from condis.errors import CondisInternalError
 from condis.handles import VcHandle
-from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,

@@ -29,10 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from condis.crossing import ddi
 from condis.drivers import DriverBlock
 from condis.handles import VcHandle
 from condis.oid import OidMixin
-from condis.runtime import ddi
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_BUFFER_TOO_SHORT,

@@ -27,9 +27,9 @@ from typing import Any
 
 from condis.adapters import Adapter, AdapterMixin
 from condis.constants import PASSIVE_LEVEL
+from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock, DriverKind
 from condis.handles import AdapterHandle, DriverHandle, WorkItemHandle
-from condis.runtime import ddi, handler
 from condis.scheduler import Item, ItemKind
 from condis.verifier.leaks import Leak
 
