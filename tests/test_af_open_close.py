@@ -6,7 +6,8 @@ NdisClCloseAddressFamily, ProtocolCmCloseAf, Ndis(M)CmCloseAddressFamilyComplete
 ProtocolClCloseAfComplete and guide/registering-and-opening-an-address-family.md. Each test runs
 on both paths: "mcm" (SampleMcm, NdisMCm* spellings) and "cm" (SampleCallManager over
 SampleCoMiniport, NdisCm* spellings). The helpers and purpose-built drivers here are shared with
-test_af_notify_teardown.py (registration, announcement, close notification, teardown).
+test_af_notify_teardown.py (registration, announcement, close notification) and
+test_af_teardown.py (teardown).
 """
 
 from __future__ import annotations

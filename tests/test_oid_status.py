@@ -1,4 +1,4 @@
-"""OID requests between CoNDIS drivers and miniport status indications (oid.py).
+"""OID requests between CoNDIS drivers (oid.py).
 
 NdisCoOidRequest goes to the miniport (no AF handle: MiniportCoOidRequest) or to the
 other protocol of the AF (ProtocolCoOidRequest); NdisMCmOidRequest takes an MCM's
@@ -6,8 +6,8 @@ request to a client. A pended request comes back once through
 NdisMCoOidRequestComplete / NdisCoOidRequestComplete / NdisMCmOidRequestComplete as
 the requester's ProtocolCoOidRequestComplete. Driver Verifier's OID rules:
 NdisOidDoubleComplete, NdisInvalidOidCompletion (0x7C), NdisOidComplete and
-NdisOidDoubleRequest. NdisMCoIndicateStatusEx reaches every bound protocol, or with
-a VC only the protocols sharing it.
+NdisOidDoubleRequest. The hosts and trace helpers here are shared with
+test_oid_completion.py and test_status_indications.py (NdisMCoIndicateStatusEx).
 """
 
 from __future__ import annotations
@@ -23,22 +23,18 @@ from condis import (
     CO_ADDRESS_FAMILY_Q2931,
     CO_SAP,
     DRIVER_VERIFIER_DETECTED_VIOLATION,
-    HIGH_LEVEL,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_INVALID_PARAMETER,
-    NDIS_STATUS_MEDIA_CONNECT,
     NDIS_STATUS_NOT_SUPPORTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     PASSIVE_LEVEL,
     BugCheck,
-    Mode,
     Ndis,
 )
 from condis.oid import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.mcm import OID_SAMPLE_LINK_SPEED, called_party
-from condis.status_ind import NDIS_STATUS_INDICATION
 
 OID_CLIENT_VALUE = 0xFF020001  # a vendor OID the test clients answer from `oid_values`
 SET = NDIS_REQUEST_TYPE.NdisRequestSetInformation
@@ -518,87 +514,3 @@ class TestOidRules:
                 "NdisMCmOidRequestComplete",
                 "samplemcm",
             )
-
-
-def indication() -> NDIS_STATUS_INDICATION:
-    return NDIS_STATUS_INDICATION(StatusCode=NDIS_STATUS_MEDIA_CONNECT)
-
-
-class TestStatusIndications:
-    """NdisMCoIndicateStatusEx -> ProtocolCoStatusEx of every bound protocol, or of the
-    protocols that share the VC."""
-
-    def test_no_vc_reaches_every_bound_protocol(self) -> None:
-        h = mcm_host()
-        ndis, status = h.ndis, indication()
-        mark = mark_of(ndis)
-        ndis.NdisMCoIndicateStatusEx(h.adapter, None, status)
-        alice, bob = h.binding.label, h.bob.bindings[0].handle.label
-        assert [c[:4] for c in calls_since(ndis, mark)] == [
-            ("call", "NdisMCoIndicateStatusEx", "samplemcm", h.adapter.label),
-            ("call", "ProtocolCoStatusEx", "alice", alice),
-            ("return", "ProtocolCoStatusEx", "alice", alice),
-            ("call", "ProtocolCoStatusEx", "bob", bob),
-            ("return", "ProtocolCoStatusEx", "bob", bob),
-            ("return", "NdisMCoIndicateStatusEx", "samplemcm", h.adapter.label),
-        ]
-        assert h.alice.indications == [(None, status)]
-        assert h.bob.indications == [(None, status)]
-
-    def test_a_vc_reaches_only_its_client(self) -> None:
-        h = mcm_host()
-        vc = h.alice.create_vc(h.q2931)
-        assert vc is not None
-        status = indication()
-        mark = mark_of(h.ndis)
-        h.ndis.NdisMCoIndicateStatusEx(h.adapter, vc.handle, status)
-        assert [c[1:3] for c in calls_since(h.ndis, mark) if c[0] == "call"] == [
-            ("NdisMCoIndicateStatusEx", "samplemcm"),
-            ("ProtocolCoStatusEx", "alice"),
-        ]
-        assert h.alice.indications == [(vc, status)]
-        assert h.bob.indications == []
-
-    def test_a_vc_reaches_client_and_stand_alone_call_manager(self) -> None:
-        h = cm_host()
-        vc = h.alice.create_vc(h.af)
-        assert vc is not None
-        (cm_vc,) = h.cm_binding.vcs.values()
-        adapter = h.ndis.adapter("atm0").handle
-        status = indication()
-        h.ndis.NdisMCoIndicateStatusEx(adapter, vc.handle, status)
-        assert h.alice.indications == [(vc, status)]
-        assert h.cm.indications == [(cm_vc, status)]
-        h.ndis.NdisMCoIndicateStatusEx(adapter, None, status)
-        assert h.alice.indications[-1] == (None, status)
-        assert h.cm.indications[-1] == (None, status)
-
-    def test_bad_arguments(self) -> None:
-        h = mcm_host()
-        with pytest.raises(
-            TypeError,
-            match=r"^NdisMCoIndicateStatusEx: StatusIndication must be an "
-            r"NDIS_STATUS_INDICATION, not int$",
-        ):
-            h.ndis.NdisMCoIndicateStatusEx(h.adapter, None, 0)
-
-    def test_above_dispatch_level(self) -> None:
-        """Irql_MCO_Function. Collecting, the indication goes on as it would on Windows:
-        NDIS calls the protocols' ProtocolCoStatusEx at the level it was called at."""
-        h = mcm_host()
-        h.ndis.verifier.mode = Mode.COLLECT
-        status, mark = indication(), mark_of(h.ndis)
-        with h.ndis.driver_context(h.ndis.driver("samplemcm"), HIGH_LEVEL):
-            h.ndis.NdisMCoIndicateStatusEx(h.adapter, None, status)
-        (violation,) = h.ndis.verifier.violations
-        assert (violation.rule, violation.ddi, violation.driver) == (
-            "Irql_MCO_Function",
-            "NdisMCoIndicateStatusEx",
-            "samplemcm",
-        )
-        handlers = [r for r in h.ndis.trace if r.seq > mark and r.name == "ProtocolCoStatusEx"]
-        assert [(r.driver, r.irql) for r in handlers if r.phase.value == "call"] == [
-            ("alice", HIGH_LEVEL),
-            ("bob", HIGH_LEVEL),
-        ]
-        assert h.alice.indications == [(None, status)]
