@@ -26,7 +26,7 @@ from condis import (
 )
 from condis.adapters import AdapterState
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
-from util import assert_in_order, first, mcm_host, names, records
+from util import find, in_order, mcm_host, names, records
 
 SUCCESS = NDIS_STATUS_SUCCESS
 
@@ -88,7 +88,7 @@ class TestAdapterStart:
             True,
             (adapter,),
         )
-        init = first(ndis, "MiniportInitializeEx", "return", after=start - 1)
+        init = find(ndis, "MiniportInitializeEx", "return", after=start - 1)
         binds = [r for r in records(ndis, "ProtocolBindAdapterEx", "call") if r.seq > init.seq]
         assert [r.driver for r in binds] == ["p1", "p2", "p3"]
         assert {(r.depth, r.irql) for r in binds} == {(0, PASSIVE_LEVEL)}
@@ -99,7 +99,7 @@ class TestAdapterStart:
         ndis, _, _ = mcm_host(client=False)
         ndis.load_driver(SampleClient(ndis), "cl")
         entry = records(ndis, "DriverEntry", "return")[-1]
-        bind = first(ndis, "ProtocolBindAdapterEx")
+        bind = find(ndis, "ProtocolBindAdapterEx")
         assert (entry.driver, bind.driver) == ("cl", "cl") and bind.seq > entry.seq
         assert ndis.binding("cl", "mcm0").state.value == "running"
 
@@ -177,13 +177,11 @@ class TestHalt:
         ndis, _, _ = mcm_host()
         start = len(ndis.trace)
         ndis.halt_adapter("mcm0")
-        halt_call, halt_ret, _ = assert_in_order(
+        halt_call, halt_ret, _ = in_order(
             ndis,
-            [
-                ("call", "MiniportHaltEx"),
-                ("return", "MiniportHaltEx"),
-                ("call", "ProtocolUnbindAdapterEx"),
-            ],
+            ("call", "MiniportHaltEx"),
+            ("return", "MiniportHaltEx"),
+            ("call", "ProtocolUnbindAdapterEx"),
         )
         assert halt_call.seq >= start
         notify = records(ndis, "NdisMCmNotifyCloseAddressFamily", "call")
@@ -210,7 +208,7 @@ class TestHalt:
             ("call", "cl"),
             ("return", "cl"),
         ]
-        halt = first(ndis, "MiniportHaltEx", after=start - 1)
+        halt = find(ndis, "MiniportHaltEx", after=start - 1)
         assert halt.seq > unbinds[-1].seq
         assert (ndis.adapters, ndis.bindings, ndis.verifier.violations) == ((), (), [])
 

@@ -14,7 +14,8 @@ import pytest
 
 from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, Ndis
 from condis.samples import SampleCallManager, SampleCoMiniport
-from test_af_open_close import PATHS, RecordingClient, build, calls, find, in_order, inside
+from test_af_open_close import PATHS, RecordingClient, build, calls, inside
+from util import find, in_order
 
 
 def opened_at_dispatch(client: type[RecordingClient] = RecordingClient) -> tuple[Ndis, Any]:

@@ -45,12 +45,11 @@ from test_af_open_close import (
     build,
     calls,
     co_miniport_host,
-    find,
-    in_order,
     inside,
     returns,
     statuses,
 )
+from util import find, in_order
 
 BOTH = (CO_ADDRESS_FAMILY_Q2931, CO_ADDRESS_FAMILY_PSCHED)
 

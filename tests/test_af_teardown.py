@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 
 from condis import CO_ADDRESS_FAMILY_PSCHED, CO_ADDRESS_FAMILY_Q2931, NDIS_STATUS_SUCCESS, Ndis
-from test_af_open_close import COMPLETIONS, build, calls, find, in_order, inside
+from test_af_open_close import COMPLETIONS, build, calls, inside
+from util import find, in_order
 
 BOTH = (CO_ADDRESS_FAMILY_Q2931, CO_ADDRESS_FAMILY_PSCHED)
 

@@ -41,7 +41,7 @@ from condis.bindings import BindingState, OpenState
 from condis.driver import build_characteristics
 from condis.handles import BindContextHandle, BindingHandle, DriverHandle, UnbindContextHandle
 from condis.samples import SampleClient, SampleCoMiniport, SampleMcm
-from util import assert_in_order, cm_host, first, mcm_host, names, records
+from util import cm_host, find, in_order, mcm_host, names, records
 
 SUCCESS = NDIS_STATUS_SUCCESS
 BS, OS = BindingState, OpenState
@@ -166,9 +166,9 @@ class TestOpenAdapter:
         assert (b.state, b.open_state, b.handle, b.context) == (BS.RUNNING, OS.OPEN, p.handle, p)
         assert p.params.SelectedMediumIndex == 0
         bind, call, ret = (
-            first(ndis, "ProtocolBindAdapterEx"),
-            first(ndis, "NdisOpenAdapterEx"),
-            first(ndis, "NdisOpenAdapterEx", "return"),
+            find(ndis, "ProtocolBindAdapterEx"),
+            find(ndis, "NdisOpenAdapterEx"),
+            find(ndis, "NdisOpenAdapterEx", "return"),
         )
         assert (bind.depth, bind.irql, call.depth, call.handle) == (
             0,
@@ -195,14 +195,12 @@ class TestOpenAdapter:
         assert p.params.SelectedMediumIndex == 0
         b = ndis.binding("p", "a0")
         assert (b.state, b.open_state, b.handle) == (BS.RUNNING, OS.OPEN, p.handle)
-        steps = assert_in_order(
+        steps = in_order(
             ndis,
-            [
-                ("return", "ProtocolBindAdapterEx"),
-                ("call", "ProtocolOpenAdapterCompleteEx"),
-                ("call", "NdisCompleteBindAdapterEx"),
-                ("return", "NdisCompleteBindAdapterEx"),
-            ],
+            ("return", "ProtocolBindAdapterEx"),
+            ("call", "ProtocolOpenAdapterCompleteEx"),
+            ("call", "NdisCompleteBindAdapterEx"),
+            ("return", "NdisCompleteBindAdapterEx"),
         )
         assert steps[0].status == NDIS_STATUS_PENDING
         assert (steps[1].irql, steps[1].handle) == (PASSIVE_LEVEL, p.handle.label)
@@ -376,14 +374,12 @@ class TestCloseAndUnbind:
         )
         with pytest.raises(KeyError):
             ndis.binding("p", "a0")
-        steps = assert_in_order(
+        steps = in_order(
             ndis,
-            [
-                ("call", "ProtocolUnbindAdapterEx"),
-                ("call", "NdisCloseAdapterEx"),
-                ("return", "NdisCloseAdapterEx"),
-                ("return", "ProtocolUnbindAdapterEx"),
-            ],
+            ("call", "ProtocolUnbindAdapterEx"),
+            ("call", "NdisCloseAdapterEx"),
+            ("return", "NdisCloseAdapterEx"),
+            ("return", "ProtocolUnbindAdapterEx"),
         )
         assert [s.depth for s in steps] == [0, 1, 1, 0]
         assert (steps[2].status, steps[3].status) == (SUCCESS, SUCCESS)
@@ -404,14 +400,12 @@ class TestCloseAndUnbind:
             ("unbind", BS.CLOSING, OS.CLOSE_PENDING),
             ("close complete", BS.CLOSING, OS.CLOSED),
         ]
-        steps = assert_in_order(
+        steps = in_order(
             ndis,
-            [
-                ("return", "NdisCloseAdapterEx"),
-                ("return", "ProtocolUnbindAdapterEx"),
-                ("call", "ProtocolCloseAdapterCompleteEx"),
-                ("call", "NdisCompleteUnbindAdapterEx"),
-            ],
+            ("return", "NdisCloseAdapterEx"),
+            ("return", "ProtocolUnbindAdapterEx"),
+            ("call", "ProtocolCloseAdapterCompleteEx"),
+            ("call", "NdisCompleteUnbindAdapterEx"),
         )
         assert [s.status for s in steps[:2]] == [NDIS_STATUS_PENDING, NDIS_STATUS_PENDING]
         assert steps[2].irql == PASSIVE_LEVEL
@@ -455,8 +449,8 @@ class TestCloseAndUnbind:
         ndis.unbind_adapter(ndis.binding("p", "a0"))
         assert p.seen[-2:] == [("unbind", BS.CLOSING, OS.CLOSED), ("timer", BS.CLOSING, OS.CLOSED)]
         ret, done = (
-            first(ndis, "ProtocolUnbindAdapterEx", "return"),
-            first(ndis, "NdisCompleteUnbindAdapterEx", "return"),
+            find(ndis, "ProtocolUnbindAdapterEx", "return"),
+            find(ndis, "NdisCompleteUnbindAdapterEx", "return"),
         )
         assert (ret.status, done.irql, done.driver, done.time) == (
             NDIS_STATUS_PENDING,

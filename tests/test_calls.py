@@ -41,8 +41,6 @@ from test_saps import (
     Host,
     build,
     calls,
-    find,
-    in_order,
     mark,
     refused,
     returned,
@@ -50,6 +48,7 @@ from test_saps import (
     with_saps,
     within,
 )
+from util import find, in_order
 
 TO_BOB = called_party(SAP_BOB)
 

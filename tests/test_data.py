@@ -24,20 +24,8 @@ from condis.samples import SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import called_party
 from test_calls import connect, network
-from test_saps import (
-    COMPLETIONS,
-    Q2931,
-    SAP_BOB,
-    Host,
-    build,
-    calls,
-    find,
-    in_order,
-    mark,
-    refused,
-    rules,
-    within,
-)
+from test_saps import COMPLETIONS, Q2931, SAP_BOB, Host, build, calls, mark, refused, rules, within
+from util import find, in_order
 
 
 class RecordingReceiver(SampleClient):

@@ -29,7 +29,7 @@ from condis.handles import AdapterHandle, DriverHandle, TimerHandle, WorkItemHan
 from condis.samples import SampleClient
 from condis.scheduler import TICKS_PER_MS
 from condis.trace import RecordKind
-from util import assert_in_order, records
+from util import in_order, records
 
 MS = TICKS_PER_MS
 
@@ -170,14 +170,12 @@ class TestQueueIoWorkItem:
         ndis.NdisQueueIoWorkItem(item, lambda ctx, h: ndis.NdisFreeIoWorkItem(h))
         ndis.run()
         assert ndis.work_items == ()
-        assert_in_order(
+        in_order(
             ndis,
-            [
-                ("call", "NdisIoWorkItemRoutine"),
-                ("call", "NdisFreeIoWorkItem"),
-                ("return", "NdisFreeIoWorkItem"),
-                ("return", "NdisIoWorkItemRoutine"),
-            ],
+            ("call", "NdisIoWorkItemRoutine"),
+            ("call", "NdisFreeIoWorkItem"),
+            ("return", "NdisFreeIoWorkItem"),
+            ("return", "NdisIoWorkItemRoutine"),
         )
         ndis.halt_adapter("nic0")
         assert ndis.verifier.violations == []
@@ -465,15 +463,13 @@ class TestWaitEvent:
             ndis.NdisQueueIoWorkItem(item, routine)
             assert ndis.NdisWaitEvent(event, 0) is True
         assert ndis.now == 0
-        assert_in_order(
+        in_order(
             ndis,
-            [
-                ("call", "NdisWaitEvent"),
-                ("call", "NdisIoWorkItemRoutine"),
-                ("call", "NdisSetEvent"),
-                ("return", "NdisIoWorkItemRoutine"),
-                ("return", "NdisWaitEvent"),
-            ],
+            ("call", "NdisWaitEvent"),
+            ("call", "NdisIoWorkItemRoutine"),
+            ("call", "NdisSetEvent"),
+            ("return", "NdisIoWorkItemRoutine"),
+            ("return", "NdisWaitEvent"),
         )
         assert records(ndis, "NdisWaitEvent", "return")[0].result == "True"
 
@@ -542,17 +538,15 @@ class TestWaitEvent:
         assert ndis.verifier.violations == []
         assert ndis.work_items == ()
         assert ndis.adapters == ()
-        found = assert_in_order(
+        found = in_order(
             ndis,
-            [
-                ("call", "MiniportHaltEx"),
-                ("call", "NdisWaitEvent"),
-                ("call", "NdisIoWorkItemRoutine"),
-                ("call", "NdisSetEvent"),
-                ("return", "NdisIoWorkItemRoutine"),
-                ("return", "NdisWaitEvent"),
-                ("return", "MiniportHaltEx"),
-            ],
+            ("call", "MiniportHaltEx"),
+            ("call", "NdisWaitEvent"),
+            ("call", "NdisIoWorkItemRoutine"),
+            ("call", "NdisSetEvent"),
+            ("return", "NdisIoWorkItemRoutine"),
+            ("return", "NdisWaitEvent"),
+            ("return", "MiniportHaltEx"),
         )
         routine_call = found[2]
         assert routine_call.depth > found[1].depth

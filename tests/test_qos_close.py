@@ -41,7 +41,7 @@ from test_qos import (
     refused,
     steps,
 )
-from util import expect_bugcheck, first, records
+from util import expect_bugcheck, find, records
 
 RULE = "CoNdisCloseCallWithQosPending"
 QOS_DONE = "ProtocolClModifyCallQoSComplete"
@@ -53,7 +53,7 @@ def rules(ndis: Ndis) -> list[tuple[str, str, str | None]]:
 
 def first_op(ndis: Ndis, mark: int) -> int:
     """The operation id of the first ProtocolCmModifyCallQoS called after `mark`."""
-    op = first(ndis, "ProtocolCmModifyCallQoS", after=mark).op
+    op = find(ndis, "ProtocolCmModifyCallQoS", after=mark).op
     assert op is not None
     return op
 

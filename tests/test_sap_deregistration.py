@@ -19,7 +19,6 @@ from test_saps import (
     RecordingClient,
     build,
     calls,
-    find,
     holding,
     mark,
     refused,
@@ -28,6 +27,7 @@ from test_saps import (
     with_saps,
     within,
 )
+from util import find
 
 
 @pytest.mark.parametrize("path", PATHS)

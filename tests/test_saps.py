@@ -34,6 +34,7 @@ from condis.driver import MiniportDriver, ProtocolDriver
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.mcm import called_party
 from condis.trace import TraceRecord
+from util import find, in_order
 
 PATHS = ["mcm", "cm"]
 COMPLETIONS = ["sync", "pended"]
@@ -138,40 +139,6 @@ def with_saps(*saps: CO_SAP, **kwargs: Any) -> Callable[[Ndis], SampleClient]:
 
 
 # --- trace helpers -------------------------------------------------------------------------------
-
-
-def find(
-    ndis: Ndis,
-    name: str,
-    phase: str = "call",
-    *,
-    driver: str | None = None,
-    status: int | None = None,
-    after: int = -1,
-) -> TraceRecord:
-    """The first record of `name` in `phase` after `after` (optionally by `driver`, `status`)."""
-    for r in ndis.trace:
-        if (
-            r.seq > after
-            and r.name == name
-            and r.phase.value == phase
-            and (driver is None or r.driver == driver)
-            and (status is None or r.status == status)
-        ):
-            return r
-    raise AssertionError(f"no {phase} of {name} (driver={driver}, status={status}) after #{after}")
-
-
-def in_order(ndis: Ndis, *steps: tuple[Any, ...], after: int = -1) -> list[TraceRecord]:
-    """Assert steps (phase, name[, status[, driver]]) occur in this order; return the records."""
-    found = []
-    for phase, name, *rest in steps:
-        status = rest[0] if rest else None
-        driver = rest[1] if len(rest) > 1 else None
-        record = find(ndis, name, phase, driver=driver, status=status, after=after)
-        found.append(record)
-        after = record.seq
-    return found
 
 
 def calls(

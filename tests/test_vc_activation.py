@@ -22,8 +22,9 @@ from condis import (
     Ndis,
 )
 from condis.samples.mcm import called_party
-from test_saps import SAP_CAROL, build, calls, in_order, mark, refused, returned, within
+from test_saps import SAP_CAROL, build, calls, mark, refused, returned, within
 from test_vcs import PARAMS, alice_vc, vc_rows
+from util import in_order
 
 NO_MEDIA = CO_CALL_PARAMETERS()  # SampleCoMiniport rejects these (NDIS_STATUS_INVALID_DATA)
 

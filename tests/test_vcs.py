@@ -27,20 +27,8 @@ from condis import (
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import called_party
-from test_saps import (
-    PATHS,
-    SAP_BOB,
-    Host,
-    build,
-    calls,
-    find,
-    in_order,
-    mark,
-    refused,
-    returned,
-    rules,
-    within,
-)
+from test_saps import PATHS, SAP_BOB, Host, build, calls, mark, refused, returned, rules, within
+from util import find, in_order
 
 PARAMS = called_party(SAP_BOB)
 TWO_CLIENTS = {"alice": SampleClient, "bob": SampleClient}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import pytest
 
@@ -16,20 +17,35 @@ def records(ndis: Ndis, name: str, phase: str | None = None) -> list[TraceRecord
     return [r for r in ndis.trace if r.name == name and (phase is None or r.phase.value == phase)]
 
 
-def first(ndis: Ndis, name: str, phase: str = "call", *, after: int = -1) -> TraceRecord:
-    """The first record of `name` in `phase` with seq > `after`."""
+def find(
+    ndis: Ndis,
+    name: str,
+    phase: str = "call",
+    *,
+    driver: str | None = None,
+    status: int | None = None,
+    after: int = -1,
+) -> TraceRecord:
+    """The first record of `name` in `phase` after `after` (optionally by `driver`, `status`)."""
     for r in ndis.trace:
-        if r.seq > after and r.name == name and r.phase.value == phase:
+        if (
+            r.seq > after
+            and r.name == name
+            and r.phase.value == phase
+            and (driver is None or r.driver == driver)
+            and (status is None or r.status == status)
+        ):
             return r
-    raise AssertionError(f"no {phase} of {name} after #{after}")
+    raise AssertionError(f"no {phase} of {name} (driver={driver}, status={status}) after #{after}")
 
 
-def assert_in_order(ndis: Ndis, steps: Sequence[tuple[str, str]]) -> list[TraceRecord]:
-    """Assert that (phase, name) steps occur in this order (other records between allowed)."""
-    found: list[TraceRecord] = []
-    after = -1
-    for phase, name in steps:
-        record = first(ndis, name, phase, after=after)
+def in_order(ndis: Ndis, *steps: tuple[Any, ...], after: int = -1) -> list[TraceRecord]:
+    """Assert steps (phase, name[, status[, driver]]) occur in this order; return the records."""
+    found = []
+    for phase, name, *rest in steps:
+        status = rest[0] if rest else None
+        driver = rest[1] if len(rest) > 1 else None
+        record = find(ndis, name, phase, driver=driver, status=status, after=after)
         found.append(record)
         after = record.seq
     return found
@@ -103,11 +119,11 @@ def expect_bugcheck(
 __all__ = [
     "C4",
     "Phase",
-    "assert_in_order",
     "cm_host",
     "expect_bugcheck",
     "facts",
-    "first",
+    "find",
+    "in_order",
     "mcm_host",
     "names",
     "records",
