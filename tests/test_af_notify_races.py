@@ -3,7 +3,7 @@
 The contract is af.py's and af_close.py's docstrings and the WDK pages:
 Ndis(M)CmNotifyCloseAddressFamily, ProtocolClNotifyCloseAf, NdisClNotifyCloseAddressFamilyComplete,
 NdisCmOpenAddressFamilyComplete and ProtocolClOpenAfCompleteEx. The helpers and drivers live in
-test_af_open_close.py.
+hosts/af.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, Ndis
 from condis.samples import SampleCallManager, SampleCoMiniport
-from test_af_open_close import PATHS, RecordingClient, build, calls, inside
+from hosts.af import PATHS, RecordingClient, build, calls, inside
 from util import find, in_order
 
 

@@ -5,7 +5,7 @@ NdisCmRegisterAddressFamilyEx, ProtocolCoAfRegisterNotify, Ndis(M)CmNotifyCloseA
 ProtocolClNotifyCloseAf, NdisClNotifyCloseAddressFamilyComplete, ProtocolCmNotifyCloseAfComplete,
 guide/registering-and-opening-an-address-family.md and guide/closing-an-address-family*.md.
 Paths: "mcm" (SampleMcm, NdisMCm* spellings) and "cm" (SampleCallManager over SampleCoMiniport,
-NdisCm*); the shared helpers and drivers live in test_af_open_close.py. Teardown with AFs open
+NdisCm*); the shared helpers and drivers live in hosts/af.py. Teardown with AFs open
 (adapters.py's halt order) is in test_af_teardown.py.
 """
 
@@ -33,7 +33,7 @@ from condis import (
 )
 from condis.demo import af_lifecycle
 from condis.samples import SampleCallManager, SampleCoMiniport, SampleMcm
-from test_af_open_close import (
+from hosts.af import (
     COMPLETIONS,
     HOLD,
     PATHS,

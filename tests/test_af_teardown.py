@@ -2,8 +2,8 @@
 
 Who notifies whom, and in which order: the call manager's Ndis(M)CmNotifyCloseAddressFamily
 and the client's ProtocolClNotifyCloseAf against MiniportHaltEx and ProtocolUnbindAdapterEx
-(adapters.py's halt order, guide/closing-a-condis-call-manager-or-mcm.md). Moved out of
-test_af_notify_teardown.py; the hosts are test_af_open_close.py's.
+(adapters.py's halt order, guide/closing-a-condis-call-manager-or-mcm.md). The hosts are
+hosts/af.py's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from condis import CO_ADDRESS_FAMILY_PSCHED, CO_ADDRESS_FAMILY_Q2931, NDIS_STATUS_SUCCESS, Ndis
-from test_af_open_close import COMPLETIONS, build, calls, inside
+from hosts.af import COMPLETIONS, build, calls, inside
 from util import find, in_order
 
 BOTH = (CO_ADDRESS_FAMILY_Q2931, CO_ADDRESS_FAMILY_PSCHED)

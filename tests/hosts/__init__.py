@@ -1,0 +1,1 @@
+"""Hosts and drivers that several test modules share, one module per area."""
