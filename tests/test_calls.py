@@ -34,7 +34,7 @@ from condis.samples import SampleClient, SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import called_party
 from condis.scheduler import Item
-from test_saps import (
+from hosts.paths import (
     COMPLETIONS,
     SAP_BOB,
     SAP_CAROL,

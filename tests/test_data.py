@@ -23,8 +23,19 @@ from condis.data import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
 from condis.samples import SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import called_party
+from hosts.paths import (
+    COMPLETIONS,
+    Q2931,
+    SAP_BOB,
+    Host,
+    build,
+    calls,
+    mark,
+    refused,
+    rules,
+    within,
+)
 from test_calls import connect, network
-from test_saps import COMPLETIONS, Q2931, SAP_BOB, Host, build, calls, mark, refused, rules, within
 from util import find, in_order
 
 

@@ -2,8 +2,7 @@
 
 The contract is sap.py's docstring and the pages it names (nf-ndis-ndisclderegistersap,
 nc-ndis-protocol_cm_deregister_sap, guide/deregistering-a-sap.md). Each test runs on the MCM
-path ("mcm") and the stand-alone call manager path ("cm"). Moved out of test_saps.py, whose
-hosts, trace helpers and purpose-built drivers these tests use.
+path ("mcm") and the stand-alone call manager path ("cm"), built by hosts/paths.py.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
-from test_saps import (
+from hosts.paths import (
     COMPLETIONS,
     PATHS,
     SAP_BOB,

@@ -2,8 +2,8 @@
 
 The contract is vc_activation.py's docstring and the pages it names (nf-ndis-ndiscmactivatevc,
 nc-ndis-miniport_co_activate_vc, nf-ndis-ndismcoactivatevccomplete, nf-ndis-ndismcmactivatevc,
-the deactivate equivalents, guide/activating-a-vc.md, deactivating-a-vc.md). Moved out of
-test_vcs.py, whose hosts (test_saps.py's) and VC helpers these tests use.
+the deactivate equivalents, guide/activating-a-vc.md, deactivating-a-vc.md). The hosts
+are hosts/paths.py's; the VC helpers hosts/vcs.py's.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from condis import (
     Ndis,
 )
 from condis.samples.mcm import called_party
-from test_saps import SAP_CAROL, build, calls, mark, refused, returned, within
-from test_vcs import PARAMS, alice_vc, vc_rows
+from hosts.paths import SAP_CAROL, build, calls, mark, refused, returned, within
+from hosts.vcs import PARAMS, alice_vc, vc_rows
 from util import in_order
 
 NO_MEDIA = CO_CALL_PARAMETERS()  # SampleCoMiniport rejects these (NDIS_STATUS_INVALID_DATA)

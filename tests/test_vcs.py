@@ -3,7 +3,7 @@
 The contract is vc.py's docstring and the pages it names (nf-ndis-ndiscocreatevc,
 nf-ndis-ndiscodeletevc, nf-ndis-ndismcmcreatevc, nf-ndis-ndismcmdeletevc,
 guide/creating-a-vc.md, deleting-a-vc.md). "mcm" is the SampleMcm path, "cm" the
-SampleCallManager over SampleCoMiniport path (test_saps.py builds both). Activation and
+SampleCallManager over SampleCoMiniport path (hosts/paths.py builds both). Activation and
 deactivation are in test_vc_activation.py.
 """
 
@@ -22,15 +22,13 @@ from condis import (
     NDIS_STATUS_SUCCESS,
     BugCheck,
     Mode,
-    Ndis,
 )
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.callmanager import CmVc
-from condis.samples.mcm import called_party
-from test_saps import PATHS, SAP_BOB, Host, build, calls, mark, refused, returned, rules, within
+from hosts.paths import PATHS, Host, build, calls, mark, refused, returned, rules, within
+from hosts.vcs import PARAMS, alice_vc, vc_rows
 from util import find, in_order
 
-PARAMS = called_party(SAP_BOB)
 TWO_CLIENTS = {"alice": SampleClient, "bob": SampleClient}
 
 
@@ -93,10 +91,6 @@ def answering(path: str, completion: str = "sync", **kwargs: Any) -> Host:
     )
 
 
-def vc_rows(ndis: Ndis) -> list[tuple[str, str, str]]:
-    return ndis.snapshot()["vcs"]
-
-
 def cm_own_vc(host: Host) -> Any:
     """A VC the stand-alone call manager creates for itself (NdisAfHandle None)."""
     context = CmVc(binding=host.cm.bindings[0], af=None)
@@ -104,12 +98,6 @@ def cm_own_vc(host: Host) -> Any:
     assert status == NDIS_STATUS_SUCCESS
     context.handle = handle
     return handle
-
-
-def alice_vc(host: Host) -> Any:
-    vc = host.clients["alice"].create_vc(host.af())
-    assert vc is not None
-    return vc
 
 
 # --- creation ------------------------------------------------------------------------------------
