@@ -4,7 +4,7 @@ Only the driver a request is pending on completes it: another driver's completio
 NdisInvalidOidCompletion (0x7C, 0x26), refused with the host unchanged. A completed
 request is remembered as such (completing it again is NdisOidDoubleComplete) while it
 exists and until it is issued again, and is never confused with a new request. The hosts
-and drivers are test_oid_status.py's.
+and drivers are hosts/oid.py's.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from condis import BUGCODE_NDIS_DRIVER, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
 from condis.samples import SampleCoMiniport, SampleMcm
-from test_oid_status import ParkingMcm, bugcheck, cm_host, mcm_host, query
+from hosts.oid import ParkingMcm, bugcheck, cm_host, mcm_host, query
 
 
 class TestOnlyTheTargetCompletes:

@@ -1,8 +1,8 @@
 """Miniport status indications: NdisMCoIndicateStatusEx -> ProtocolCoStatusEx (status_ind.py).
 
 Without a VC the indication reaches every bound protocol; with a VC only the protocols sharing
-it (its client and a stand-alone call manager). Moved out of test_oid_status.py, whose hosts and
-trace helpers these tests use.
+it (its client and a stand-alone call manager). The hosts and trace
+helpers are hosts/oid.py's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from condis import HIGH_LEVEL, NDIS_STATUS_MEDIA_CONNECT, Mode
 from condis.status_ind import NDIS_STATUS_INDICATION
-from test_oid_status import calls_since, cm_host, mark_of, mcm_host
+from hosts.oid import calls_since, cm_host, mark_of, mcm_host
 
 
 def indication() -> NDIS_STATUS_INDICATION:
