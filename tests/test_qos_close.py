@@ -29,7 +29,7 @@ from condis import (
     Ndis,
 )
 from condis.samples.callmanager import CmVc
-from test_qos import (
+from hosts.qos import (
     ParkingMcm,
     QosCallManager,
     after,
