@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from condis import (
-    CO_CALL_PARAMETERS,
     NDIS_STATUS_CALL_ACTIVE,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_NO_ROUTE_TO_DESTINATION,
@@ -30,10 +29,11 @@ from condis import (
     BugCheck,
     Mode,
 )
-from condis.samples import SampleClient, SampleMcm
+from condis.samples import SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import called_party
 from condis.scheduler import Item
+from hosts.calls import TO_BOB, connect, network
 from hosts.paths import (
     COMPLETIONS,
     SAP_BOB,
@@ -49,31 +49,6 @@ from hosts.paths import (
     within,
 )
 from util import find, in_order
-
-TO_BOB = called_party(SAP_BOB)
-
-
-def network(
-    completion: str = "sync", *, incoming: str = "accept", mode: Mode = Mode.STRICT, **kwargs: Any
-) -> Host:
-    """The MCM loopback network: alice (no SAP) and bob (SAP_BOB, answering as `incoming`)."""
-    return build(
-        "mcm",
-        completion,
-        clients={"alice": SampleClient, "bob": with_saps(SAP_BOB, incoming=incoming)},
-        mode=mode,
-        **kwargs,
-    )
-
-
-def connect(host: Host, params: CO_CALL_PARAMETERS = TO_BOB) -> tuple[Any, Any]:
-    """alice calls bob and the call connects; returns (alice's ClientVc, bob's ClientVc)."""
-    vc = host.clients["alice"].make_call(host.af("alice"), params)
-    host.ndis.run()
-    assert vc is not None and vc.call == "connected"
-    (bob_vc,) = host.af("bob").vcs
-    assert bob_vc.call == "connected"
-    return vc, bob_vc
 
 
 def call_rows(host: Host) -> list[tuple[str, str, bool]]:

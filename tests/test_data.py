@@ -3,7 +3,7 @@
 The contract is data.py's docstring and the pages it names (nf-ndis-ndiscosendnetbufferlists,
 nf-ndis-ndismcosendnetbufferlistscomplete, nf-ndis-ndismcoindicatereceivenetbufferlists,
 nc-ndis-protocol_co_receive_net_buffer_lists). The traffic runs over the sample MCM's loopback
-network (test_calls.py): what alice sends on her VC, bob receives on his, and back.
+network (hosts/calls.py): what alice sends on her VC, bob receives on his, and back.
 """
 
 from __future__ import annotations
@@ -12,17 +12,12 @@ from typing import Any
 
 import pytest
 
-from condis import (
-    CO_SAP,
-    NDIS_STATUS_SUCCESS,
-    NDIS_STATUS_VC_NOT_ACTIVATED,
-    BugCheck,
-    Mode,
-)
+from condis import CO_SAP, NDIS_STATUS_SUCCESS, NDIS_STATUS_VC_NOT_ACTIVATED, BugCheck, Mode
 from condis.data import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
 from condis.samples import SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import called_party
+from hosts.calls import connect, network
 from hosts.paths import (
     COMPLETIONS,
     Q2931,
@@ -35,7 +30,6 @@ from hosts.paths import (
     rules,
     within,
 )
-from test_calls import connect, network
 from util import find, in_order
 
 
@@ -55,7 +49,7 @@ class RecordingReceiver(SampleClient):
 
 
 def recording_network(completion: str = "sync", **kwargs: Any) -> Host:
-    """The loopback network of test_calls.py with recording clients."""
+    """The loopback network of hosts/calls.py with recording clients."""
     return build(
         "mcm",
         completion,
