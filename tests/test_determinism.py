@@ -1,7 +1,6 @@
 """Host determinism: the same host built twice runs the same; hosts in one process share nothing.
 
-Moved out of test_bindings.py, whose plain protocol `Proto` these tests still use to
-open bindings on two hosts at once.
+The plain protocol `Proto` (hosts/bindings.py) opens bindings on two hosts at once.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from condis import (
     Ndis,
 )
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
-from test_bindings import Proto
+from hosts.bindings import Proto
 from util import cm_host, names
 
 SUCCESS = NDIS_STATUS_SUCCESS
