@@ -18,7 +18,6 @@ import pytest
 from condis import (
     CO_ADDRESS_FAMILY_Q2931,
     CO_SAP,
-    DRIVER_VERIFIER_DETECTED_VIOLATION,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_INVALID_DATA,
     NDIS_STATUS_NO_ROUTE_TO_DESTINATION,
@@ -26,13 +25,13 @@ from condis import (
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     PASSIVE_LEVEL,
-    BugCheck,
     Mode,
     Ndis,
 )
 from condis.samples import SampleClient, SampleMcm
 from condis.samples.mcm import McmParty, called_party
 from condis.trace import TraceRecord
+from util import expect_bugcheck
 
 SAPS = {name: CO_SAP(SapType=1, Sap=name.encode()) for name in ("bob", "carol", "dave")}
 PLUMBING = ("NdisAllocateIoWorkItem", "NdisQueueIoWorkItem", "NdisFreeIoWorkItem")
@@ -94,22 +93,6 @@ def leaf_vc(client: SampleClient) -> Any:
 
 def party_states(ndis: Ndis) -> list[tuple[str, str]]:
     return [(p.handle.label, p.state) for p in ndis.parties]
-
-
-def refused(ndis: Ndis, run: Any, rule: str, ddi: str, driver: str) -> BugCheck:
-    before = ndis.snapshot()
-    with pytest.raises(BugCheck) as info:
-        run()
-    bc = info.value
-    assert (bc.code, bc.rule, bc.ddi, bc.driver) == (
-        DRIVER_VERIFIER_DETECTED_VIOLATION,
-        rule,
-        ddi,
-        driver,
-    )
-    assert ndis.snapshot() == before
-    assert ndis.crashed is None
-    return bc
 
 
 class SyncAddMcm(SampleMcm):
@@ -284,11 +267,11 @@ class TestAddParty:
         handle = party.handle
         assert party.state == "adding" and handle is not None
         spelled = lambda: ndis.NdisCmAddPartyComplete(NDIS_STATUS_SUCCESS, handle, "p", to("carol"))  # noqa: E731
-        refused(ndis, spelled, "CoNdisMcmSpelling", "NdisCmAddPartyComplete", "samplemcm")
+        expect_bugcheck(ndis, spelled, "CoNdisMcmSpelling", "NdisCmAddPartyComplete", "samplemcm")
         ndis.NdisMCmAddPartyComplete(NDIS_STATUS_SUCCESS, handle, "p", to("carol"))
         assert party_states(ndis)[-1] == (handle.label, "connected")
         again = lambda: ndis.NdisMCmAddPartyComplete(NDIS_STATUS_SUCCESS, handle, "p", to("carol"))  # noqa: E731
-        refused(ndis, again, "CoNdisDoubleComplete", "NdisMCmAddPartyComplete", "samplemcm")
+        expect_bugcheck(ndis, again, "CoNdisDoubleComplete", "NdisMCmAddPartyComplete", "samplemcm")
 
     def test_a_failed_completion_leaves_no_party(self) -> None:
         h = host(mcm=ParkingAddMcm, leaves=("bob",))
@@ -345,7 +328,7 @@ class TestDropParty:
         h = host(leaves=("bob",))
         (only,) = h.vc.parties
         run = lambda: h.ndis.NdisClDropParty(only.handle, None, 0)  # noqa: E731
-        bc = refused(h.ndis, run, "CoNdisDropLastParty", "NdisClDropParty", "alice")
+        bc = expect_bugcheck(h.ndis, run, "CoNdisDropLastParty", "NdisClDropParty", "alice")
         assert bc.handle == only.handle.label
         assert "close the call with NdisClCloseCall instead" in bc.detail
         assert party_states(h.ndis) == [(only.handle.label, "connected")]
@@ -366,7 +349,7 @@ class TestDropParty:
         assert h.alice.drop_party(carol) == NDIS_STATUS_SUCCESS
         run = lambda: h.ndis.NdisClDropParty(handle, None, 0)  # noqa: E731
         with h.ndis.driver_context(h.ndis.driver("alice")):
-            bc = refused(h.ndis, run, "NdisHandleStale", "NdisClDropParty", "alice")
+            bc = expect_bugcheck(h.ndis, run, "NdisHandleStale", "NdisClDropParty", "alice")
         assert bc.handle == handle.label
 
     def test_a_failed_drop_keeps_the_party(self) -> None:
@@ -504,7 +487,7 @@ class TestLeafHangsUp:
         run = lambda: h.ndis.NdisMCmDispatchIncomingDropParty(  # noqa: E731
             NDIS_STATUS_SUCCESS, carol.handle, None, 0
         )
-        bc = refused(
+        bc = expect_bugcheck(
             h.ndis, run, "CoNdisCallState", "NdisMCmDispatchIncomingDropParty", "samplemcm"
         )
         assert bc.detail == f"{carol.handle.label} is dropping, not connected"

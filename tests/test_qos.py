@@ -31,8 +31,8 @@ from condis import (
 )
 from condis.samples import SampleMcm
 from condis.trace import TraceRecord
-from hosts.qos import ParkingMcm, after, cm_call, mark_of, mcm_call, priority, qos, refused, steps
-from util import records
+from hosts.qos import ParkingMcm, after, cm_call, mark_of, mcm_call, priority, qos, steps
+from util import expect_bugcheck, records
 
 
 def first_call(ndis: Ndis, name: str) -> TraceRecord:
@@ -261,7 +261,7 @@ class TestIncomingChange:
         idle = h.alice.create_vc(h.alice.afs("open")[0])
         assert idle is not None
         run = lambda: h.ndis.NdisMCmDispatchIncomingCallQoSChange(idle.handle, qos(1))  # noqa: E731
-        bc = refused(
+        bc = expect_bugcheck(
             h.ndis, run, "CoNdisCallState", "NdisMCmDispatchIncomingCallQoSChange", "samplemcm"
         )
         assert bc.handle == idle.handle.label
@@ -272,7 +272,7 @@ class TestIncomingChange:
         h = mcm_call(incoming="pend")
         bob_vc = h.bob_vc
         run = lambda: h.ndis.NdisMCmDispatchIncomingCallQoSChange(bob_vc.handle, qos(1))  # noqa: E731
-        bc = refused(
+        bc = expect_bugcheck(
             h.ndis, run, "CoNdisCallState", "NdisMCmDispatchIncomingCallQoSChange", "samplemcm"
         )
         assert bc.detail == f"{bob_vc.handle.label} has a call offered, not a connected call"
@@ -301,7 +301,9 @@ class TestCompletionChecks:
         ndis, vc = h.ndis, h.vc
         assert ndis.NdisClModifyCallQoS(vc.handle, qos(1)) == NDIS_STATUS_PENDING
         run = lambda: ndis.NdisCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(1))  # noqa: E731
-        bc = refused(ndis, run, "CoNdisMcmSpelling", "NdisCmModifyCallQoSComplete", "samplemcm")
+        bc = expect_bugcheck(
+            ndis, run, "CoNdisMcmSpelling", "NdisCmModifyCallQoSComplete", "samplemcm"
+        )
         assert "NdisMCmModifyCallQoSComplete" in bc.detail
         ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(1))
         assert priority(ndis, vc.handle) == 1
@@ -311,7 +313,7 @@ class TestCompletionChecks:
         ndis, vc = h.ndis, h.vc
         assert ndis.NdisClModifyCallQoS(vc.handle, qos(1)) == NDIS_STATUS_PENDING
         run = lambda: ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(1))  # noqa: E731
-        refused(ndis, run, "CoNdisMcmSpelling", "NdisMCmModifyCallQoSComplete", "qoscm")
+        expect_bugcheck(ndis, run, "CoNdisMcmSpelling", "NdisMCmModifyCallQoSComplete", "qoscm")
 
     def test_completed_twice_from_test_code(self) -> None:
         h = mcm_call(mcm=ParkingMcm)
@@ -319,7 +321,9 @@ class TestCompletionChecks:
         assert h.alice.modify_qos(vc, qos(1)) == NDIS_STATUS_PENDING
         ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(1))
         run = lambda: ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(2))  # noqa: E731
-        refused(ndis, run, "CoNdisDoubleComplete", "NdisMCmModifyCallQoSComplete", "samplemcm")
+        expect_bugcheck(
+            ndis, run, "CoNdisDoubleComplete", "NdisMCmModifyCallQoSComplete", "samplemcm"
+        )
         assert priority(ndis, vc.handle) == 1
         assert len(records(ndis, "ProtocolClModifyCallQoSComplete", "call")) == 1
 
@@ -341,7 +345,9 @@ class TestCompletionChecks:
         ndis, vc = h.ndis, h.vc
         assert ndis.NdisClModifyCallQoS(vc.handle, qos(1)) == NDIS_STATUS_SUCCESS
         run = lambda: ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(2))  # noqa: E731
-        refused(ndis, run, "CoNdisCompleteNotPending", "NdisMCmModifyCallQoSComplete", "samplemcm")
+        expect_bugcheck(
+            ndis, run, "CoNdisCompleteNotPending", "NdisMCmModifyCallQoSComplete", "samplemcm"
+        )
 
     def test_completing_with_pending(self) -> None:
         h = mcm_call(mcm=ParkingMcm)
@@ -349,7 +355,9 @@ class TestCompletionChecks:
         assert ndis.NdisClModifyCallQoS(vc.handle, qos(1)) == NDIS_STATUS_PENDING
         run = lambda: ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_PENDING, vc.handle, qos(1))  # noqa: E731
         with ndis.driver_context(ndis.driver("samplemcm")):
-            refused(ndis, run, "CoNdisCompleteStatus", "NdisMCmModifyCallQoSComplete", "samplemcm")
+            expect_bugcheck(
+                ndis, run, "CoNdisCompleteStatus", "NdisMCmModifyCallQoSComplete", "samplemcm"
+            )
         ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(1))
         assert priority(ndis, vc.handle) == 1
 
@@ -406,4 +414,6 @@ class TestStandAloneCallManager:
         idle = h.alice.create_vc(h.alice.afs("open")[0])
         assert idle is not None
         run = lambda: h.ndis.NdisCmDispatchIncomingCallQoSChange(idle.handle, qos(1))  # noqa: E731
-        refused(h.ndis, run, "CoNdisCallState", "NdisCmDispatchIncomingCallQoSChange", "qoscm")
+        expect_bugcheck(
+            h.ndis, run, "CoNdisCallState", "NdisCmDispatchIncomingCallQoSChange", "qoscm"
+        )

@@ -38,7 +38,6 @@ from hosts.qos import (
     mcm_call,
     priority,
     qos,
-    refused,
     steps,
 )
 from util import expect_bugcheck, find, records
@@ -518,4 +517,6 @@ class TestANewCallOnTheVc:
         assert ndis.check_invariants() == []
         # a completion now is for no change of the new call
         run = lambda: ndis.NdisMCmModifyCallQoSComplete(NDIS_STATUS_SUCCESS, vc.handle, qos(2))  # noqa: E731
-        refused(ndis, run, "CoNdisCompleteNotPending", "NdisMCmModifyCallQoSComplete", "samplemcm")
+        expect_bugcheck(
+            ndis, run, "CoNdisCompleteNotPending", "NdisMCmModifyCallQoSComplete", "samplemcm"
+        )

@@ -9,16 +9,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 from condis import (
     CO_ADDRESS_FAMILY_Q2931,
     CO_CALL_PARAMETERS,
     CO_SAP,
-    DRIVER_VERIFIER_DETECTED_VIOLATION,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
-    BugCheck,
     Mode,
     Ndis,
     RandomPolicy,
@@ -83,23 +79,6 @@ def priority(ndis: Ndis, vc_handle: Any) -> int:
     call = ndis.call_on(vc_handle)
     assert call is not None and call.parameters.MediaParameters is not None
     return call.parameters.MediaParameters.ReceivePriority
-
-
-def refused(ndis: Ndis, run: Any, rule: str, ddi: str, driver: str) -> BugCheck:
-    """`run()` raises BugCheck(0xC4, rule) from test code and changes nothing."""
-    before = ndis.snapshot()
-    with pytest.raises(BugCheck) as info:
-        run()
-    bc = info.value
-    assert (bc.code, bc.rule, bc.ddi, bc.driver) == (
-        DRIVER_VERIFIER_DETECTED_VIOLATION,
-        rule,
-        ddi,
-        driver,
-    )
-    assert ndis.snapshot() == before
-    assert ndis.crashed is None
-    return bc
 
 
 class ParkingMcm(SampleMcm):
