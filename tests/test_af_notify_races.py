@@ -14,8 +14,9 @@ import pytest
 
 from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, Ndis
 from condis.samples import SampleCallManager, SampleCoMiniport
-from hosts.af import PATHS, RecordingClient, build, calls, inside
-from util import find, in_order
+from hosts.af import RecordingClient, build, inside
+from hosts.paths import PATHS
+from util import calls, find, in_order
 
 
 def opened_at_dispatch(client: type[RecordingClient] = RecordingClient) -> tuple[Ndis, Any]:

@@ -34,22 +34,20 @@ from condis import (
 from condis.demo import af_lifecycle
 from condis.samples import SampleCallManager, SampleCoMiniport, SampleMcm
 from hosts.af import (
-    COMPLETIONS,
     HOLD,
-    PATHS,
     Q2931,
     SAMPLE,
     RecordingClient,
     ScriptedCallManager,
     ScriptedMcm,
     build,
-    calls,
     co_miniport_host,
     inside,
     returns,
     statuses,
 )
-from util import find, in_order
+from hosts.paths import COMPLETIONS, PATHS
+from util import calls, find, in_order
 
 BOTH = (CO_ADDRESS_FAMILY_Q2931, CO_ADDRESS_FAMILY_PSCHED)
 

@@ -27,8 +27,9 @@ from condis import (
     PASSIVE_LEVEL,
     BugCheck,
 )
-from hosts.af import COMPLETE_INSIDE, COMPLETIONS, HOLD, PATHS, Q2931, SAMPLE, build, calls, inside
-from util import find, in_order
+from hosts.af import COMPLETE_INSIDE, HOLD, Q2931, SAMPLE, build, inside
+from hosts.paths import COMPLETIONS, PATHS
+from util import calls, find, in_order
 
 # --- 4. open ------------------------------------------------------------------------------------
 

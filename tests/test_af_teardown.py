@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from condis import CO_ADDRESS_FAMILY_PSCHED, CO_ADDRESS_FAMILY_Q2931, NDIS_STATUS_SUCCESS, Ndis
-from hosts.af import COMPLETIONS, build, calls, inside
-from util import find, in_order
+from hosts.af import build, inside
+from hosts.paths import COMPLETIONS
+from util import calls, find, in_order
 
 BOTH = (CO_ADDRESS_FAMILY_Q2931, CO_ADDRESS_FAMILY_PSCHED)
 

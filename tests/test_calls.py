@@ -40,15 +40,13 @@ from hosts.paths import (
     SAP_CAROL,
     Host,
     build,
-    calls,
-    mark,
     refused,
     returned,
     rules,
     with_saps,
     within,
 )
-from util import find, in_order
+from util import calls, find, in_order, mark_of
 
 
 def call_rows(host: Host) -> list[tuple[str, str, bool]]:
@@ -119,7 +117,7 @@ class TestOutgoingCall:
         vc = host.clients["alice"].make_call(host.af("alice"), TO_BOB)
         assert vc is not None
         for _ in range(2):  # while the first call is being made, and once it is connected
-            before, after = ndis.snapshot(), mark(ndis)
+            before, after = ndis.snapshot(), mark_of(ndis)
             assert ndis.NdisClMakeCall(vc.handle, TO_BOB) == (NDIS_STATUS_CALL_ACTIVE, None)
             assert calls(ndis, "ProtocolCmMakeCall", after=after) == []
             assert ndis.snapshot() == before
@@ -183,7 +181,7 @@ class TestIncomingCall:
         (bob_vc,) = host.af("bob").vcs
         assert vc is not None and vc.call == "making" and bob_vc.call == "offered"
         assert [op.kind for op in ndis.operations] == ["make-call", "incoming-call"]
-        after = mark(ndis)
+        after = mark_of(ndis)
         bob.answer(bob_vc, answer)
         ndis.run()
         complete, handler = in_order(
@@ -225,7 +223,7 @@ class TestClose:
         host = network(completion)
         ndis = host.ndis
         vc, bob_vc = connect(host)
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert host.clients["alice"].close_call(vc) == (
             NDIS_STATUS_SUCCESS if completion == "sync" else NDIS_STATUS_PENDING
         )
@@ -256,7 +254,7 @@ class TestClose:
         ndis = host.ndis
         vc, bob_vc = connect(host)
         bob_handle = bob_vc.handle.label
-        after = mark(ndis)
+        after = mark_of(ndis)
         host.clients["alice"].close_call(vc)
         host.clients["bob"].close_call(bob_vc)
         ndis.run()
@@ -284,7 +282,7 @@ class TestClose:
         ndis.scheduler.policy = NewestFirst()
         while vc.call != "closed":
             assert ndis.step() is not None
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisClMakeCall(vc.handle, TO_BOB) == (NDIS_STATUS_PENDING, None)
         ndis.run()
         assert ndis.crashed is None and rules(ndis) == []
@@ -297,7 +295,7 @@ class TestClose:
         vc, _ = connect(host)
         host.clients["alice"].close_call(vc)
         ndis.run()
-        after = mark(ndis)
+        after = mark_of(ndis)
         status, party = ndis.NdisClMakeCall(vc.handle, TO_BOB)
         assert (status, party) == (NDIS_STATUS_PENDING, None)
         ndis.run()
@@ -318,7 +316,7 @@ class TestClose:
         ndis = host.ndis
         vc, _ = connect(host)
         af = host.af("alice")
-        after = mark(ndis)
+        after = mark_of(ndis)
         host.clients["alice"].close_af(af)
         ndis.run()
         close, delete, af_close = in_order(
@@ -421,7 +419,7 @@ class TestStandAloneCallManager:
         ]
         in_order(ndis, *steps)
         assert call_rows(host) == [(vc.handle.label, "connected", True)]
-        after = mark(ndis)
+        after = mark_of(ndis)
         alice.close_call(vc)
         ndis.run()
         in_order(
@@ -457,7 +455,7 @@ class TestStandAloneCallManager:
         ndis.NdisCmDispatchCallConnected(handle)
         (bob_vc,) = host.af("bob").vcs
         assert bob_vc.call == "connected"
-        after = mark(ndis)
+        after = mark_of(ndis)
         ndis.NdisCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, handle, None, 0)
         ndis.run()
         incoming_close, bob_close, _ = in_order(
@@ -470,7 +468,7 @@ class TestStandAloneCallManager:
         assert within(ndis, incoming_close, bob_close)
         assert bob_vc.call == "closed" and ndis.calls == ()
         # The call manager created the VC, so it deletes it.
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisCoDeleteVc(handle) == NDIS_STATUS_SUCCESS
         in_order(
             ndis,

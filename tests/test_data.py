@@ -18,19 +18,8 @@ from condis.samples import SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.callmanager import CmVc
 from condis.samples.mcm import called_party
 from hosts.calls import connect, network
-from hosts.paths import (
-    COMPLETIONS,
-    Q2931,
-    SAP_BOB,
-    Host,
-    build,
-    calls,
-    mark,
-    refused,
-    rules,
-    within,
-)
-from util import find, in_order
+from hosts.paths import COMPLETIONS, Q2931, SAP_BOB, Host, build, refused, rules, within
+from util import calls, find, in_order, mark_of
 
 
 class RecordingReceiver(SampleClient):
@@ -108,7 +97,7 @@ class TestTraffic:
         host = network(completion)
         ndis = host.ndis
         vc, bob_vc = connect(host)
-        after = mark(ndis)
+        after = mark_of(ndis)
         host.clients["alice"].send(vc, b"hello")
         ndis.run()
         send, mp, indicate, receive, ret, mp_ret, complete, done = in_order(
@@ -176,7 +165,7 @@ class TestReceiveResources:
         ndis, bob = host.ndis, host.clients["bob"]
         _, bob_vc = connect(host)
         nbl = NET_BUFFER_LIST.of(b"low", SourceHandle=bob_vc.handle)
-        before, after = ndis.data_counts.returned, mark(ndis)
+        before, after = ndis.data_counts.returned, mark_of(ndis)
         ndis.NdisMCoIndicateReceiveNetBufferLists(
             bob_vc.handle, nbl, 1, NDIS_RECEIVE_FLAGS_RESOURCES
         )
@@ -307,7 +296,7 @@ class TestInactiveVc:
         vc, bob_vc = connect(host)
         alice.close_call(vc)
         ndis.run()
-        after = mark(ndis)
+        after = mark_of(ndis)
         alice.send(vc, b"late")
         assert rules(ndis) == ["CoNdisSendOnInactiveVc"]
         # NDIS fails the send, but never from inside NdisCoSendNetBufferLists.

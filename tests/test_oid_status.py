@@ -32,7 +32,9 @@ from condis import (
 from condis.oid import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE
 from condis.samples import SampleClient, SampleMcm
 from condis.samples.mcm import OID_SAMPLE_LINK_SPEED, called_party
-from hosts.oid import BOB, ParkingMcm, bugcheck, calls_since, cm_host, mark_of, mcm_host, query
+from hosts.oid import ParkingMcm, bugcheck, calls_since, cm_host, mcm_host, query
+from hosts.paths import SAP_BOB
+from util import mark_of
 
 OID_CLIENT_VALUE = 0xFF020001  # a vendor OID the test clients answer from `oid_values`
 SET = NDIS_REQUEST_TYPE.NdisRequestSetInformation
@@ -150,7 +152,7 @@ class TestToTheMiniport:
     def test_a_party_without_an_af_is_invalid(self) -> None:
         # "If NdisAfHandle is NULL, NdisPartyHandle also is NULL."
         h = mcm_host()
-        vc = h.alice.make_call(h.q2931, called_party(BOB), multipoint=True)
+        vc = h.alice.make_call(h.q2931, called_party(SAP_BOB), multipoint=True)
         h.ndis.run()
         assert vc is not None and vc.party_handle is not None
         ndis = h.ndis

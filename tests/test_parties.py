@@ -31,7 +31,7 @@ from condis import (
 from condis.samples import SampleClient, SampleMcm
 from condis.samples.mcm import McmParty, called_party
 from condis.trace import TraceRecord
-from util import expect_bugcheck
+from util import expect_bugcheck, mark_of
 
 SAPS = {name: CO_SAP(SapType=1, Sap=name.encode()) for name in ("bob", "carol", "dave")}
 PLUMBING = ("NdisAllocateIoWorkItem", "NdisQueueIoWorkItem", "NdisFreeIoWorkItem")
@@ -39,10 +39,6 @@ PLUMBING = ("NdisAllocateIoWorkItem", "NdisQueueIoWorkItem", "NdisFreeIoWorkItem
 
 def to(name: str) -> Any:
     return called_party(SAPS[name])
-
-
-def mark_of(ndis: Ndis) -> int:
-    return ndis.trace[-1].seq
 
 
 def calls_since(ndis: Ndis, mark: int, *names: str) -> list[tuple[str, str | None, str | None]]:

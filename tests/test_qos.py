@@ -31,8 +31,8 @@ from condis import (
 )
 from condis.samples import SampleMcm
 from condis.trace import TraceRecord
-from hosts.qos import ParkingMcm, after, cm_call, mark_of, mcm_call, priority, qos, steps
-from util import expect_bugcheck, records
+from hosts.qos import ParkingMcm, after, cm_call, mcm_call, priority, qos, steps
+from util import expect_bugcheck, mark_of, records
 
 
 def first_call(ndis: Ndis, name: str) -> TraceRecord:

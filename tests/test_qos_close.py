@@ -29,18 +29,8 @@ from condis import (
     Ndis,
 )
 from condis.samples.callmanager import CmVc
-from hosts.qos import (
-    ParkingMcm,
-    QosCallManager,
-    after,
-    cm_call,
-    mark_of,
-    mcm_call,
-    priority,
-    qos,
-    steps,
-)
-from util import expect_bugcheck, find, records
+from hosts.qos import ParkingMcm, QosCallManager, after, cm_call, mcm_call, priority, qos, steps
+from util import expect_bugcheck, find, mark_of, records
 
 RULE = "CoNdisCloseCallWithQosPending"
 QOS_DONE = "ProtocolClModifyCallQoSComplete"

@@ -17,16 +17,14 @@ from hosts.paths import (
     Host,
     RecordingClient,
     build,
-    calls,
     holding,
-    mark,
     refused,
     returned,
     sap_rows,
     with_saps,
     within,
 )
-from util import find
+from util import calls, find, mark_of
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -38,7 +36,7 @@ class TestDeregister:
         host = build(path, completion, clients={"alice": with_saps(SAP_BOB)})
         ndis = host.ndis
         (entry,) = host.af().saps
-        label, after = entry.handle.label, mark(ndis)
+        label, after = entry.handle.label, mark_of(ndis)
         entry.state = "deregistering"  # what the sample's deregister_sap does before the call
         assert ndis.NdisClDeregisterSap(entry.handle) == NDIS_STATUS_PENDING
         ddi_call = find(ndis, "NdisClDeregisterSap", after=after)
@@ -65,7 +63,7 @@ class TestDeregister:
         host = build(path, "pended", clients={"alice": with_saps(SAP_BOB)})
         ndis = host.ndis
         (entry,) = host.af().saps
-        after = mark(ndis)
+        after = mark_of(ndis)
         host.clients["alice"].deregister_sap(entry)
         assert ndis.NdisClDeregisterSap(entry.handle) == NDIS_STATUS_FAILURE
         assert returned(ndis, "NdisClDeregisterSap", after=after) == [
@@ -102,7 +100,7 @@ class TestDeregister:
         assert entry.state == "registered"
         assert sap_rows(host) == [(entry.handle.label, "registered", True, True)]
         host.cm.hold_deregister = False
-        after = mark(ndis)
+        after = mark_of(ndis)
         alice.deregister_sap(entry)
         ndis.run()
         assert returned(ndis, "NdisClDeregisterSap", after=after) == [NDIS_STATUS_PENDING]

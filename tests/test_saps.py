@@ -30,9 +30,7 @@ from hosts.paths import (
     SAP_BOB,
     RecordingClient,
     build,
-    calls,
     holding,
-    mark,
     refused,
     returned,
     rules,
@@ -40,7 +38,7 @@ from hosts.paths import (
     with_saps,
     within,
 )
-from util import find, in_order
+from util import calls, find, in_order, mark_of
 
 # --- registration --------------------------------------------------------------------------------
 
@@ -95,7 +93,7 @@ class TestRegister:
         first = host.clients["alice"].register_sap(host.af("alice"), SAP_BOB)
         ndis.run()
         assert first.state == "registered"
-        after = mark(ndis)
+        after = mark_of(ndis)
         second = host.clients["bob"].register_sap(host.af("bob"), SAP_BOB)
         assert returned(ndis, "ProtocolCmRegisterSap", after=after) == [NDIS_STATUS_INVALID_DATA]
         ret = find(ndis, "NdisClRegisterSap", "return", after=after)
@@ -110,7 +108,7 @@ class TestRegister:
         host = build(path)
         ndis, af = host.ndis, host.af()
         ndis.faults.fail("NdisClRegisterSap")
-        before, after = ndis.snapshot(), mark(ndis)
+        before, after = ndis.snapshot(), mark_of(ndis)
         assert ndis.NdisClRegisterSap(af.handle, object(), SAP_BOB) == (
             NDIS_STATUS_RESOURCES,
             None,
@@ -252,7 +250,7 @@ class TestSapInUse:
         vc = host.create_incoming_vc("bob", object())
         params = called_party(SAP_BOB)
         assert host.activate(vc, params) == NDIS_STATUS_SUCCESS
-        after = mark(ndis)
+        after = mark_of(ndis)
         status = host.ddi("DispatchIncomingCall")(sap.handle, vc, params)
         assert status == NDIS_STATUS_SUCCESS
         assert bob.incoming_saps == [entry]
@@ -270,7 +268,7 @@ class TestSapInUse:
     def test_closing_the_af_with_a_sap_left_fails(self, path: str, mode: Mode) -> None:
         host = build(path, clients={"alice": with_saps(SAP_BOB)}, mode=mode)
         ndis, af = host.ndis, host.af()
-        before, after = ndis.snapshot(), mark(ndis)
+        before, after = ndis.snapshot(), mark_of(ndis)
         if mode is Mode.STRICT:
             error = refused(
                 host, "CoNdisAfCloseWithChildren", lambda: ndis.NdisClCloseAddressFamily(af.handle)

@@ -11,7 +11,8 @@ import pytest
 
 from condis import HIGH_LEVEL, NDIS_STATUS_MEDIA_CONNECT, Mode
 from condis.status_ind import NDIS_STATUS_INDICATION
-from hosts.oid import calls_since, cm_host, mark_of, mcm_host
+from hosts.oid import calls_since, cm_host, mcm_host
+from util import mark_of
 
 
 def indication() -> NDIS_STATUS_INDICATION:

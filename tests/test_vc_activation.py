@@ -22,9 +22,9 @@ from condis import (
     Ndis,
 )
 from condis.samples.mcm import called_party
-from hosts.paths import SAP_CAROL, build, calls, mark, refused, returned, within
+from hosts.paths import SAP_CAROL, build, refused, returned, within
 from hosts.vcs import PARAMS, alice_vc, vc_rows
-from util import in_order
+from util import calls, in_order, mark_of
 
 NO_MEDIA = CO_CALL_PARAMETERS()  # SampleCoMiniport rejects these (NDIS_STATUS_INVALID_DATA)
 
@@ -39,7 +39,7 @@ class TestCmActivation:
     def test_activate_in_line(self) -> None:
         host = build("cm")
         ndis, vc = host.ndis, alice_vc(host)
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisCmActivateVc(vc.handle, PARAMS) == NDIS_STATUS_SUCCESS
         call, mp = in_order(
             ndis,
@@ -55,7 +55,7 @@ class TestCmActivation:
     def test_activate_pended(self) -> None:
         host = build("cm", "pended")
         ndis, vc = host.ndis, alice_vc(host)
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisCmActivateVc(vc.handle, PARAMS) == NDIS_STATUS_PENDING
         assert state_of(ndis, vc.handle) == "activating"
         assert [op.kind for op in ndis.operations] == ["activate-vc"]
@@ -108,7 +108,7 @@ class TestCmActivation:
         ndis, vc = host.ndis, alice_vc(host)
         ndis.NdisCmActivateVc(vc.handle, PARAMS)
         ndis.run()
-        after = mark(ndis)
+        after = mark_of(ndis)
         status = ndis.NdisCmDeactivateVc(vc.handle)
         call, mp = in_order(
             ndis,
@@ -152,7 +152,7 @@ class TestMcmActivation:
     def test_activate_then_deactivate(self) -> None:
         host = build("mcm")
         ndis, vc = host.ndis, alice_vc(host)
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisMCmActivateVc(vc.handle, PARAMS) == NDIS_STATUS_SUCCESS
         assert state_of(ndis, vc.handle) == "active"
         assert ndis.NdisMCmActivateVc(vc.handle, PARAMS) == NDIS_STATUS_SUCCESS  # reactivation

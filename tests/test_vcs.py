@@ -25,9 +25,9 @@ from condis import (
 )
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.callmanager import CmVc
-from hosts.paths import PATHS, Host, build, calls, mark, refused, returned, rules, within
+from hosts.paths import PATHS, Host, build, refused, returned, rules, within
 from hosts.vcs import PARAMS, alice_vc, vc_rows
-from util import find, in_order
+from util import calls, find, in_order, mark_of
 
 TWO_CLIENTS = {"alice": SampleClient, "bob": SampleClient}
 
@@ -127,7 +127,7 @@ class TestClientCreatesVc:
         host = build(path)
         ndis = host.ndis
         vc = alice_vc(host)
-        handle, after = vc.handle, mark(ndis)
+        handle, after = vc.handle, mark_of(ndis)
         assert host.clients["alice"].delete_vc(vc) == NDIS_STATUS_SUCCESS
         delete = find(ndis, "NdisCoDeleteVc", after=after)
         peer = find(ndis, "ProtocolCoDeleteVc", driver=host.cm_name, after=after)
@@ -144,7 +144,7 @@ class TestClientCreatesVc:
         host = build(path, clients=TWO_CLIENTS)
         ndis = host.ndis
         binding = host.af("alice").binding.handle
-        before, after = ndis.snapshot(), mark(ndis)
+        before, after = ndis.snapshot(), mark_of(ndis)
         assert ndis.NdisCoCreateVc(binding, host.af("bob").handle, object()) == (
             NDIS_STATUS_FAILURE,
             None,
@@ -174,7 +174,7 @@ class TestClientCreatesVc:
         host = build(path)
         ndis, af = host.ndis, host.af()
         ndis.faults.fail("NdisCoCreateVc")
-        before, after = ndis.snapshot(), mark(ndis)
+        before, after = ndis.snapshot(), mark_of(ndis)
         assert ndis.NdisCoCreateVc(af.binding.handle, af.handle, object()) == (
             NDIS_STATUS_RESOURCES,
             None,
@@ -186,7 +186,7 @@ class TestClientCreatesVc:
         host = answering(path)
         ndis, af = host.ndis, host.af()
         host.cm.create_reply = NDIS_STATUS_RESOURCES
-        before, after = ndis.snapshot()["handles"], mark(ndis)
+        before, after = ndis.snapshot()["handles"], mark_of(ndis)
         assert ndis.NdisCoCreateVc(af.binding.handle, af.handle, object()) == (
             NDIS_STATUS_RESOURCES,
             None,
@@ -247,7 +247,7 @@ class TestCallManagerCreatesVc:
         (incoming,) = host.af().vcs
         assert incoming.handle is handle and incoming.incoming
         assert vc_rows(ndis) == [(handle.label, "created", "samplecallmanager")]
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisCoDeleteVc(handle) == NDIS_STATUS_SUCCESS
         in_order(
             ndis,
@@ -261,12 +261,12 @@ class TestCallManagerCreatesVc:
     def test_for_itself(self) -> None:
         host = build("cm")
         ndis = host.ndis
-        after = mark(ndis)
+        after = mark_of(ndis)
         handle = cm_own_vc(host)
         assert calls(ndis, "ProtocolCoCreateVc", after=after) == []
         assert len(calls(ndis, "MiniportCoCreateVc", after=after)) == 1
         assert vc_rows(ndis) == [(handle.label, "created", "samplecallmanager")]
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisCoDeleteVc(handle) == NDIS_STATUS_SUCCESS
         assert calls(ndis, "ProtocolCoDeleteVc", after=after) == []
         assert len(calls(ndis, "MiniportCoDeleteVc", after=after)) == 1
@@ -276,7 +276,7 @@ class TestCallManagerCreatesVc:
         host = answering("cm")
         host.clients["alice"].create_reply = NDIS_STATUS_FAILURE
         ndis, af = host.ndis, host.af()
-        after = mark(ndis)
+        after = mark_of(ndis)
         status = ndis.NdisCoCreateVc(host.cm_binding_handle(), af.handle, object())
         assert status == (NDIS_STATUS_FAILURE, None)
         assert len(calls(ndis, "MiniportCoDeleteVc", after=after)) == 1
@@ -286,7 +286,7 @@ class TestCallManagerCreatesVc:
         host = answering("cm")
         host.miniport.create_reply = NDIS_STATUS_RESOURCES
         ndis, af = host.ndis, host.af()
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisCoCreateVc(af.binding.handle, af.handle, object()) == (
             NDIS_STATUS_RESOURCES,
             None,
@@ -305,7 +305,7 @@ class TestCallManagerCreatesVc:
         assert within(ndis, call, cl) and cl.handle == handle.label
         assert calls(ndis, "MiniportCoCreateVc") == []
         assert vc_rows(ndis) == [(handle.label, "created", "samplemcm")]
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisMCmDeleteVc(handle) == NDIS_STATUS_SUCCESS
         find(ndis, "ProtocolCoDeleteVc", driver="alice", after=after)
         assert ndis.vcs == () and host.af().vcs == []
@@ -351,7 +351,7 @@ class TestDelete:
         host = build(path)
         ndis, vc = host.ndis, alice_vc(host)
         host.activate(vc.handle, PARAMS)
-        after = mark(ndis)
+        after = mark_of(ndis)
         error = refused(host, "CoNdisDeleteActiveVc", lambda: ndis.NdisCoDeleteVc(vc.handle))
         assert error.handle == vc.handle.label
         assert calls(ndis, "ProtocolCoDeleteVc", after=after) == []
@@ -387,7 +387,7 @@ class TestDelete:
         host = answering(path)
         ndis, vc = host.ndis, alice_vc(host)
         host.cm.delete_reply = NDIS_STATUS_FAILURE
-        after = mark(ndis)
+        after = mark_of(ndis)
         assert ndis.NdisCoDeleteVc(vc.handle) == NDIS_STATUS_FAILURE
         assert returned(ndis, "ProtocolCoDeleteVc", after=after) == [NDIS_STATUS_FAILURE]
         assert calls(ndis, "MiniportCoDeleteVc", after=after) == []

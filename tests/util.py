@@ -51,6 +51,25 @@ def in_order(ndis: Ndis, *steps: tuple[Any, ...], after: int = -1) -> list[Trace
     return found
 
 
+def calls(
+    ndis: Ndis, name: str, *, driver: str | None = None, after: int = -1
+) -> list[TraceRecord]:
+    """Every call record of `name` after `after` (optionally by `driver`)."""
+    return [
+        r
+        for r in ndis.trace
+        if r.seq > after
+        and r.name == name
+        and r.phase.value == "call"
+        and driver in (None, r.driver)
+    ]
+
+
+def mark_of(ndis: Ndis) -> int:
+    """The seq of the last record so far (for `after=`; -1 on an empty trace)."""
+    return ndis.trace[-1].seq if len(ndis.trace) else -1
+
+
 def names(ndis: Ndis, phase: str = "call", kinds: Iterable[str] = ("ddi", "handler")) -> list[str]:
     wanted = set(kinds)
     return [r.name for r in ndis.trace if r.phase.value == phase and r.kind.value in wanted]
@@ -119,11 +138,13 @@ def expect_bugcheck(
 __all__ = [
     "C4",
     "Phase",
+    "calls",
     "cm_host",
     "expect_bugcheck",
     "facts",
     "find",
     "in_order",
+    "mark_of",
     "mcm_host",
     "names",
     "records",

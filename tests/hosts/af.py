@@ -22,18 +22,8 @@ from condis.samples.callmanager import CmAf
 from condis.samples.mcm import McmAf
 from condis.trace import TraceRecord
 
-PATHS = ["mcm", "cm"]
-COMPLETIONS = ["sync", "pended"]
 Q2931 = CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1)
 SAMPLE, HOLD, COMPLETE_INSIDE = "sample", "hold", "complete-inside"
-
-
-def calls(ndis: Ndis, name: str, *, driver: str | None = None) -> list[TraceRecord]:
-    return [
-        r
-        for r in ndis.trace
-        if r.name == name and r.phase.value == "call" and driver in (None, r.driver)
-    ]
 
 
 def returns(ndis: Ndis, name: str) -> list[TraceRecord]:

@@ -15,7 +15,6 @@ import pytest
 from condis import (
     CO_ADDRESS_FAMILY_PSCHED,
     CO_ADDRESS_FAMILY_Q2931,
-    CO_SAP,
     NDIS_STATUS_PENDING,
     BugCheck,
     Ndis,
@@ -23,8 +22,7 @@ from condis import (
 from condis.oid import NDIS_OID_REQUEST
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.mcm import OID_SAMPLE_LINK_SPEED
-
-BOB = CO_SAP(SapType=1, Sap=b"bob")
+from hosts.paths import SAP_BOB
 
 
 def query(oid: int = OID_SAMPLE_LINK_SPEED) -> NDIS_OID_REQUEST:
@@ -36,10 +34,6 @@ def calls_since(ndis: Ndis, mark: int) -> list[tuple[str, str, str | None, str |
     return [
         (r.phase.value, r.name, r.driver, r.handle, r.status) for r in ndis.trace if r.seq > mark
     ]
-
-
-def mark_of(ndis: Ndis) -> int:
-    return ndis.trace[-1].seq
 
 
 def bugcheck(ndis: Ndis, run: Any, code: int, rule: str, ddi: str, driver: str) -> BugCheck:
@@ -92,7 +86,7 @@ def mcm_host(
     ndis = Ndis()
     families = (CO_ADDRESS_FAMILY_Q2931, CO_ADDRESS_FAMILY_PSCHED)
     ndis.load_driver(mcm(ndis, address_families=families, completion=completion), "samplemcm")  # type: ignore[arg-type]
-    bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [BOB]})
+    bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [SAP_BOB]})
     h = SimpleNamespace(ndis=ndis, alice=alice(ndis), bob=bob)
     ndis.load_driver(h.alice, "alice")
     ndis.load_driver(h.bob, "bob")

@@ -127,19 +127,6 @@ def with_saps(*saps: CO_SAP, **kwargs: Any) -> Callable[[Ndis], SampleClient]:
     return lambda ndis: SampleClient(ndis, saps={Q2931: list(saps)}, **kwargs)
 
 
-def calls(
-    ndis: Ndis, name: str, *, driver: str | None = None, after: int = -1
-) -> list[TraceRecord]:
-    return [
-        r
-        for r in ndis.trace
-        if r.seq > after
-        and r.name == name
-        and r.phase.value == "call"
-        and driver in (None, r.driver)
-    ]
-
-
 def returned(ndis: Ndis, name: str, *, after: int = -1) -> list[Any]:
     """The statuses `name` returned, in order."""
     return [
@@ -147,11 +134,6 @@ def returned(ndis: Ndis, name: str, *, after: int = -1) -> list[Any]:
         for r in ndis.trace
         if r.seq > after and r.name == name and r.phase.value == "return"
     ]
-
-
-def mark(ndis: Ndis) -> int:
-    """The seq of the last record so far (for `after=`)."""
-    return ndis.trace[-1].seq if len(ndis.trace) else -1
 
 
 def within(ndis: Ndis, outer: TraceRecord, inner: TraceRecord) -> bool:

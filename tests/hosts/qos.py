@@ -12,7 +12,6 @@ from typing import Any
 from condis import (
     CO_ADDRESS_FAMILY_Q2931,
     CO_CALL_PARAMETERS,
-    CO_SAP,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     Mode,
@@ -22,14 +21,14 @@ from condis import (
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
 from condis.samples.mcm import called_party
 from condis.trace import TraceRecord
+from hosts.paths import SAP_BOB
 
-BOB = CO_SAP(SapType=1, Sap=b"bob")
 PLUMBING = ("NdisAllocateIoWorkItem", "NdisQueueIoWorkItem", "NdisFreeIoWorkItem")
 
 
 def qos(priority: int) -> CO_CALL_PARAMETERS:
     """Call parameters addressed to bob, with a receive priority that tells them apart."""
-    return called_party(BOB, ReceivePriority=priority)
+    return called_party(SAP_BOB, ReceivePriority=priority)
 
 
 def after(ndis: Ndis, mark: int) -> list[TraceRecord]:
@@ -42,10 +41,6 @@ def steps(ndis: Ndis, mark: int, *names: str) -> list[tuple[str, str, str | None
     return [
         (r.phase.value, r.name, r.driver, r.status) for r in after(ndis, mark) if r.name in names
     ]
-
-
-def mark_of(ndis: Ndis) -> int:
-    return ndis.trace[-1].seq
 
 
 def mcm_call(
@@ -62,7 +57,7 @@ def mcm_call(
     driver = mcm(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion=completion)  # type: ignore[arg-type]
     ndis.load_driver(driver, "samplemcm")
     alice = SampleClient(ndis)
-    bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [BOB]}, incoming=incoming)  # type: ignore[arg-type]
+    bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [SAP_BOB]}, incoming=incoming)  # type: ignore[arg-type]
     ndis.load_driver(alice, "alice")
     ndis.load_driver(bob, "bob")
     ndis.add_adapter("samplemcm", "mcm0")
