@@ -42,16 +42,24 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from condis.call import CallState
 from condis.call_close import CallCloseMixin
+from condis.constants import (
+    NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
+    NDIS_RECEIVE_FLAGS_RESOURCES,
+    NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+    NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
+    NDIS_SEND_FLAGS_CHECK_FOR_LOOPBACK,
+    NDIS_SEND_FLAGS_DISPATCH_LEVEL,
+)
 from condis.crossing import ddi, handler
-from condis.handles import NDIS_HANDLE, BindingHandle, VcHandle
-from condis.status import NDIS_STATUS, NDIS_STATUS_SUCCESS, NDIS_STATUS_VC_NOT_ACTIVATED
+from condis.handles import BindingHandle, VcHandle
+from condis.status import NDIS_STATUS_VC_NOT_ACTIVATED
+from condis.structs import NET_BUFFER, NET_BUFFER_LIST
 from condis.vc import Vc, VcState
 from condis.verifier.leaks import Leak
 
@@ -74,74 +82,6 @@ handler(
     "ProtocolCoReceiveNetBufferLists",
     "MiniportReturnNetBufferLists",
 )
-
-# ndis.h values (send, send-complete, receive and return flags).
-NDIS_SEND_FLAGS_DISPATCH_LEVEL = 0x00000001
-NDIS_SEND_FLAGS_CHECK_FOR_LOOPBACK = 0x00000002
-NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL = 0x00000001
-NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL = 0x00000001
-NDIS_RECEIVE_FLAGS_RESOURCES = 0x00000002
-NDIS_RETURN_FLAGS_DISPATCH_LEVEL = 0x00000001
-
-
-@dataclass(eq=False, slots=True)
-class NET_BUFFER:
-    """One packet's data (the WDK's NET_BUFFER, holding the bytes themselves)."""
-
-    Data: bytes = b""
-    Next: NET_BUFFER | None = None
-
-    @property
-    def DataLength(self) -> int:
-        return len(self.Data)
-
-
-@dataclass(eq=False, slots=True)
-class NET_BUFFER_LIST:
-    """A list of NET_BUFFERs; NBLs chain through `Next`."""
-
-    FirstNetBuffer: NET_BUFFER | None = None
-    Next: NET_BUFFER_LIST | None = None
-    SourceHandle: NDIS_HANDLE | None = None
-    Status: NDIS_STATUS = NDIS_STATUS_SUCCESS
-    Flags: int = 0
-    #: free for the driver that owns the NBL (ProtocolReserved / MiniportReserved)
-    Context: object = None
-
-    @classmethod
-    def of(cls, *packets: bytes, SourceHandle: NDIS_HANDLE | None = None) -> NET_BUFFER_LIST:
-        """An NBL holding one NET_BUFFER per packet."""
-        first: NET_BUFFER | None = None
-        for data in reversed(packets):
-            first = NET_BUFFER(Data=bytes(data), Next=first)
-        return cls(FirstNetBuffer=first, SourceHandle=SourceHandle)
-
-    def buffers(self) -> Iterator[NET_BUFFER]:
-        nb = self.FirstNetBuffer
-        while nb is not None:
-            yield nb
-            nb = nb.Next
-
-    @property
-    def data(self) -> bytes:
-        """Every byte of the NBL, buffers in order."""
-        return b"".join(nb.Data for nb in self.buffers())
-
-    def chain(self) -> Iterator[NET_BUFFER_LIST]:
-        """This NBL and the ones linked after it."""
-        nbl: NET_BUFFER_LIST | None = self
-        while nbl is not None:
-            yield nbl
-            nbl = nbl.Next
-
-    @staticmethod
-    def link(nbls: list[NET_BUFFER_LIST]) -> NET_BUFFER_LIST | None:
-        """Chain `nbls` through Next and return the head."""
-        for a, b in itertools.pairwise(nbls):
-            a.Next = b
-        if nbls:
-            nbls[-1].Next = None
-        return nbls[0] if nbls else None
 
 
 @dataclass(eq=False, slots=True)

@@ -55,8 +55,7 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
-from enum import IntEnum
+from dataclasses import dataclass
 from typing import Any
 
 from condis.call import Party
@@ -71,41 +70,12 @@ from condis.status import (
     NDIS_STATUS_PENDING,
 )
 from condis.status_ind import StatusIndicationMixin
-from condis.structs import NDIS_OBJECT_HEADER
+from condis.structs import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE
 from condis.vc import Vc
 
 __all__ = ["NDIS_OID_REQUEST", "NDIS_REQUEST_TYPE", "OidMixin"]
 
 handler("ProtocolCoOidRequest", "MiniportCoOidRequest", "ProtocolCoOidRequestComplete")
-
-
-class NDIS_REQUEST_TYPE(IntEnum):
-    """ndis.h's NDIS_REQUEST_TYPE values used by OID requests."""
-
-    NdisRequestQueryInformation = 0
-    NdisRequestSetInformation = 1
-    NdisRequestQueryStatistics = 2
-    NdisRequestMethod = 12
-
-
-@dataclass(eq=False, slots=True, weakref_slot=True)
-class NDIS_OID_REQUEST:
-    """An OID request (ns-oidrequest-ndis_oid_request), DATA union flattened."""
-
-    Oid: int
-    RequestType: NDIS_REQUEST_TYPE = NDIS_REQUEST_TYPE.NdisRequestQueryInformation
-    InformationBuffer: Any = None
-    InformationBufferLength: int = 0
-    BytesWritten: int = 0
-    BytesRead: int = 0
-    BytesNeeded: int = 0
-    Header: NDIS_OBJECT_HEADER = field(
-        default_factory=lambda: NDIS_OBJECT_HEADER(Type=0x96, Revision=1)
-    )
-    PortNumber: int = 0
-    Timeout: int = 0
-    RequestId: object = None
-    RequestHandle: object = None
 
 
 @dataclass(eq=False, slots=True)

@@ -37,7 +37,7 @@ its deadline and returns FALSE.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from condis.catalogue import IrqlRequirement
@@ -46,11 +46,10 @@ from condis.crossing import Frame, ddi
 from condis.drivers import DriverBlock
 from condis.runtime import NdisCore
 from condis.scheduler import TICKS_PER_MS
+from condis.structs import NDIS_EVENT
 from condis.verifier.leaks import Leak
 
 __all__ = ["NDIS_EVENT", "NDIS_SPIN_LOCK", "SyncMixin"]
-
-_serials = {"lock": 0, "event": 0}
 
 
 @dataclass(eq=False, slots=True)
@@ -72,19 +71,6 @@ class NDIS_SPIN_LOCK:
     @property
     def held(self) -> bool:
         return self.holder is not None
-
-
-@dataclass(eq=False, slots=True)
-class NDIS_EVENT:
-    """An NDIS event (opaque to the driver)."""
-
-    serial: int
-    signaled: bool = False
-    waiters: list[Frame] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return f"NDIS_EVENT#{self.serial}"
 
 
 _PASSIVE = IrqlRequirement(relation="==", level=PASSIVE_LEVEL, text="PASSIVE_LEVEL")
@@ -303,14 +289,13 @@ class SyncMixin(NdisCore):
         driver = self._caller(name)
         with self._begin(name, driver, irql=_PASSIVE, rule="Irql_Miscellaneous_Function") as call:
             deadline = None if MsToWait == 0 else self.scheduler.now + MsToWait * TICKS_PER_MS
-            frame = self._frames[-1]
-            event.waiters.append(frame)
+            event.waiters += 1
             try:
                 while not event.signaled:
                     if self.scheduler.step(until=deadline) is None:
                         break
             finally:
-                event.waiters.remove(frame)
+                event.waiters -= 1
             if event.signaled:
                 return bool(call.result(True))
             if deadline is not None:

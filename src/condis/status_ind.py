@@ -8,37 +8,18 @@ protocols sharing that VC (ProtocolCoStatusEx).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from condis.adapters import Adapter
 from condis.crossing import ddi, handler
 from condis.handles import AdapterHandle, VcHandle
 from condis.party import PartyMixin
-from condis.status import NDIS_STATUS
-from condis.structs import NDIS_OBJECT_HEADER
+from condis.structs import NDIS_STATUS_INDICATION
 from condis.vc import Vc
 
 __all__ = ["NDIS_STATUS_INDICATION", "StatusIndicationMixin"]
 
 handler("ProtocolCoStatusEx")
-
-
-@dataclass(eq=False, slots=True)
-class NDIS_STATUS_INDICATION:
-    """A status indication (the NDIS_STATUS_INDICATION members condis models)."""
-
-    StatusCode: NDIS_STATUS
-    SourceHandle: object = None
-    StatusBuffer: Any = None
-    StatusBufferSize: int = 0
-    PortNumber: int = 0
-    Flags: int = 0
-    DestinationHandle: object = None
-    RequestId: object = None
-    Header: NDIS_OBJECT_HEADER = field(
-        default_factory=lambda: NDIS_OBJECT_HEADER(Type=0x98, Revision=1)
-    )
 
 
 class StatusIndicationMixin(PartyMixin):

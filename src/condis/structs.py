@@ -17,8 +17,10 @@ is how a wrong structure is caught.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from condis.constants import (
@@ -40,6 +42,8 @@ from condis.constants import (
     NDIS_PROTOCOL_CO_CHARACTERISTICS_REVISION_1,
     NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
 )
+from condis.handles import NDIS_HANDLE
+from condis.status import NDIS_STATUS, NDIS_STATUS_SUCCESS
 
 __all__ = [
     "CO_ADDRESS_FAMILY",
@@ -53,17 +57,25 @@ __all__ = [
     "NDIS_BIND_PARAMETERS",
     "NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS",
     "NDIS_CO_CLIENT_OPTIONAL_HANDLERS",
+    "NDIS_EVENT",
     "NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES",
     "NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES",
     "NDIS_MINIPORT_CO_CHARACTERISTICS",
     "NDIS_MINIPORT_DRIVER_CHARACTERISTICS",
     "NDIS_MINIPORT_INIT_PARAMETERS",
     "NDIS_OBJECT_HEADER",
+    "NDIS_OID_REQUEST",
     "NDIS_OPEN_PARAMETERS",
     "NDIS_PROTOCOL_CO_CHARACTERISTICS",
     "NDIS_PROTOCOL_DRIVER_CHARACTERISTICS",
+    "NDIS_REQUEST_TYPE",
+    "NDIS_STATUS_INDICATION",
     "NDIS_TIMER_CHARACTERISTICS",
+    "NET_BUFFER",
+    "NET_BUFFER_LIST",
     "OPTIONAL_HANDLER_TYPES",
+    "STRINGFORMAT_UNICODE",
+    "VAR_STRING",
     "Handler",
 ]
 
@@ -389,3 +401,162 @@ class NDIS_TIMER_CHARACTERISTICS:
     AllocationTag: int = 0
     TimerFunction: Handler | None = None
     FunctionContext: object = None
+
+
+# --- data: NET_BUFFER_LIST chains (ns-nbl-net_buffer_list.md) ------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class NET_BUFFER:
+    """One packet's data (the WDK's NET_BUFFER, holding the bytes themselves)."""
+
+    Data: bytes = b""
+    Next: NET_BUFFER | None = None
+
+    @property
+    def DataLength(self) -> int:
+        return len(self.Data)
+
+
+@dataclass(eq=False, slots=True)
+class NET_BUFFER_LIST:
+    """A list of NET_BUFFERs; NBLs chain through `Next`.
+
+    The structure is light on purpose: real bytes in each NET_BUFFER, no
+    pools, MDLs or offsets to maintain.
+    """
+
+    FirstNetBuffer: NET_BUFFER | None = None
+    Next: NET_BUFFER_LIST | None = None
+    SourceHandle: NDIS_HANDLE | None = None
+    Status: NDIS_STATUS = NDIS_STATUS_SUCCESS
+    Flags: int = 0
+    #: free for the driver that owns the NBL (ProtocolReserved / MiniportReserved)
+    Context: object = None
+
+    @classmethod
+    def of(cls, *packets: bytes, SourceHandle: NDIS_HANDLE | None = None) -> NET_BUFFER_LIST:
+        """An NBL holding one NET_BUFFER per packet."""
+        first: NET_BUFFER | None = None
+        for data in reversed(packets):
+            first = NET_BUFFER(Data=bytes(data), Next=first)
+        return cls(FirstNetBuffer=first, SourceHandle=SourceHandle)
+
+    def buffers(self) -> Iterator[NET_BUFFER]:
+        nb = self.FirstNetBuffer
+        while nb is not None:
+            yield nb
+            nb = nb.Next
+
+    @property
+    def data(self) -> bytes:
+        """Every byte of the NBL, buffers in order."""
+        return b"".join(nb.Data for nb in self.buffers())
+
+    def chain(self) -> Iterator[NET_BUFFER_LIST]:
+        """This NBL and the ones linked after it."""
+        nbl: NET_BUFFER_LIST | None = self
+        while nbl is not None:
+            yield nbl
+            nbl = nbl.Next
+
+    @staticmethod
+    def link(nbls: list[NET_BUFFER_LIST]) -> NET_BUFFER_LIST | None:
+        """Chain `nbls` through Next and return the head."""
+        for a, b in itertools.pairwise(nbls):
+            a.Next = b
+        if nbls:
+            nbls[-1].Next = None
+        return nbls[0] if nbls else None
+
+
+# --- OID requests and status indications ---------------------------------------------------------
+
+
+class NDIS_REQUEST_TYPE(IntEnum):
+    """ndis.h's NDIS_REQUEST_TYPE values used by OID requests."""
+
+    NdisRequestQueryInformation = 0
+    NdisRequestSetInformation = 1
+    NdisRequestQueryStatistics = 2
+    NdisRequestMethod = 12
+
+
+@dataclass(eq=False, slots=True, weakref_slot=True)
+class NDIS_OID_REQUEST:
+    """An OID request (ns-oidrequest-ndis_oid_request), DATA union flattened.
+
+    The DATA union's members are flattened (Oid, InformationBuffer,
+    InformationBufferLength, BytesWritten, BytesRead, BytesNeeded), and
+    InformationBuffer holds Python bytes or objects. NDIS identifies a request
+    by this object (the WDK's pointer), so it is compared by identity.
+    """
+
+    Oid: int
+    RequestType: NDIS_REQUEST_TYPE = NDIS_REQUEST_TYPE.NdisRequestQueryInformation
+    InformationBuffer: Any = None
+    InformationBufferLength: int = 0
+    BytesWritten: int = 0
+    BytesRead: int = 0
+    BytesNeeded: int = 0
+    Header: NDIS_OBJECT_HEADER = field(
+        default_factory=lambda: NDIS_OBJECT_HEADER(Type=0x96, Revision=1)
+    )
+    PortNumber: int = 0
+    Timeout: int = 0
+    RequestId: object = None
+    RequestHandle: object = None
+
+
+@dataclass(eq=False, slots=True)
+class NDIS_STATUS_INDICATION:
+    """A status indication (the NDIS_STATUS_INDICATION members condis models)."""
+
+    StatusCode: NDIS_STATUS
+    SourceHandle: object = None
+    StatusBuffer: Any = None
+    StatusBufferSize: int = 0
+    PortNumber: int = 0
+    Flags: int = 0
+    DestinationHandle: object = None
+    RequestId: object = None
+    Header: NDIS_OBJECT_HEADER = field(
+        default_factory=lambda: NDIS_OBJECT_HEADER(Type=0x98, Revision=1)
+    )
+
+
+# --- events and TAPI strings ---------------------------------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class NDIS_EVENT:
+    """An NDIS event (opaque to the driver; NdisInitializeEvent returns one).
+
+    `waiters` counts the driver threads blocked in NdisWaitEvent on it.
+    """
+
+    serial: int
+    signaled: bool = False
+    waiters: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"NDIS_EVENT#{self.serial}"
+
+
+#: TAPI string formats (tapi.h)
+STRINGFORMAT_UNICODE = 0x00000003
+
+
+@dataclass(slots=True)
+class VAR_STRING:
+    """TAPI's VAR_STRING: the caller sets ulTotalSize, NDIS fills in the rest."""
+
+    ulTotalSize: int
+    ulNeededSize: int = 0
+    ulUsedSize: int = 0
+    ulStringFormat: int = 0
+    ulStringSize: int = 0
+    ulStringOffset: int = 0
+    #: the string bytes (what follows the header in C)
+    String: bytes = b""

@@ -26,7 +26,6 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from condis.crossing import ddi
@@ -41,27 +40,12 @@ from condis.status import (
     NDIS_STATUS_RESOURCES,
     NDIS_STATUS_SUCCESS,
 )
+from condis.structs import STRINGFORMAT_UNICODE, VAR_STRING
 from condis.vc import Vc
 
 __all__ = ["STRINGFORMAT_UNICODE", "VAR_STRING", "VcNameMixin"]
 
-#: TAPI string formats (tapi.h)
-STRINGFORMAT_UNICODE = 0x00000003
 _VAR_STRING_HEADER = 24  # six ULONGs
-
-
-@dataclass(slots=True)
-class VAR_STRING:
-    """TAPI's VAR_STRING: the caller sets ulTotalSize, NDIS fills in the rest."""
-
-    ulTotalSize: int
-    ulNeededSize: int = 0
-    ulUsedSize: int = 0
-    ulStringFormat: int = 0
-    ulStringSize: int = 0
-    ulStringOffset: int = 0
-    #: the string bytes (what follows the header in C)
-    String: bytes = b""
 
 
 class VcNameMixin(OidMixin):
