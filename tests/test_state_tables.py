@@ -150,6 +150,9 @@ AF_EXPECTED: dict[tuple[AfState, AfInput], AfState] = {
     (A.OPEN, AI.CLOSE): A.CLOSING,
     (A.CLOSING, AI.CLOSE_SUCCEEDED): A.CLOSED,
     (A.CLOSING, AI.CLOSE_REFUSED): A.OPEN,
+    # guards: the DDIs that need an open AF
+    (A.OPEN, AI.NOTIFY_CLOSE): A.OPEN,
+    (A.OPEN, AI.REGISTER_SAP): A.OPEN,
 }
 AF_PAIRS = list(itertools.product(AfState, AfInput))
 
@@ -232,6 +235,9 @@ ADAPTER_EXPECTED: dict[tuple[AdapterState, AdapterInput], AdapterState] = {
     (D.INITIALIZING, DI.INIT_FAILED): D.HALTED,
     (D.RUNNING, DI.HALT): D.HALTING,
     (D.HALTING, DI.HALTED): D.HALTED,
+    # guards: an MCM registers AFs while initializing or running
+    (D.INITIALIZING, DI.REGISTER_AF): D.INITIALIZING,
+    (D.RUNNING, DI.REGISTER_AF): D.RUNNING,
 }
 ADAPTER_PAIRS = list(itertools.product(AdapterState, AdapterInput))
 
@@ -277,6 +283,12 @@ BINDING_EXPECTED: dict[tuple[BindingState, BindingInput], BindingState] = {
     (B.OPENING, BI.BIND_FAILED): B.UNBOUND,
     (B.RUNNING, BI.UNBIND): B.CLOSING,
     (B.CLOSING, BI.UNBIND_COMPLETE): B.UNBOUND,
+    # guards: what a binding that is not closing may do
+    (B.OPENING, BI.REGISTER_AF): B.OPENING,
+    (B.RUNNING, BI.REGISTER_AF): B.RUNNING,
+    (B.OPENING, BI.OPEN_AF): B.OPENING,
+    (B.RUNNING, BI.OPEN_AF): B.RUNNING,
+    (B.RUNNING, BI.SERVE_OPEN): B.RUNNING,
 }
 BINDING_PAIRS = list(itertools.product(BindingState, BindingInput))
 

@@ -37,15 +37,14 @@ Choices the pages leave open:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
-from types import MappingProxyType
 from typing import Any, Final
 
 from condis.constants import NDIS_HALT_ACTION, NDIS_MEDIUM, PASSIVE_LEVEL
 from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock, DriverKind, DriverMixin
 from condis.handles import AdapterHandle
+from condis.machines import ADAPTER, AdapterInput, AdapterState
+from condis.records import Adapter
 from condis.status import NDIS_STATUS, NDIS_STATUS_BAD_VERSION, NDIS_STATUS_SUCCESS
 from condis.structs import (
     NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
@@ -58,60 +57,10 @@ __all__ = ["ADAPTER_TRANSITIONS", "Adapter", "AdapterInput", "AdapterMixin", "Ad
 handler("MiniportInitializeEx", "MiniportHaltEx")
 
 
-class AdapterState(Enum):
-    HALTED = "halted"
-    INITIALIZING = "initializing"
-    RUNNING = "running"
-    HALTING = "halting"
-
-
-class AdapterInput(Enum):
-    INITIALIZE = "MiniportInitializeEx called"
-    INIT_SUCCEEDED = "MiniportInitializeEx returned NDIS_STATUS_SUCCESS"
-    INIT_FAILED = "MiniportInitializeEx returned a failure"
-    HALT = "halt started"
-    HALTED = "MiniportHaltEx returned"
-
-
-_A, _I = AdapterState, AdapterInput
+#: The legal rows of the adapter machine, as (state, input) -> next state.
 ADAPTER_TRANSITIONS: Final[Mapping[tuple[AdapterState, AdapterInput], AdapterState]] = (
-    MappingProxyType(
-        {
-            (_A.HALTED, _I.INITIALIZE): _A.INITIALIZING,
-            (_A.INITIALIZING, _I.INIT_SUCCEEDED): _A.RUNNING,
-            (_A.INITIALIZING, _I.INIT_FAILED): _A.HALTED,
-            (_A.RUNNING, _I.HALT): _A.HALTING,
-            (_A.HALTING, _I.HALTED): _A.HALTED,
-        }
-    )
+    ADAPTER.targets()
 )
-
-
-@dataclass(eq=False, slots=True)
-class Adapter:
-    """NDIS's record of one miniport adapter."""
-
-    name: str
-    driver: DriverBlock
-    handle: AdapterHandle
-    medium: NDIS_MEDIUM
-    state: AdapterState = AdapterState.HALTED
-    context: object = None
-    general: NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES | None = None
-    #: AF registrations the MCM made on this adapter (af.py fills it)
-    registrations: list[Any] = field(default_factory=list)
-    #: protocol bindings to this adapter, in bind order (bindings.py fills it)
-    bindings: list[Any] = field(default_factory=list)
-
-    def move(self, event: AdapterInput) -> None:
-        target = ADAPTER_TRANSITIONS.get((self.state, event))
-        if target is None:
-            raise ValueError(f"adapter {self.name}: {event.value} is not legal in {self.state}")
-        self.state = target
-
-    @property
-    def is_up(self) -> bool:
-        return self.state is AdapterState.RUNNING
 
 
 class AdapterMixin(DriverMixin):

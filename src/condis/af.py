@@ -59,9 +59,6 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from enum import Enum
-from types import MappingProxyType
 from typing import Any, Final
 
 from condis.adapters import Adapter
@@ -70,10 +67,10 @@ from condis.bindings import Binding, BindingState
 from condis.constants import PASSIVE_LEVEL
 from condis.crossing import Returns, ddi, handler
 from condis.drivers import DriverBlock
-from condis.errors import CondisInternalError
 from condis.handles import AfHandle, BindingHandle
+from condis.machines import AF, AfInput, AfState, AfTransition, Row
 from condis.ops import Operation
-from condis.scheduler import Item
+from condis.records import OpenAddressFamily
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -89,6 +86,7 @@ __all__ = [
     "AfMixin",
     "AfRegistration",
     "AfState",
+    "AfTransition",
     "OpenAddressFamily",
 ]
 
@@ -103,82 +101,8 @@ handler(
 )
 
 
-class AfState(Enum):
-    OPENING = "opening"
-    OPEN = "open"
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-
-class AfInput(Enum):
-    OPEN_SUCCEEDED = "open completed with NDIS_STATUS_SUCCESS"
-    OPEN_FAILED = "open completed with a failure"
-    CLOSE = "NdisClCloseAddressFamily"
-    CLOSE_SUCCEEDED = "close completed"
-    CLOSE_REFUSED = "close refused"
-
-
-@dataclass(frozen=True, slots=True)
-class AfTransition:
-    target: AfState
-    #: the WDK page that documents the row
-    page: str
-
-
-_S, _I = AfState, AfInput
-AF_TRANSITIONS: Final[Mapping[tuple[AfState, AfInput], AfTransition]] = MappingProxyType(
-    {
-        (_S.OPENING, _I.OPEN_SUCCEEDED): AfTransition(
-            _S.OPEN, "ddi/nf-ndis-ndiscmopenaddressfamilycomplete.md"
-        ),
-        (_S.OPENING, _I.OPEN_FAILED): AfTransition(
-            _S.CLOSED, "ddi/nc-ndis-protocol_cl_open_af_complete_ex.md"
-        ),
-        (_S.OPEN, _I.CLOSE): AfTransition(_S.CLOSING, "ddi/nf-ndis-ndisclcloseaddressfamily.md"),
-        (_S.CLOSING, _I.CLOSE_SUCCEEDED): AfTransition(
-            _S.CLOSED, "ddi/nf-ndis-ndiscmcloseaddressfamilycomplete.md"
-        ),
-        (_S.CLOSING, _I.CLOSE_REFUSED): AfTransition(
-            _S.OPEN, "ddi/nc-ndis-protocol_cm_close_af.md"
-        ),
-    }
-)
-del _S, _I
-
-
-@dataclass(eq=False, slots=True)
-class OpenAddressFamily:
-    """One client's open of one AF offer (NdisAfHandle)."""
-
-    handle: AfHandle
-    registration: AfRegistration
-    client: Binding
-    family: CO_ADDRESS_FAMILY
-    client_context: object
-    open_op: Operation
-    state: AfState = AfState.OPENING
-    cm_context: object = None
-    client_valid: bool = False
-    cm_valid: bool = True
-    close_op: Operation | None = None
-    notify_op: Operation | None = None
-    #: NDIS's queued call of ProtocolClOpenAfCompleteEx, while the open completed
-    #: at DISPATCH_LEVEL has not reached the client
-    open_delivery: Item | None = None
-
-    def move(self, event: AfInput) -> None:
-        row = AF_TRANSITIONS.get((self.state, event))
-        if row is None:
-            raise CondisInternalError(f"AF {self.handle.label}: {event.value} in {self.state}")
-        self.state = row.target
-
-    @property
-    def cm(self) -> DriverBlock:
-        return self.registration.cm
-
-    @property
-    def notifying(self) -> bool:
-        return self.notify_op is not None and self.notify_op.outstanding
+#: The legal rows of the AF machine, each citing its page.
+AF_TRANSITIONS: Final[Mapping[tuple[AfState, AfInput], Row]] = AF.legal()
 
 
 class AfMixin(AfRegistrationMixin):

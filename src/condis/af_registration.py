@@ -25,68 +25,23 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from condis.adapters import Adapter, AdapterState
 from condis.bindings import Binding, BindingMixin, BindingState, OpenState
 from condis.constants import PASSIVE_LEVEL
 from condis.crossing import ddi
-from condis.drivers import DriverBlock
-from condis.errors import CondisInternalError
 from condis.handles import AdapterHandle, BindingHandle
+from condis.records import AfRegistration
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_RESOURCES,
     NDIS_STATUS_SUCCESS,
 )
-from condis.structs import CO_ADDRESS_FAMILY, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS
-
-if TYPE_CHECKING:
-    from condis.af import OpenAddressFamily
+from condis.structs import CO_ADDRESS_FAMILY
 
 __all__ = ["AfRegistration", "AfRegistrationMixin"]
-
-
-@dataclass(eq=False, slots=True)
-class AfRegistration:
-    """A call manager's offer of one AF type on one adapter."""
-
-    family: CO_ADDRESS_FAMILY
-    adapter: Adapter
-    cm: DriverBlock
-    #: the stand-alone call manager's binding; None for an MCM
-    binding: Binding | None
-    announced: bool = False
-    withdrawn: bool = False
-    displaced: bool = False
-    notified: list[Binding] = field(default_factory=list)
-    afs: list[OpenAddressFamily] = field(default_factory=list)
-
-    @property
-    def is_mcm(self) -> bool:
-        return self.binding is None
-
-    @property
-    def cm_handlers(self) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS:
-        handlers = self.cm.call_manager if self.binding is None else self.binding.cm_handlers
-        if handlers is None:
-            raise CondisInternalError(f"{self.cm.name} has no call-manager handlers")
-        return handlers
-
-    @property
-    def cm_binding_context(self) -> object:
-        """CallMgrBindingContext: the MCM's adapter context or the CM's binding context."""
-        return self.adapter.context if self.binding is None else self.binding.context
-
-    @property
-    def live(self) -> bool:
-        return not self.withdrawn
-
-    def spelling(self, stem: str) -> str:
-        """The DDI name this call manager must use: NdisMCm... for an MCM."""
-        return ("NdisMCm" if self.is_mcm else "NdisCm") + stem
 
 
 class AfRegistrationMixin(BindingMixin):

@@ -35,9 +35,6 @@ Choices the pages leave open:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
-from types import MappingProxyType
 from typing import Any, Final
 
 from condis.adapters import Adapter, AdapterMixin
@@ -46,7 +43,8 @@ from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock, DriverKind
 from condis.errors import CondisInternalError
 from condis.handles import BindContextHandle, BindingHandle, DriverHandle, UnbindContextHandle
-from condis.ops import Operation
+from condis.machines import BINDING, BindingInput, BindingState, OpenState
+from condis.records import Binding, NdisConfig
 from condis.scheduler import TICKS_PER_MS
 from condis.status import (
     NDIS_STATUS,
@@ -59,10 +57,7 @@ from condis.status import (
 )
 from condis.structs import (
     NDIS_BIND_PARAMETERS,
-    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
-    NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
     NDIS_OPEN_PARAMETERS,
-    NDIS_PROTOCOL_CO_CHARACTERISTICS,
 )
 
 __all__ = [
@@ -90,106 +85,10 @@ handler(
 )
 
 
-class BindingState(Enum):
-    OPENING = "opening"
-    RUNNING = "running"
-    CLOSING = "closing"
-    UNBOUND = "unbound"
-
-
-class BindingInput(Enum):
-    BIND_COMPLETE = "bind completed with NDIS_STATUS_SUCCESS"
-    BIND_FAILED = "bind completed with a failure"
-    UNBIND = "ProtocolUnbindAdapterEx called"
-    UNBIND_COMPLETE = "unbind completed"
-
-
-_B, _BI = BindingState, BindingInput
+#: The legal rows of the binding machine, as (state, input) -> next state.
 BINDING_TRANSITIONS: Final[Mapping[tuple[BindingState, BindingInput], BindingState]] = (
-    MappingProxyType(
-        {
-            (_B.OPENING, _BI.BIND_COMPLETE): _B.RUNNING,
-            (_B.OPENING, _BI.BIND_FAILED): _B.UNBOUND,
-            (_B.RUNNING, _BI.UNBIND): _B.CLOSING,
-            (_B.CLOSING, _BI.UNBIND_COMPLETE): _B.UNBOUND,
-        }
-    )
+    BINDING.targets()
 )
-
-
-class OpenState(Enum):
-    """The NdisOpenAdapterEx / NdisCloseAdapterEx side of a binding."""
-
-    NOT_OPENED = "not opened"
-    OPEN_PENDING = "open pending"
-    OPEN = "open"
-    CLOSE_PENDING = "close pending"
-    CLOSED = "closed"
-
-
-@dataclass(slots=True)
-class NdisConfig:
-    """How this host's NDIS behaves where NDIS, not a driver, decides."""
-
-    #: NdisOpenAdapterEx returns NDIS_STATUS_PENDING and completes later
-    open_adapter_pends: bool = False
-    #: NdisCloseAdapterEx returns NDIS_STATUS_PENDING and completes later
-    close_adapter_pends: bool = False
-
-
-@dataclass(eq=False, slots=True)
-class Binding:
-    """NDIS's record of one protocol's binding to one adapter."""
-
-    protocol: DriverBlock
-    adapter: Adapter
-    bind_context: BindContextHandle
-    bind_op: Operation
-    state: BindingState = BindingState.OPENING
-    open_state: OpenState = OpenState.NOT_OPENED
-    handle: BindingHandle | None = None
-    context: object = None
-    open_parameters: NDIS_OPEN_PARAMETERS | None = None
-    unbind_context: UnbindContextHandle | None = None
-    unbind_op: Operation | None = None
-    #: per-binding handlers set with NdisSetOptionalHandlers(NdisBindingHandle, ...)
-    protocol_co: NDIS_PROTOCOL_CO_CHARACTERISTICS | None = None
-    client: NDIS_CO_CLIENT_OPTIONAL_HANDLERS | None = None
-    call_manager: NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS | None = None
-    #: AF registrations this (call manager's) binding made (af.py)
-    registrations: list[Any] = field(default_factory=list)
-    #: AFs this (client's) binding opened (af.py)
-    afs: list[Any] = field(default_factory=list)
-
-    def move(self, event: BindingInput) -> None:
-        target = BINDING_TRANSITIONS.get((self.state, event))
-        if target is None:
-            raise CondisInternalError(f"binding: {event.value} is not legal in {self.state}")
-        self.state = target
-
-    @property
-    def label(self) -> str:
-        return f"{self.protocol.name}->{self.adapter.name}"
-
-    @property
-    def co_handlers(self) -> NDIS_PROTOCOL_CO_CHARACTERISTICS | None:
-        return self.protocol_co or self.protocol.protocol_co
-
-    @property
-    def client_handlers(self) -> NDIS_CO_CLIENT_OPTIONAL_HANDLERS | None:
-        return self.client or self.protocol.client
-
-    @property
-    def cm_handlers(self) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS | None:
-        return self.call_manager or self.protocol.call_manager
-
-    @property
-    def is_client(self) -> bool:
-        return self.client_handlers is not None
-
-    @property
-    def is_call_manager(self) -> bool:
-        return self.cm_handlers is not None
 
 
 def _status(value: NDIS_STATUS | None) -> NDIS_STATUS:

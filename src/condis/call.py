@@ -40,17 +40,14 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
-from types import MappingProxyType
 from typing import Any, Final
 
 from condis.crossing import Returns, ddi, handler
 from condis.drivers import DriverBlock
-from condis.errors import CondisInternalError
 from condis.handles import PartyHandle, VcHandle
+from condis.machines import CALL, CallInput, CallState, PartyInput, PartyState
 from condis.ops import Operation
-from condis.sap import RegisteredSap
+from condis.records import Call, Party
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_CALL_ACTIVE,
@@ -76,90 +73,8 @@ handler(
 )
 
 
-class CallState(Enum):
-    MAKING = "making"
-    OFFERED = "offered"
-    ACCEPTED = "accepted"
-    CONNECTED = "connected"
-    CLOSE_INDICATED = "close indicated"
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-
-class CallInput(Enum):
-    MAKE_SUCCEEDED = "outgoing call completed with NDIS_STATUS_SUCCESS"
-    MAKE_FAILED = "outgoing call failed"
-    ACCEPTED = "client accepted the incoming call"
-    REJECTED = "client rejected the incoming call"
-    CONNECTED = "Ndis(M)CmDispatchCallConnected"
-    INCOMING_CLOSE = "Ndis(M)CmDispatchIncomingCloseCall"
-    CLOSE = "NdisClCloseCall"
-    CLOSE_SUCCEEDED = "close completed with NDIS_STATUS_SUCCESS"
-    CLOSE_FAILED = "close failed"
-
-
-_S, _I = CallState, CallInput
-CALL_TRANSITIONS: Final[Mapping[tuple[CallState, CallInput], CallState]] = MappingProxyType(
-    {
-        (_S.MAKING, _I.MAKE_SUCCEEDED): _S.CONNECTED,
-        (_S.MAKING, _I.MAKE_FAILED): _S.CLOSED,
-        (_S.OFFERED, _I.ACCEPTED): _S.ACCEPTED,
-        (_S.OFFERED, _I.REJECTED): _S.CLOSED,
-        (_S.ACCEPTED, _I.CONNECTED): _S.CONNECTED,
-        (_S.ACCEPTED, _I.INCOMING_CLOSE): _S.CLOSE_INDICATED,
-        (_S.CONNECTED, _I.INCOMING_CLOSE): _S.CLOSE_INDICATED,
-        (_S.CONNECTED, _I.CLOSE): _S.CLOSING,
-        (_S.CLOSE_INDICATED, _I.CLOSE): _S.CLOSING,
-        (_S.CLOSING, _I.CLOSE_SUCCEEDED): _S.CLOSED,
-        (_S.CLOSING, _I.CLOSE_FAILED): _S.CONNECTED,
-    }
-)
-del _S, _I
-
-
-@dataclass(eq=False, slots=True)
-class Party:
-    """One party of a multipoint call (NdisPartyHandle)."""
-
-    handle: PartyHandle
-    call: Call
-    client_context: object
-    cm_context: object = None
-    #: "adding", "connected", "dropping", "dropped"
-    state: str = "adding"
-    add_op: Operation | None = None
-    drop_op: Operation | None = None
-
-
-@dataclass(eq=False, slots=True)
-class Call:
-    """One call on a VC."""
-
-    vc: Vc
-    outgoing: bool
-    parameters: CO_CALL_PARAMETERS
-    state: CallState
-    sap: RegisteredSap | None = None
-    make_op: Operation | None = None
-    incoming_op: Operation | None = None
-    close_op: Operation | None = None
-    parties: list[Party] = field(default_factory=list)
-
-    def move(self, event: CallInput) -> None:
-        target = CALL_TRANSITIONS.get((self.state, event))
-        if target is None:
-            raise CondisInternalError(
-                f"call on {self.vc.handle.label}: {event.value} in {self.state}"
-            )
-        self.state = target
-
-    @property
-    def live(self) -> bool:
-        return self.state is not CallState.CLOSED
-
-    @property
-    def multipoint(self) -> bool:
-        return bool(self.parties)
+#: The legal rows of the call machine, as (state, input) -> next state.
+CALL_TRANSITIONS: Final[Mapping[tuple[CallState, CallInput], CallState]] = CALL.targets()
 
 
 class CallMixin(VcActivationMixin):
@@ -295,8 +210,8 @@ class CallMixin(VcActivationMixin):
         call.parties.append(party)
         return party
 
-    def _drop_party_record(self, party: Party) -> None:
-        party.state = "dropped"
+    def _drop_party_record(self, party: Party, event: PartyInput) -> None:
+        party.move(event)
         if party in party.call.parties:
             party.call.parties.remove(party)
         if self.handles.is_live(party.handle):
@@ -304,7 +219,7 @@ class CallMixin(VcActivationMixin):
 
     def _close_call_record(self, call: Call) -> None:
         for party in list(call.parties):
-            self._drop_party_record(party)
+            self._drop_party_record(party, PartyInput.CALL_CLOSED)
 
     # --- outgoing calls ---------------------------------------------------------------------
 
@@ -367,7 +282,9 @@ class CallMixin(VcActivationMixin):
             delivers = self._returned(op, status, "ProtocolCmMakeCall", reg.cm, vc.handle)
             if delivers:
                 self._made(call, status, party_context, "ProtocolCmMakeCall")
-            party_handle = None if party is None or party.state == "dropped" else party.handle
+            party_handle = (
+                None if party is None or party.state is PartyState.DROPPED else party.handle
+            )
             return call_ddi.status(status, result=party_handle), party_handle
 
     def _made(self, call: Call, status: NDIS_STATUS, party_context: object, where: str) -> None:
@@ -376,7 +293,8 @@ class CallMixin(VcActivationMixin):
             self._require_active(where, call.vc.cm, call.vc)
             call.move(CallInput.MAKE_SUCCEEDED)
             for party in call.parties:
-                party.state, party.cm_context = "connected", party_context
+                party.move(PartyInput.ADD_SUCCEEDED)
+                party.cm_context = party_context
         else:
             call.move(CallInput.MAKE_FAILED)
             self._close_call_record(call)

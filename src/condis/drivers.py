@@ -39,14 +39,14 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
-from enum import Enum
+from dataclasses import fields, replace
 from typing import Any
 
 from condis.completion import CompletionMixin
 from condis.constants import PASSIVE_LEVEL
 from condis.crossing import Origin, ddi, handler
 from condis.handles import DriverHandle
+from condis.records import DriverBlock, DriverKind
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_BAD_CHARACTERISTICS,
@@ -70,12 +70,6 @@ from condis.structs import (
 __all__ = ["REQUIRED_HANDLERS", "DriverBlock", "DriverKind", "DriverMixin"]
 
 handler("DriverEntry", "MiniportSetOptions", "ProtocolSetOptions")
-
-
-class DriverKind(Enum):
-    UNREGISTERED = "unregistered"
-    MINIPORT = "miniport"
-    PROTOCOL = "protocol"
 
 
 #: Handlers each structure must supply, as the pages call them required.
@@ -114,72 +108,6 @@ _PROTOCOL_OPTIONAL = (
     NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
     NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
 )
-
-
-@dataclass(eq=False, slots=True)
-class DriverBlock:
-    """NDIS's record of one loaded driver."""
-
-    name: str
-    driver_object: DRIVER_OBJECT
-    code: object
-    kind: DriverKind = DriverKind.UNREGISTERED
-    handle: DriverHandle | None = None
-    context: object = None
-    miniport_chars: NDIS_MINIPORT_DRIVER_CHARACTERISTICS | None = None
-    protocol_chars: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS | None = None
-    miniport_co: NDIS_MINIPORT_CO_CHARACTERISTICS | None = None
-    protocol_co: NDIS_PROTOCOL_CO_CHARACTERISTICS | None = None
-    client: NDIS_CO_CLIENT_OPTIONAL_HANDLERS | None = None
-    call_manager: NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS | None = None
-    in_set_options: bool = False
-    loaded: bool = True
-
-    @property
-    def deregistration(self) -> str:
-        """The DDI that undoes this driver's registration."""
-        if self.kind is DriverKind.MINIPORT:
-            return "NdisMDeregisterMiniportDriver"
-        return "NdisDeregisterProtocolDriver"
-
-    @property
-    def is_co_miniport(self) -> bool:
-        return self.kind is DriverKind.MINIPORT and self.miniport_co is not None
-
-    @property
-    def is_mcm(self) -> bool:
-        """A CoNDIS miniport that registered call-manager handlers."""
-        return self.is_co_miniport and self.call_manager is not None
-
-    @property
-    def is_co_protocol(self) -> bool:
-        return self.kind is DriverKind.PROTOCOL and self.protocol_co is not None
-
-    @property
-    def is_client(self) -> bool:
-        return self.kind is DriverKind.PROTOCOL and self.client is not None
-
-    @property
-    def is_call_manager(self) -> bool:
-        """A stand-alone call manager (a protocol with call-manager handlers)."""
-        return self.kind is DriverKind.PROTOCOL and self.call_manager is not None
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        out = []
-        if self.is_mcm:
-            out.append("MCM")
-        elif self.is_co_miniport:
-            out.append("CoNDIS miniport")
-        elif self.kind is DriverKind.MINIPORT:
-            out.append("miniport")
-        if self.is_client:
-            out.append("client")
-        if self.is_call_manager:
-            out.append("call manager")
-        if self.kind is DriverKind.PROTOCOL and not (self.is_client or self.is_call_manager):
-            out.append("protocol")
-        return tuple(out)
 
 
 def _missing(struct: object) -> list[str]:

@@ -101,7 +101,7 @@ class Ndis(VcNameMixin, TimerMixin, SyncMixin, UnloadMixin):
             ],
             "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vcs],
             "calls": [(c.vc.handle.label, c.state.value, c.outgoing) for c in self._calls.values()],
-            "parties": [(p.handle.label, p.state) for p in self._parties],
+            "parties": [(p.handle.label, p.state.value) for p in self._parties],
             "in_flight": [(e.direction, e.vc.handle.label) for e in self._in_flight.values()],
             "operations": [(o.id, o.kind, o.state.value) for o in self.operations],
             "handles": [h.label for h, _ in self.handles.live()],

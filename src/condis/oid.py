@@ -55,14 +55,14 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from condis.call import Party
 from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock
 from condis.handles import AdapterHandle, AfHandle, BindingHandle, PartyHandle, VcHandle
-from condis.ops import Operation, OpInput
+from condis.ops import OpInput
+from condis.records import PendingOid
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -78,29 +78,12 @@ __all__ = ["NDIS_OID_REQUEST", "NDIS_REQUEST_TYPE", "OidMixin"]
 handler("ProtocolCoOidRequest", "MiniportCoOidRequest", "ProtocolCoOidRequestComplete")
 
 
-@dataclass(eq=False, slots=True)
-class _PendingOid:
-    """NDIS's record of a request that its target pended."""
-
-    op: Operation
-    requester: DriverBlock
-    #: the requester's (AfContext, VcContext, PartyContext) for ProtocolCoOidRequestComplete
-    contexts: tuple[object, object, object]
-    #: the requester's ProtocolCoOidRequestComplete
-    complete_fn: Any
-    handle: Any
-    #: the driver it is pending on: the one that received it, and so completes it
-    target: DriverBlock
-    #: the handle its completion passes: the miniport's adapter, or the AF
-    completes_on: Any = None
-
-
 class OidMixin(StatusIndicationMixin):
     """The OID request DDIs."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._oids: dict[NDIS_OID_REQUEST, _PendingOid] = {}
+        self._oids: dict[NDIS_OID_REQUEST, PendingOid] = {}
         #: requests completed since they were last issued, while they exist
         self._oid_done: weakref.WeakSet[NDIS_OID_REQUEST] = weakref.WeakSet()
 
@@ -150,7 +133,7 @@ class OidMixin(StatusIndicationMixin):
         self._oid_done.discard(request)
         op = self._new_op("oid-request", target_name, completers, handle)
         call.op = op.id
-        pending = _PendingOid(op, requester, contexts, complete_fn, handle, target, completes_on)
+        pending = PendingOid(op, requester, contexts, complete_fn, handle, target, completes_on)
         self._oids[request] = pending
         status = self._call_status(
             target, target_name, target_fn, *target_args, request, handle=handle, op=op.id

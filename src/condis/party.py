@@ -35,6 +35,7 @@ from typing import Any
 from condis.call import CallState, Party
 from condis.crossing import Returns, ddi, handler
 from condis.handles import PartyHandle, VcHandle
+from condis.machines import PartyInput, PartyState
 from condis.ops import Operation
 from condis.qos import QosMixin
 from condis.status import (
@@ -61,7 +62,7 @@ class PartyMixin(QosMixin):
     @property
     def parties(self) -> tuple[Party, ...]:
         """Every party not yet dropped."""
-        return tuple(p for p in self._parties if p.state != "dropped")
+        return tuple(p for p in self._parties if p.state is not PartyState.DROPPED)
 
     def _af_operations(self, af: Any) -> list[Operation]:
         ops = super()._af_operations(af)
@@ -122,14 +123,15 @@ class PartyMixin(QosMixin):
             delivers = self._returned(op, status, "ProtocolCmAddParty", reg.cm, party.handle)
             if delivers:
                 self._added(party, status, context)
-            handle = None if party.state == "dropped" else party.handle
+            handle = None if party.state is PartyState.DROPPED else party.handle
             return c.status(status, result=handle), handle
 
     def _added(self, party: Party, status: NDIS_STATUS, context: object) -> None:
         if status == NDIS_STATUS_SUCCESS:
-            party.state, party.cm_context = "connected", context
+            party.move(PartyInput.ADD_SUCCEEDED)
+            party.cm_context = context
         else:
-            self._drop_party_record(party)
+            self._drop_party_record(party, PartyInput.ADD_FAILED)
 
     def _add_party_complete(
         self,
@@ -216,9 +218,9 @@ class PartyMixin(QosMixin):
         assert vc.af is not None
         client = vc.af.client.protocol
         with self._begin(name, client, handle=party.handle) as c:
-            if party.state not in ("connected", "drop indicated"):
+            if party.state not in (PartyState.CONNECTED, PartyState.DROP_INDICATED):
                 return c.status(NDIS_STATUS_FAILURE)
-            live = [p for p in party.call.parties if p.state != "dropped"]
+            live = [p for p in party.call.parties if p.state is not PartyState.DROPPED]
             if live == [party]:
                 self._violation(
                     "CoNdisDropLastParty",
@@ -231,7 +233,7 @@ class PartyMixin(QosMixin):
                 )
                 return c.status(NDIS_STATUS_FAILURE)
             reg = vc.af.registration
-            prior, party.state = party.state, "dropping"
+            party.move(PartyInput.DROP)
             op = self._new_op(
                 "drop-party",
                 "ProtocolCmDropParty",
@@ -252,14 +254,14 @@ class PartyMixin(QosMixin):
             )
             delivers = self._returned(op, status, "ProtocolCmDropParty", reg.cm, party.handle)
             if delivers:
-                self._dropped(party, status, prior)
+                self._dropped(party, status)
             return c.status(status)
 
-    def _dropped(self, party: Party, status: NDIS_STATUS, prior: str = "connected") -> None:
+    def _dropped(self, party: Party, status: NDIS_STATUS) -> None:
         if status == NDIS_STATUS_SUCCESS:
-            self._drop_party_record(party)
+            self._drop_party_record(party, PartyInput.DROP_SUCCEEDED)
         else:
-            party.state = prior
+            party.move(PartyInput.DROP_FAILED)
 
     def _drop_party_complete(self, spelling: str, Status: object, NdisPartyHandle: object) -> None:
         status = self._status_arg(spelling, "Status", Status)
@@ -322,12 +324,12 @@ class PartyMixin(QosMixin):
         assert vc.af is not None
         cm = vc.af.cm
         with self._begin(spelling, cm, handle=party.handle) as c:
-            if party.state != "connected":
+            if party.state is not PartyState.CONNECTED:
                 self._call_state_violation(
                     spelling, cm, vc, f"{party.handle.label} is {party.state}, not connected"
                 )
                 return c.void()
-            party.state = "drop indicated"
+            party.move(PartyInput.INCOMING_DROP)
             self._call_void(
                 vc.af.client.protocol,
                 "ProtocolClIncomingDropParty",

@@ -41,17 +41,15 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from enum import Enum
-from types import MappingProxyType
 from typing import Any, Final
 
 from condis.af import AfState, OpenAddressFamily
 from condis.af_close import AfCloseMixin
 from condis.crossing import Returns, ddi, handler
-from condis.errors import CondisInternalError
 from condis.handles import AfHandle, SapHandle
+from condis.machines import SAP, SapInput, SapState
 from condis.ops import Operation
+from condis.records import RegisteredSap
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -72,58 +70,8 @@ handler(
 )
 
 
-class SapState(Enum):
-    REGISTERING = "registering"
-    REGISTERED = "registered"
-    DEREGISTERING = "deregistering"
-    DEREGISTERED = "deregistered"
-
-
-class SapInput(Enum):
-    REGISTER_SUCCEEDED = "registration completed with NDIS_STATUS_SUCCESS"
-    REGISTER_FAILED = "registration completed with a failure"
-    DEREGISTER = "NdisClDeregisterSap"
-    DEREGISTER_SUCCEEDED = "deregistration completed with NDIS_STATUS_SUCCESS"
-    DEREGISTER_FAILED = "deregistration failed by the call manager"
-
-
-_S, _I = SapState, SapInput
-SAP_TRANSITIONS: Final[Mapping[tuple[SapState, SapInput], SapState]] = MappingProxyType(
-    {
-        (_S.REGISTERING, _I.REGISTER_SUCCEEDED): _S.REGISTERED,
-        (_S.REGISTERING, _I.REGISTER_FAILED): _S.DEREGISTERED,
-        (_S.REGISTERED, _I.DEREGISTER): _S.DEREGISTERING,
-        (_S.DEREGISTERING, _I.DEREGISTER_SUCCEEDED): _S.DEREGISTERED,
-        (_S.DEREGISTERING, _I.DEREGISTER_FAILED): _S.REGISTERED,
-    }
-)
-del _S, _I
-
-
-@dataclass(eq=False, slots=True)
-class RegisteredSap:
-    """One registered SAP (NdisSapHandle)."""
-
-    handle: SapHandle
-    af: OpenAddressFamily
-    sap: CO_SAP
-    client_context: object
-    register_op: Operation
-    state: SapState = SapState.REGISTERING
-    cm_context: object = None
-    client_valid: bool = False
-    cm_valid: bool = True
-    deregister_op: Operation | None = None
-
-    def move(self, event: SapInput) -> None:
-        target = SAP_TRANSITIONS.get((self.state, event))
-        if target is None:
-            raise CondisInternalError(f"SAP {self.handle.label}: {event.value} in {self.state}")
-        self.state = target
-
-    @property
-    def live(self) -> bool:
-        return self.state is not SapState.DEREGISTERED
+#: The legal rows of the SAP machine, as (state, input) -> next state.
+SAP_TRANSITIONS: Final[Mapping[tuple[SapState, SapInput], SapState]] = SAP.targets()
 
 
 class SapMixin(AfCloseMixin):

@@ -180,7 +180,7 @@ class CO_CALL_PARAMETERS:
     MediaParameters: CO_MEDIA_PARAMETERS | None = None
 
 
-# --- driver registration ------------------------------------------------------
+# --- driver registration -------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -240,7 +240,7 @@ class NDIS_PROTOCOL_DRIVER_CHARACTERISTICS:
     DirectOidRequestCompleteHandler: Handler | None = None
 
 
-# --- CoNDIS optional handlers (NdisSetOptionalHandlers) -----------------------
+# --- CoNDIS optional handlers (NdisSetOptionalHandlers) ------------------------------------------
 
 
 @dataclass(slots=True)
@@ -332,7 +332,7 @@ OPTIONAL_HANDLER_TYPES: dict[type[Any], int] = {
 }
 
 
-# --- adapters and bindings ----------------------------------------------------
+# --- adapters and bindings -----------------------------------------------------------------------
 
 
 @dataclass(slots=True)

@@ -48,9 +48,6 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from enum import Enum
-from types import MappingProxyType
 from typing import Any, Final
 
 from condis.adapters import Adapter
@@ -60,7 +57,9 @@ from condis.crossing import Returns, ddi, handler
 from condis.drivers import DriverBlock
 from condis.errors import CondisInternalError
 from condis.handles import AdapterHandle, AfHandle, BindingHandle, VcHandle
+from condis.machines import VC, VcInput, VcState
 from condis.ops import Operation
+from condis.records import Vc
 from condis.sap import SapMixin
 from condis.status import (
     NDIS_STATUS,
@@ -71,7 +70,6 @@ from condis.status import (
     NDIS_STATUS_RESOURCES,
     NDIS_STATUS_SUCCESS,
 )
-from condis.structs import CO_CALL_PARAMETERS
 from condis.verifier.leaks import Leak
 
 __all__ = ["VC_TRANSITIONS", "Vc", "VcInput", "VcMixin", "VcState"]
@@ -88,81 +86,8 @@ handler(
 )
 
 
-class VcState(Enum):
-    CREATED = "created"
-    ACTIVATING = "activating"
-    REACTIVATING = "reactivating"
-    ACTIVE = "active"
-    DEACTIVATING = "deactivating"
-    DELETED = "deleted"
-
-
-class VcInput(Enum):
-    ACTIVATE = "activation requested"
-    ACTIVATE_SUCCEEDED = "activation completed with NDIS_STATUS_SUCCESS"
-    ACTIVATE_FAILED = "activation failed"
-    DEACTIVATE = "deactivation requested"
-    DEACTIVATE_SUCCEEDED = "deactivation completed with NDIS_STATUS_SUCCESS"
-    DEACTIVATE_FAILED = "deactivation failed"
-    DELETE = "deleted by its creator"
-
-
-_S, _I = VcState, VcInput
-VC_TRANSITIONS: Final[Mapping[tuple[VcState, VcInput], VcState]] = MappingProxyType(
-    {
-        (_S.CREATED, _I.ACTIVATE): _S.ACTIVATING,
-        (_S.ACTIVE, _I.ACTIVATE): _S.REACTIVATING,
-        (_S.ACTIVATING, _I.ACTIVATE_SUCCEEDED): _S.ACTIVE,
-        (_S.ACTIVATING, _I.ACTIVATE_FAILED): _S.CREATED,
-        (_S.REACTIVATING, _I.ACTIVATE_SUCCEEDED): _S.ACTIVE,
-        (_S.REACTIVATING, _I.ACTIVATE_FAILED): _S.ACTIVE,
-        (_S.ACTIVE, _I.DEACTIVATE): _S.DEACTIVATING,
-        (_S.DEACTIVATING, _I.DEACTIVATE_SUCCEEDED): _S.CREATED,
-        (_S.DEACTIVATING, _I.DEACTIVATE_FAILED): _S.ACTIVE,
-        (_S.CREATED, _I.DELETE): _S.DELETED,
-    }
-)
-del _S, _I
-
-
-@dataclass(eq=False, slots=True)
-class Vc:
-    """One virtual connection (NdisVcHandle)."""
-
-    handle: VcHandle
-    adapter: Adapter
-    #: the driver that created the VC (only it may delete it)
-    creator: DriverBlock
-    #: the AF the VC belongs to; None for a call manager's own VC
-    af: OpenAddressFamily | None
-    state: VcState = VcState.CREATED
-    client_context: object = None
-    cm_context: object = None
-    miniport_context: object = None
-    call_parameters: CO_CALL_PARAMETERS | None = None
-    activate_op: Operation | None = None
-    deactivate_op: Operation | None = None
-
-    def move(self, event: VcInput) -> None:
-        target = VC_TRANSITIONS.get((self.state, event))
-        if target is None:
-            raise CondisInternalError(f"VC {self.handle.label}: {event.value} in {self.state}")
-        self.state = target
-
-    @property
-    def mcm(self) -> bool:
-        """True when the VC is on an MCM's adapter (no miniport VC handlers)."""
-        return self.adapter.driver.is_mcm
-
-    @property
-    def cm(self) -> DriverBlock | None:
-        if self.af is not None:
-            return self.af.cm
-        return self.creator
-
-    @property
-    def live(self) -> bool:
-        return self.state is not VcState.DELETED
+#: The legal rows of the VC machine, as (state, input) -> next state.
+VC_TRANSITIONS: Final[Mapping[tuple[VcState, VcInput], VcState]] = VC.targets()
 
 
 class VcMixin(SapMixin):
