@@ -138,9 +138,10 @@ class AfMixin(AfRegistrationMixin):
 
     # --- teardown ---------------------------------------------------------------------------
 
-    def _af_children(self, af: OpenAddressFamily) -> list[str]:
-        """Hook: labels of what still lives on the AF (SAPs, VCs: sap.py, vc.py)."""
-        return []
+    @staticmethod
+    def _af_children(af: OpenAddressFamily) -> list[str]:
+        """Labels of what still lives on the AF: its SAPs, then its VCs."""
+        return [*(s.handle.label for s in af.saps), *(v.handle.label for v in af.vcs)]
 
     def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
         """Hook: every operation on the AF or on what lives on it."""

@@ -82,7 +82,6 @@ class CallMixin(VcActivationMixin):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._calls: dict[Vc, Call] = {}
         self._parties: list[Party] = []
 
     def _leaks(self) -> Iterator[Leak]:
@@ -98,13 +97,10 @@ class CallMixin(VcActivationMixin):
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()
-        live_vcs = set(self._vcs)
-        for vc, call in self._calls.items():
-            if call.vc is not vc:
-                yield f"the call filed under {vc.handle.label} is on {call.vc.handle.label}"
-            if vc not in live_vcs:
-                yield f"a call is filed under {vc.handle.label}, which is deleted"
-        calls = set(self._calls.values())
+        for vc in self._vcs:
+            if vc.call is not None and vc.call.vc is not vc:
+                yield f"the call filed under {vc.handle.label} is on {vc.call.vc.handle.label}"
+        calls = {vc.call for vc in self._vcs if vc.call is not None}
         for party in self._parties:
             if self.handles.is_live(party.handle) and (
                 party.call not in calls or party not in party.call.parties
@@ -114,23 +110,18 @@ class CallMixin(VcActivationMixin):
     @property
     def calls(self) -> tuple[Call, ...]:
         """Every call that is not closed."""
-        return tuple(c for c in self._calls.values() if c.live)
+        return tuple(v.call for v in self._vcs if v.call is not None and v.call.live)
 
     def call_on(self, vc_handle: VcHandle) -> Call | None:
         """The live call on a VC, if any."""
         vc = self.handles.lookup(vc_handle)
-        call = self._calls.get(vc) if isinstance(vc, Vc) else None
+        call = vc.call if isinstance(vc, Vc) else None
         return call if call is not None and call.live else None
 
     def _vc_deleting(self, vc: Vc, name: str, driver: DriverBlock) -> None:
         super()._vc_deleting(vc, name, driver)
-        call = self._calls.get(vc)
-        if call is not None:
-            self._call_ends(call, name, driver)
-
-    def _vc_deleted(self, vc: Vc) -> None:
-        super()._vc_deleted(vc)
-        self._calls.pop(vc, None)
+        if vc.call is not None:
+            self._call_ends(vc.call, name, driver)
 
     def _call_ends(self, call: Call, where: str, driver: DriverBlock) -> None:
         """Hook: `call` is over for good: its close completed with NDIS_STATUS_SUCCESS,
@@ -139,23 +130,16 @@ class CallMixin(VcActivationMixin):
 
     def _file_call(self, vc: Vc, call: Call, where: str, driver: DriverBlock) -> None:
         """Make `call` the call on `vc`, in place of the one that ended there, if any."""
-        old = self._calls.get(vc)
+        old = vc.call
         if old is not None:
             self._call_ends(old, where, driver)
-        self._calls[vc] = call
-
-    def _sends_out(self, vc: Vc) -> int:
-        """Hook: how many NBLs sent on `vc` have not been completed (data.py)."""
-        return 0
-
-    def _vc_busy(self, vc: Vc) -> bool:
-        call = self._calls.get(vc)
-        return super()._vc_busy(vc) or (call is not None and call.live)
+        vc.call = call
 
     def _af_operations(self, af: Any) -> list[Operation]:
         ops = super()._af_operations(af)
-        for call in self._calls.values():
-            if call.vc.af is af:
+        for vc in af.vcs:
+            call = vc.call
+            if call is not None:
                 ops.extend(o for o in (call.make_op, call.incoming_op, call.close_op) if o)
         return ops
 
@@ -249,7 +233,7 @@ class CallMixin(VcActivationMixin):
         with self._begin(name, client, handle=vc.handle) as call_ddi:
             if vc.creator is not client or not vc.af.client_valid:
                 return call_ddi.status(NDIS_STATUS_FAILURE), None
-            existing = self._calls.get(vc)
+            existing = vc.call
             if existing is not None and existing.live:
                 return call_ddi.status(NDIS_STATUS_CALL_ACTIVE), None
             reg = vc.af.registration
@@ -313,7 +297,7 @@ class CallMixin(VcActivationMixin):
         vc = self._vc_for(spelling, NdisVcHandle)
         if vc is None or vc.cm is None:
             return None
-        call = self._calls.get(vc)
+        call = vc.call
         op = None if call is None else call.make_op
         with self._begin(spelling, vc.cm, handle=vc.handle, op=None if op is None else op.id) as c:
             if not self._complete_op(op, spelling, vc.cm, vc.handle, status) or call is None:

@@ -59,7 +59,7 @@ class CallCloseMixin(CallIncomingMixin):
         assert vc.af is not None
         client = vc.af.client.protocol
         with self._begin(name, client, handle=vc.handle) as c:
-            call = self._calls.get(vc)
+            call = vc.call
             if call is None or call.state not in (CallState.CONNECTED, CallState.CLOSE_INDICATED):
                 state = "no call" if call is None else f"a call {call.state.value}"
                 self._call_state_violation(
@@ -72,7 +72,7 @@ class CallCloseMixin(CallIncomingMixin):
                 if not isinstance(found, Party) or found.call is not call:
                     return c.status(NDIS_STATUS_FAILURE)
                 party = found
-            sends = self._sends_out(vc)
+            sends = vc.sends_out
             if sends:
                 self._violation(
                     "CoNdisCloseCallWithSends",
@@ -122,7 +122,7 @@ class CallCloseMixin(CallIncomingMixin):
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm
-        call = self._calls.get(vc)
+        call = vc.call
         op = None if call is None else call.close_op
         with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
             if not self._complete_op(op, spelling, cm, vc.handle, status) or call is None:
@@ -173,7 +173,7 @@ class CallCloseMixin(CallIncomingMixin):
             return None
         cm = vc.af.cm
         with self._begin(spelling, cm, handle=vc.handle) as c:
-            call = self._calls.get(vc)
+            call = vc.call
             if call is None or call.state not in (CallState.CONNECTED, CallState.ACCEPTED):
                 state = "no call" if call is None else f"a call {call.state.value}"
                 self._call_state_violation(

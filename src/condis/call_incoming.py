@@ -49,7 +49,7 @@ class CallIncomingMixin(CallMixin):
                     f"{sap.handle.label}",
                 )
                 return c.status(NDIS_STATUS_FAILURE)
-            existing = self._calls.get(vc)
+            existing = vc.call
             if existing is not None and existing.live:
                 return c.status(NDIS_STATUS_CALL_ACTIVE)
             self._require_active(spelling, cm, vc, refused=True)
@@ -124,7 +124,7 @@ class CallIncomingMixin(CallMixin):
             return None
         assert vc.af is not None
         client = vc.af.client.protocol
-        call = self._calls.get(vc)
+        call = vc.call
         op = None if call is None else call.incoming_op
         with self._begin(name, client, handle=vc.handle, op=None if op is None else op.id) as c:
             if not self._complete_op(op, name, client, vc.handle, status) or call is None:
@@ -149,7 +149,7 @@ class CallIncomingMixin(CallMixin):
             return None
         cm = vc.af.cm
         with self._begin(spelling, cm, handle=vc.handle) as c:
-            call = self._calls.get(vc)
+            call = vc.call
             if call is None or call.state is not CallState.ACCEPTED:
                 state = "no call" if call is None else f"a call {call.state.value}"
                 self._call_state_violation(

@@ -92,8 +92,23 @@ class DataMixin(CallCloseMixin):
         self._in_flight: dict[NET_BUFFER_LIST, InFlight] = {}
         self.data_counts = DataCounts()
 
-    def _sends_out(self, vc: Vc) -> int:
-        return sum(1 for e in self._in_flight.values() if e.vc is vc and e.direction == "send")
+    def _lend(self, nbl: NET_BUFFER_LIST, vc: Vc, direction: str) -> None:
+        """Enter `nbl` in the ledger as out of its owner's hands on `vc`."""
+        self._in_flight[nbl] = InFlight(nbl, vc, direction, self.trace.next_seq)
+        if direction == "send":
+            vc.sends_out += 1
+        else:
+            vc.receives_out += 1
+
+    def _give_back(self, nbl: NET_BUFFER_LIST) -> None:
+        """Take `nbl` out of the ledger: its owner has it again."""
+        entry = self._in_flight.pop(nbl, None)
+        if entry is None:
+            return
+        if entry.direction == "send":
+            entry.vc.sends_out -= 1
+        else:
+            entry.vc.receives_out -= 1
 
     def _leaks(self) -> Iterator[Leak]:
         yield from super()._leaks()
@@ -114,6 +129,13 @@ class DataMixin(CallCloseMixin):
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()
         live_vcs = set(self._vcs)
+        counts: dict[Vc, list[int]] = {}
+        for entry in self._in_flight.values():
+            count = counts.setdefault(entry.vc, [0, 0])
+            count[entry.direction != "send"] += 1
+        for vc in live_vcs:
+            if [vc.sends_out, vc.receives_out] != counts.get(vc, [0, 0]):
+                yield f"{vc.handle.label} counts NBLs out that the ledger does not hold"
         for nbl, entry in self._in_flight.items():
             if entry.nbl is not nbl:
                 yield f"an NBL in flight is filed under another NBL (#{entry.seq})"
@@ -172,7 +194,7 @@ class DataMixin(CallCloseMixin):
             return False
         if vc.af is None:
             return True
-        call = self._calls.get(vc)
+        call = vc.call
         return call is not None and call.state in (CallState.CONNECTED, CallState.CLOSE_INDICATED)
 
     # --- send --------------------------------------------------------------------------------
@@ -216,7 +238,7 @@ class DataMixin(CallCloseMixin):
                     )
                     return call.void()
             for nbl in chain:
-                self._in_flight[nbl] = InFlight(nbl, vc, "send", self.trace.next_seq)
+                self._lend(nbl, vc, "send")
             self.data_counts.sent += len(chain)
             self.data_counts.bytes_sent += sum(len(n.data) for n in chain)
             if not self._sendable(vc):
@@ -250,7 +272,7 @@ class DataMixin(CallCloseMixin):
 
     def _send_done(self, vc: Vc, chain: list[NET_BUFFER_LIST], flags: int) -> None:
         for nbl in chain:
-            self._in_flight.pop(nbl, None)
+            self._give_back(nbl)
         self.data_counts.send_completed += len(chain)
         sender, co, _, context = self._receiver(vc)
         if vc.af is not None and sender is vc.af.client.protocol:
@@ -341,7 +363,7 @@ class DataMixin(CallCloseMixin):
             keep = not flags & NDIS_RECEIVE_FLAGS_RESOURCES
             if keep:
                 for nbl in chain:
-                    self._in_flight[nbl] = InFlight(nbl, vc, "receive", self.trace.next_seq)
+                    self._lend(nbl, vc, "receive")
             self.data_counts.indicated += len(chain)
             self.data_counts.bytes_indicated += sum(len(n.data) for n in chain)
             receiver, co, binding_context, vc_context = self._receiver(vc)
@@ -394,7 +416,7 @@ class DataMixin(CallCloseMixin):
                     return call.void()
                 by_adapter.setdefault(entry.vc.adapter, []).append(nbl)
             for nbl in chain:
-                del self._in_flight[nbl]
+                self._give_back(nbl)
             self.data_counts.returned += len(chain)
             for adapter, nbls in by_adapter.items():
                 assert adapter.driver.miniport_chars is not None
@@ -432,6 +454,3 @@ class DataMixin(CallCloseMixin):
             "when the adapter halted",
         )
         super()._adapter_halted(adapter)
-
-    def _vc_busy(self, vc: Vc) -> bool:
-        return super()._vc_busy(vc) or any(e.vc is vc for e in self._in_flight.values())

@@ -27,10 +27,11 @@ Choices the pages leave open, and what the tables say:
 
 * "No call on a VC" reads as `CallState.CLOSED`: a VC whose last call closed
   and a VC that never carried one answer every call DDI alike.
-* A party whose drop the call manager fails is connected again, whether the
-  client dropped it of its own accord or after ProtocolClIncomingDropParty
-  (nf-ndis-ndiscldropparty: a failed drop leaves the party as it was
-  connected; the remote end's drop request is not repeated).
+* A party whose drop the call manager fails stays on its call, connected,
+  whether the client dropped it of its own accord or after
+  ProtocolClIncomingDropParty. The drop pages say only what a successful
+  drop does (the NdisPartyHandle becomes invalid); the client may drop the
+  party again.
 * `PartyState` is a `StrEnum`, so a party's state still compares equal to
   the strings ("connected", "dropped") it was before it had a table.
 """

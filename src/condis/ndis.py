@@ -100,7 +100,11 @@ class Ndis(VcNameMixin, TimerMixin, SyncMixin, UnloadMixin):
                 (p.handle.label, p.state.value, p.client_valid, p.cm_valid) for p in self._saps
             ],
             "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vcs],
-            "calls": [(c.vc.handle.label, c.state.value, c.outgoing) for c in self._calls.values()],
+            "calls": [
+                (v.call.vc.handle.label, v.call.state.value, v.call.outgoing)
+                for v in self._vcs
+                if v.call is not None
+            ],
             "parties": [(p.handle.label, p.state.value) for p in self._parties],
             "in_flight": [(e.direction, e.vc.handle.label) for e in self._in_flight.values()],
             "operations": [(o.id, o.kind, o.state.value) for o in self.operations],

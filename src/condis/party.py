@@ -98,7 +98,7 @@ class PartyMixin(QosMixin):
         assert vc.af is not None
         client = vc.af.client.protocol
         with self._begin(name, client, handle=vc.handle) as c:
-            call = self._calls.get(vc)
+            call = vc.call
             if call is None or call.state is not CallState.CONNECTED or not call.multipoint:
                 return c.status(NDIS_STATUS_FAILURE), None
             reg = vc.af.registration

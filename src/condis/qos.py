@@ -60,7 +60,6 @@ nothing of it (an invariant checks this).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from condis.call import Call, CallState
@@ -76,7 +75,6 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
-from condis.vc import Vc
 
 __all__ = ["QosMixin"]
 
@@ -92,45 +90,22 @@ class QosMixin(DataMixin):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._qos_ops: dict[Call, Operation] = {}
-        #: each call's last finished change, so that a second completion is recognised
-        self._qos_done: dict[Call, Operation] = {}
 
     def _af_operations(self, af: Any) -> list[Operation]:
         ops = super()._af_operations(af)
-        ops.extend(op for call, op in self._qos_ops.items() if call.vc.af is af)
+        ops.extend(
+            vc.call.qos_op for vc in af.vcs if vc.call is not None and vc.call.qos_op is not None
+        )
         return ops
-
-    def _vc_deleted(self, vc: Vc) -> None:
-        call = self._calls.get(vc)
-        super()._vc_deleted(vc)
-        if call is not None:
-            self._qos_done.pop(call, None)
-
-    def _file_call(self, vc: Vc, call: Call, where: str, driver: DriverBlock) -> None:
-        old = self._calls.get(vc)
-        super()._file_call(vc, call, where, driver)
-        if old is not None:
-            self._qos_done.pop(old, None)  # a late completion now meets the new call
 
     def _remember_done(self, call: Call, op: Operation) -> None:
         """Keep `op` as `call`'s last finished change while `call` is the one on its VC."""
-        if self._calls.get(call.vc) is call:
-            self._qos_done[call] = op
-
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
-        for table, calls in (("pending", self._qos_ops), ("finished", self._qos_done)):
-            for call in calls:
-                if self._calls.get(call.vc) is not call:
-                    yield (
-                        f"a {table} QoS change is kept for a call on {call.vc.handle.label} "
-                        "that is no longer filed there"
-                    )
+        if call.vc.call is call:
+            call.qos_done = op
 
     def _call_ends(self, call: Call, where: str, driver: DriverBlock) -> None:
         super()._call_ends(call, where, driver)
-        op = self._qos_ops.get(call)
+        op = call.qos_op
         if op is None or op.state is not OpState.PENDING:
             return  # none, or its handler is still running and answers when it returns
         vc = call.vc
@@ -146,12 +121,12 @@ class QosMixin(DataMixin):
         )
         # Collect mode goes on: the change is no longer NDIS's to track, but a late
         # completion is still recognised, and delivered once (module docstring).
-        del self._qos_ops[call]
+        call.qos_op = None
         self._remember_done(call, op)
         self._forget_op(op)
 
     def _qos_finished(self, call: Call, status: NDIS_STATUS, params: CO_CALL_PARAMETERS) -> None:
-        op = self._qos_ops.pop(call, None)
+        op, call.qos_op = call.qos_op, None
         if op is not None:
             self._remember_done(call, op)
         if status == NDIS_STATUS_SUCCESS and call.live:
@@ -175,11 +150,11 @@ class QosMixin(DataMixin):
         assert vc.af is not None
         client = vc.af.client.protocol
         with self._begin(name, client, handle=vc.handle) as c:
-            call = self._calls.get(vc)
+            call = vc.call
             if (
                 call is None
                 or call.state not in (CallState.CONNECTED, CallState.OFFERED)
-                or call in self._qos_ops
+                or call.qos_op is not None
             ):
                 return c.status(NDIS_STATUS_FAILURE)
             reg = vc.af.registration
@@ -189,7 +164,7 @@ class QosMixin(DataMixin):
                 (reg.spelling("ModifyCallQoSComplete"),),
                 vc.handle,
             )
-            self._qos_ops[call] = op
+            call.qos_op = op
             c.op = op.id
             status = self._call_status(
                 reg.cm,
@@ -217,8 +192,8 @@ class QosMixin(DataMixin):
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm
-        call = self._calls.get(vc)
-        op = None if call is None else self._qos_ops.get(call) or self._qos_done.get(call)
+        call = vc.call
+        op = None if call is None else call.qos_op or call.qos_done
         with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
             if not self._complete_op(op, spelling, cm, vc.handle, status) or call is None:
                 return c.void()
@@ -261,7 +236,7 @@ class QosMixin(DataMixin):
             return None
         cm = vc.af.cm
         with self._begin(spelling, cm, handle=vc.handle) as c:
-            call = self._calls.get(vc)
+            call = vc.call
             if call is None or call.state is not CallState.CONNECTED:
                 state = "no call" if call is None else f"a call {call.state.value}"
                 self._call_state_violation(

@@ -195,6 +195,10 @@ class Adapter:
     registrations: list[AfRegistration] = field(default_factory=list)
     #: protocol bindings to this adapter, in bind order
     bindings: list[Binding] = field(default_factory=list)
+    #: the VCs on this adapter that are not deleted, in creation order
+    vcs: dict[Vc, None] = field(default_factory=dict)
+    #: how many VCs on this adapter NdisCoAssignInstanceName has named
+    vc_names: int = 0
 
     def move(self, event: AdapterInput) -> None:
         self.state = step(
@@ -348,6 +352,10 @@ class OpenAddressFamily:
     #: NDIS's queued call of ProtocolClOpenAfCompleteEx, while the open completed
     #: at DISPATCH_LEVEL has not reached the client
     open_delivery: Item | None = None
+    #: the SAPs registered (or registering) on the AF, in registration order
+    saps: dict[RegisteredSap, None] = field(default_factory=dict)
+    #: the VCs on the AF that are not deleted, in creation order
+    vcs: dict[Vc, None] = field(default_factory=dict)
 
     def move(self, event: AfInput) -> None:
         self.state = step(
@@ -388,6 +396,8 @@ class RegisteredSap:
             event,
             lambda: CondisInternalError(f"SAP {self.handle.label}: {event.value} in {self.state}"),
         )
+        if self.state is SapState.DEREGISTERED:
+            self.af.saps.pop(self, None)  # the AF lists the SAPs that still live
 
     @property
     def live(self) -> bool:
@@ -414,6 +424,14 @@ class Vc:
     call_parameters: CO_CALL_PARAMETERS | None = None
     activate_op: Operation | None = None
     deactivate_op: Operation | None = None
+    #: the call filed on the VC: the live one, or the last one until the VC carries another
+    call: Call | None = None
+    #: NBLs sent on the VC whose sends have not completed
+    sends_out: int = 0
+    #: NBLs indicated on the VC that the receiver has not returned
+    receives_out: int = 0
+    #: the WMI instance name NdisCoAssignInstanceName gave the VC
+    instance_name: str | None = None
 
     def move(self, event: VcInput) -> None:
         self.state = step(
@@ -475,6 +493,10 @@ class Call:
     incoming_op: Operation | None = None
     close_op: Operation | None = None
     parties: list[Party] = field(default_factory=list)
+    #: a QoS change the call manager has pended and not completed
+    qos_op: Operation | None = None
+    #: the last QoS change that finished, so that a second completion is recognised
+    qos_done: Operation | None = None
 
     def move(self, event: CallInput) -> None:
         self.state = step(

@@ -100,13 +100,7 @@ class SapMixin(AfCloseMixin):
         """Every SAP whose handle is still valid for either side."""
         return tuple(s for s in self._saps if self.handles.is_live(s.handle))
 
-    def _saps_of(self, af: OpenAddressFamily) -> list[RegisteredSap]:
-        return [s for s in self._saps if s.af is af and s.live]
-
     # --- hooks into af.py -----------------------------------------------------------------
-
-    def _af_children(self, af: OpenAddressFamily) -> list[str]:
-        return [*super()._af_children(af), *(s.handle.label for s in self._saps_of(af))]
 
     def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
         ops = super()._af_operations(af)
@@ -160,6 +154,7 @@ class SapMixin(AfCloseMixin):
             )
             self.handles.attach(handle, sap)
             self._saps.append(sap)
+            af.saps[sap] = None
             call.handle, call.op = handle, op.id
             status, context = self._invoke(
                 reg.cm,
@@ -339,7 +334,7 @@ class SapMixin(AfCloseMixin):
         )
         if status == NDIS_STATUS_SUCCESS:
             sap.cm_valid = False
-            self._release_sap(sap)
+        self._release_sap(sap)
 
     def _deregister_sap_complete(
         self, spelling: str, Status: object, NdisSapHandle: object

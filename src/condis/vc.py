@@ -115,9 +115,6 @@ class VcMixin(SapMixin):
         """Every VC not yet deleted, in creation order."""
         return tuple(self._vcs)
 
-    def _af_children(self, af: OpenAddressFamily) -> list[str]:
-        return [*super()._af_children(af), *(v.handle.label for v in self.vcs if v.af is af)]
-
     def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
         ops = super()._af_operations(af)
         for v in self._vcs:  # live VCs only: a deleted VC has no operation left
@@ -219,19 +216,22 @@ class VcMixin(SapMixin):
             vc.cm_context = context
         self.handles.attach(handle, vc)
         self._vcs.append(vc)
+        adapter.vcs[vc] = None
+        if af is not None:
+            af.vcs[vc] = None
         return vc
 
     def _drop_vc(self, vc: Vc) -> None:
         vc.move(VcInput.DELETE)
         self.handles.close(vc.handle)
         self._vcs.remove(vc)
-        self._vc_deleted(vc)
+        vc.adapter.vcs.pop(vc, None)
+        if vc.af is not None:
+            vc.af.vcs.pop(vc, None)
+        vc.call = None
 
     def _vc_deleting(self, vc: Vc, name: str, driver: DriverBlock) -> None:
         """Hook: `driver` is deleting `vc` with `name`, which can no longer fail."""
-
-    def _vc_deleted(self, vc: Vc) -> None:
-        """Hook: a VC is gone (call.py forgets its last call)."""
 
     @ddi("NdisCoCreateVc")
     def NdisCoCreateVc(
@@ -391,9 +391,10 @@ class VcMixin(SapMixin):
             self._drop_vc(vc)
             return call.status(NDIS_STATUS_SUCCESS)
 
-    def _vc_busy(self, vc: Vc) -> bool:
-        """Hook: a call is still set up on the VC (call.py)."""
-        return False
+    @staticmethod
+    def _vc_busy(vc: Vc) -> bool:
+        """A call is still set up on the VC, or NBLs are still out on it."""
+        return (vc.call is not None and vc.call.live) or bool(vc.sends_out + vc.receives_out)
 
     @ddi("NdisCoDeleteVc")
     def NdisCoDeleteVc(self, NdisVcHandle: VcHandle) -> NDIS_STATUS:
@@ -428,9 +429,8 @@ class VcMixin(SapMixin):
         self._report_vcs(
             [
                 v
-                for v in self.vcs
-                if v.adapter is binding.adapter
-                and (v.creator is binding.protocol or (v.af is not None and v.af.client is binding))
+                for v in binding.adapter.vcs
+                if (v.creator is binding.protocol or (v.af is not None and v.af.client is binding))
             ],
             ddi_name,
             refused=True,
@@ -438,5 +438,5 @@ class VcMixin(SapMixin):
         super()._binding_closing(binding, ddi_name)
 
     def _adapter_halted(self, adapter: Adapter) -> None:
-        self._report_vcs([v for v in self.vcs if v.adapter is adapter], "MiniportHaltEx")
+        self._report_vcs(list(adapter.vcs), "MiniportHaltEx")
         super()._adapter_halted(adapter)

@@ -26,8 +26,6 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-from typing import Any
-
 from condis.crossing import ddi
 from condis.drivers import DriverBlock
 from condis.handles import VcHandle
@@ -49,11 +47,6 @@ _VAR_STRING_HEADER = 24  # six ULONGs
 
 
 class VcNameMixin(OidMixin):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._instance_names: dict[Vc, str] = {}
-        self._instance_counts: dict[Any, int] = {}
-
     @staticmethod
     def _tapi_id(vc: Vc) -> str:
         return f"VC:{vc.handle.serial}"
@@ -144,17 +137,12 @@ class VcNameMixin(OidMixin):
         with self._begin(name, caller, handle=vc.handle) as c:
             if caller.is_mcm or not BaseInstanceName:
                 return c.status(NDIS_STATUS_FAILURE), None
-            existing = self._instance_names.get(vc)
+            existing = vc.instance_name
             if existing is not None:
                 return c.status(NDIS_STATUS_SUCCESS, result=existing), existing
             if self._allocation_fails(name):
                 return c.status(NDIS_STATUS_RESOURCES), None
-            index = self._instance_counts.get(vc.adapter, 0) + 1
-            self._instance_counts[vc.adapter] = index
-            instance = f"{BaseInstanceName} #{index}"
-            self._instance_names[vc] = instance
+            vc.adapter.vc_names += 1
+            instance = f"{BaseInstanceName} #{vc.adapter.vc_names}"
+            vc.instance_name = instance
             return c.status(NDIS_STATUS_SUCCESS, result=instance), instance
-
-    def _vc_deleted(self, vc: Vc) -> None:
-        super()._vc_deleted(vc)
-        self._instance_names.pop(vc, None)
