@@ -4,9 +4,9 @@
   NDIS calls (`IMPLEMENTED`, which `condis ddi` and the INDEX tests read);
 * `Returns` says what a WDK handler returns, `Origin` who started a frame;
 * `Frame` is one execution context: a driver's code (or NDIS's) at some
-  IRQL, with the spin locks it holds;
-* `DdiCall` is one DDI call in progress, opened by `NdisCore._begin` and
-  closed by recording its return (runtime.py describes the pattern).
+  IRQL, with the spin locks (`NDIS_SPIN_LOCK`) it holds;
+* `DdiCall` is one DDI call in progress, opened by `Kernel.begin` and
+  closed by recording its return (kernel.py describes the pattern).
 """
 
 from __future__ import annotations
@@ -14,20 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from condis.constants import KIRQL
+from condis.constants import KIRQL, PASSIVE_LEVEL
 from condis.handles import NDIS_HANDLE
+from condis.records import DriverBlock
 from condis.status import NDIS_STATUS
 from condis.trace import Phase, RecordKind
 
-if TYPE_CHECKING:
-    from condis.drivers import DriverBlock
-    from condis.runtime import NdisCore
-    from condis.spinlocks import NDIS_SPIN_LOCK
-
 __all__ = [
     "IMPLEMENTED",
+    "NDIS_SPIN_LOCK",
     "DdiCall",
     "Frame",
     "Origin",
@@ -67,7 +64,18 @@ class Returns(Enum):
     STATUS_OUT = "NDIS_STATUS and an out-parameter"
 
 
+def summary(value: object) -> str:
+    if isinstance(value, NDIS_HANDLE):
+        return value.label
+    if isinstance(value, NDIS_STATUS | KIRQL):
+        return str(value)
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class Origin(Enum):
+    """What started an execution frame."""
+
     HANDLER = "handler"
     WORK_ITEM = "work item"
     TIMER = "timer"
@@ -86,23 +94,59 @@ class Frame:
     locks: list[NDIS_SPIN_LOCK] = field(default_factory=list)
 
 
-def summary(value: object) -> str:
-    if isinstance(value, NDIS_HANDLE):
-        return value.label
-    if isinstance(value, NDIS_STATUS | KIRQL):
-        return str(value)
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+@dataclass(eq=False, slots=True)
+class NDIS_SPIN_LOCK:
+    """An NDIS spin lock (opaque to the driver; NdisAllocateSpinLock returns one).
+
+    NDIS's side of it: who holds it (the frame whose code acquired it), the
+    IRQL to restore on release, and which acquire spelling took it.
+    """
+
+    serial: int
+    owner: str | None
+    freed: bool = False
+    holder: Frame | None = None
+    old_irql: KIRQL = PASSIVE_LEVEL
+    dpr: bool = False
+    acquisitions: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"NDIS_SPIN_LOCK#{self.serial}"
+
+    @property
+    def held(self) -> bool:
+        return self.holder is not None
+
+
+class Recorder(Protocol):
+    """What a DDI call needs of the kernel: the call nesting, the frames, the trace."""
+
+    depth: int
+    frames: list[Frame]
+
+    def record(
+        self,
+        phase: Phase,
+        kind: RecordKind,
+        name: str,
+        driver: DriverBlock | None,
+        *,
+        handle: NDIS_HANDLE | None = ...,
+        status: NDIS_STATUS | None = ...,
+        result: str | None = ...,
+        op: int | None = ...,
+    ) -> object: ...
 
 
 class DdiCall:
-    """One DDI call in progress (see the module docstring, steps 3 and 5)."""
+    """One DDI call in progress, opened by `Kernel.begin` (kernel.py, steps 3 and 5)."""
 
-    __slots__ = ("core", "depth0", "driver", "frame", "handle", "name", "op", "pushed")
+    __slots__ = ("depth0", "driver", "frame", "handle", "kernel", "name", "op", "pushed")
 
     def __init__(
         self,
-        core: NdisCore,
+        kernel: Recorder,
         name: str,
         driver: DriverBlock | None,
         frame: Frame,
@@ -110,25 +154,26 @@ class DdiCall:
         handle: NDIS_HANDLE | None,
         op: int | None,
     ) -> None:
-        self.core = core
+        self.kernel = kernel
         self.name = name
         self.driver = driver
         self.frame = frame
         self.pushed = pushed
         self.handle = handle
         self.op = op
-        self.depth0 = core._depth
+        self.depth0 = kernel.depth
 
     def __enter__(self) -> DdiCall:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.core._depth = self.depth0
-        if self.pushed and self.core._frames and self.core._frames[-1] is self.frame:
-            self.core._frames.pop()
+        kernel = self.kernel
+        kernel.depth = self.depth0
+        if self.pushed and kernel.frames and kernel.frames[-1] is self.frame:
+            kernel.frames.pop()
 
     def _finish(self, status: NDIS_STATUS | None, result: object) -> None:
-        self.core._record(
+        self.kernel.record(
             Phase.RETURN,
             RecordKind.DDI,
             self.name,

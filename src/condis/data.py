@@ -43,6 +43,7 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from condis.call import CallState
@@ -57,7 +58,6 @@ from condis.constants import (
 )
 from condis.crossing import ddi, handler
 from condis.handles import BindingHandle, VcHandle
-from condis.records import DataCounts, InFlight
 from condis.status import NDIS_STATUS_VC_NOT_ACTIVATED
 from condis.structs import NET_BUFFER, NET_BUFFER_LIST
 from condis.vc import Vc, VcState
@@ -82,6 +82,29 @@ handler(
     "ProtocolCoReceiveNetBufferLists",
     "MiniportReturnNetBufferLists",
 )
+
+
+@dataclass(eq=False, slots=True)
+class InFlight:
+    """NDIS's ledger entry for one NBL that is out of its owner's hands."""
+
+    nbl: NET_BUFFER_LIST
+    vc: Vc
+    #: "send" (a protocol's NBL at the miniport) or "receive" (a miniport's NBL at a protocol)
+    direction: str
+    seq: int
+
+
+@dataclass(slots=True)
+class DataCounts:
+    """How many NBLs (and bytes) crossed the host, by direction."""
+
+    sent: int = 0
+    send_completed: int = 0
+    indicated: int = 0
+    returned: int = 0
+    bytes_sent: int = 0
+    bytes_indicated: int = 0
 
 
 class DataMixin(CallCloseMixin):

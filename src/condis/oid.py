@@ -55,14 +55,21 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from condis.call import Party
 from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock
-from condis.handles import AdapterHandle, AfHandle, BindingHandle, PartyHandle, VcHandle
-from condis.ops import OpInput
-from condis.records import PendingOid
+from condis.handles import (
+    NDIS_HANDLE,
+    AdapterHandle,
+    AfHandle,
+    BindingHandle,
+    PartyHandle,
+    VcHandle,
+)
+from condis.ops import Operation, OpInput
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -70,12 +77,29 @@ from condis.status import (
     NDIS_STATUS_PENDING,
 )
 from condis.status_ind import StatusIndicationMixin
-from condis.structs import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE
+from condis.structs import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE, Handler
 from condis.vc import Vc
 
 __all__ = ["NDIS_OID_REQUEST", "NDIS_REQUEST_TYPE", "OidMixin"]
 
 handler("ProtocolCoOidRequest", "MiniportCoOidRequest", "ProtocolCoOidRequestComplete")
+
+
+@dataclass(eq=False, slots=True)
+class PendingOid:
+    """NDIS's record of a request that its target pended."""
+
+    op: Operation
+    requester: DriverBlock
+    #: the requester's (AfContext, VcContext, PartyContext) for ProtocolCoOidRequestComplete
+    contexts: tuple[object, object, object]
+    #: the requester's ProtocolCoOidRequestComplete
+    complete_fn: Handler | None
+    handle: NDIS_HANDLE
+    #: the driver it is pending on: the one that received it, and so completes it
+    target: DriverBlock
+    #: the handle its completion passes: the miniport's adapter, or the AF
+    completes_on: NDIS_HANDLE
 
 
 class OidMixin(StatusIndicationMixin):

@@ -22,7 +22,6 @@ from enum import Enum
 from condis.constants import NDIS_MEDIUM
 from condis.errors import CondisInternalError
 from condis.handles import (
-    NDIS_HANDLE,
     AdapterHandle,
     AfHandle,
     BindContextHandle,
@@ -30,10 +29,8 @@ from condis.handles import (
     DriverHandle,
     PartyHandle,
     SapHandle,
-    TimerHandle,
     UnbindContextHandle,
     VcHandle,
-    WorkItemHandle,
 )
 from condis.machines import (
     ADAPTER,
@@ -77,9 +74,6 @@ from condis.structs import (
     NDIS_OPEN_PARAMETERS,
     NDIS_PROTOCOL_CO_CHARACTERISTICS,
     NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
-    NDIS_TIMER_CHARACTERISTICS,
-    NET_BUFFER_LIST,
-    Handler,
 )
 
 __all__ = [
@@ -87,18 +81,13 @@ __all__ = [
     "AfRegistration",
     "Binding",
     "Call",
-    "DataCounts",
     "DriverBlock",
     "DriverKind",
-    "InFlight",
     "NdisConfig",
     "OpenAddressFamily",
     "Party",
-    "PendingOid",
     "RegisteredSap",
-    "Timer",
     "Vc",
-    "WorkItem",
 ]
 
 
@@ -515,70 +504,3 @@ class Call:
     @property
     def multipoint(self) -> bool:
         return bool(self.parties)
-
-
-# --- deferred work -------------------------------------------------------------------------------
-
-
-@dataclass(eq=False, slots=True)
-class WorkItem:
-    handle: WorkItemHandle
-    driver: DriverBlock
-    adapter: Adapter | None
-    queued: Item | None = None
-    runs: int = 0
-
-
-@dataclass(eq=False, slots=True)
-class Timer:
-    handle: TimerHandle
-    driver: DriverBlock
-    adapter: Adapter | None
-    characteristics: NDIS_TIMER_CHARACTERISTICS
-    queued: Item | None = None
-    period_ms: int = 0
-    context: object = None
-    fired: int = 0
-
-
-# --- data and OID requests -----------------------------------------------------------------------
-
-
-@dataclass(eq=False, slots=True)
-class InFlight:
-    """NDIS's ledger entry for one NBL that is out of its owner's hands."""
-
-    nbl: NET_BUFFER_LIST
-    vc: Vc
-    #: "send" (a protocol's NBL at the miniport) or "receive" (a miniport's NBL at a protocol)
-    direction: str
-    seq: int
-
-
-@dataclass(slots=True)
-class DataCounts:
-    """How many NBLs (and bytes) crossed the host, by direction."""
-
-    sent: int = 0
-    send_completed: int = 0
-    indicated: int = 0
-    returned: int = 0
-    bytes_sent: int = 0
-    bytes_indicated: int = 0
-
-
-@dataclass(eq=False, slots=True)
-class PendingOid:
-    """NDIS's record of a request that its target pended."""
-
-    op: Operation
-    requester: DriverBlock
-    #: the requester's (AfContext, VcContext, PartyContext) for ProtocolCoOidRequestComplete
-    contexts: tuple[object, object, object]
-    #: the requester's ProtocolCoOidRequestComplete
-    complete_fn: Handler | None
-    handle: NDIS_HANDLE
-    #: the driver it is pending on: the one that received it, and so completes it
-    target: DriverBlock
-    #: the handle its completion passes: the miniport's adapter, or the AF
-    completes_on: NDIS_HANDLE

@@ -37,12 +37,11 @@ its deadline and returns FALSE.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from condis.catalogue import IrqlRequirement
-from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
-from condis.crossing import Frame, ddi
+from condis.constants import DISPATCH_LEVEL, PASSIVE_LEVEL
+from condis.crossing import NDIS_SPIN_LOCK, ddi
 from condis.drivers import DriverBlock
 from condis.runtime import NdisCore
 from condis.scheduler import TICKS_PER_MS
@@ -50,27 +49,6 @@ from condis.structs import NDIS_EVENT
 from condis.verifier.leaks import Leak
 
 __all__ = ["NDIS_EVENT", "NDIS_SPIN_LOCK", "SyncMixin"]
-
-
-@dataclass(eq=False, slots=True)
-class NDIS_SPIN_LOCK:
-    """An NDIS spin lock (opaque to the driver)."""
-
-    serial: int
-    owner: str | None
-    freed: bool = False
-    holder: Frame | None = None
-    old_irql: KIRQL = PASSIVE_LEVEL
-    dpr: bool = False
-    acquisitions: int = 0
-
-    @property
-    def label(self) -> str:
-        return f"NDIS_SPIN_LOCK#{self.serial}"
-
-    @property
-    def held(self) -> bool:
-        return self.holder is not None
 
 
 _PASSIVE = IrqlRequirement(relation="==", level=PASSIVE_LEVEL, text="PASSIVE_LEVEL")

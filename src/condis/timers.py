@@ -23,6 +23,7 @@ Choices:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from condis.adapters import Adapter
@@ -31,8 +32,7 @@ from condis.constants import DISPATCH_LEVEL, PASSIVE_LEVEL
 from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock
 from condis.handles import AdapterHandle, DriverHandle, TimerHandle
-from condis.records import Timer
-from condis.scheduler import TICKS_PER_MS, ItemKind
+from condis.scheduler import TICKS_PER_MS, Item, ItemKind
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_BAD_CHARACTERISTICS,
@@ -49,6 +49,18 @@ __all__ = ["Timer", "TimerMixin"]
 handler("NetTimerCallback")
 
 _PASSIVE_ONLY = IrqlRequirement(relation="==", level=PASSIVE_LEVEL, text="PASSIVE_LEVEL")
+
+
+@dataclass(eq=False, slots=True)
+class Timer:
+    handle: TimerHandle
+    driver: DriverBlock
+    adapter: Adapter | None
+    characteristics: NDIS_TIMER_CHARACTERISTICS
+    queued: Item | None = None
+    period_ms: int = 0
+    context: object = None
+    fired: int = 0
 
 
 class TimerMixin(WorkItemMixin):

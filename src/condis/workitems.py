@@ -22,6 +22,7 @@ Choices:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from condis.adapters import Adapter, AdapterMixin
@@ -29,13 +30,21 @@ from condis.constants import PASSIVE_LEVEL
 from condis.crossing import ddi, handler
 from condis.drivers import DriverBlock, DriverKind
 from condis.handles import AdapterHandle, DriverHandle, WorkItemHandle
-from condis.records import WorkItem
-from condis.scheduler import ItemKind
+from condis.scheduler import Item, ItemKind
 from condis.verifier.leaks import Leak
 
 __all__ = ["WorkItem", "WorkItemMixin"]
 
 handler("NdisIoWorkItemRoutine")
+
+
+@dataclass(eq=False, slots=True)
+class WorkItem:
+    handle: WorkItemHandle
+    driver: DriverBlock
+    adapter: Adapter | None
+    queued: Item | None = None
+    runs: int = 0
 
 
 class WorkItemMixin(AdapterMixin):

@@ -1,0 +1,89 @@
+"""Checks of the plain Python arguments of the DDIs (not handles: resolve.py).
+
+A DDI given a value of the wrong Python type, or a value no driver could
+mean (None where a structure is required, a negative size), gets a
+TypeError or ValueError whose message names the DDI and the parameter by its
+WDK name. These are Python's contract, not NDIS rules, so they are not
+violations; they are raised before the DDI records anything.
+"""
+
+from __future__ import annotations
+
+from condis.status import NDIS_STATUS
+from condis.structs import CO_ADDRESS_FAMILY, CO_CALL_PARAMETERS, NDIS_OID_REQUEST, NET_BUFFER_LIST
+
+__all__ = [
+    "buffer",
+    "call_parameters",
+    "family",
+    "flags",
+    "nbl_chain",
+    "oid_request",
+    "status",
+]
+
+
+def status(ddi: str, param: str, value: object) -> NDIS_STATUS:
+    """A Status argument, as an NDIS_STATUS (a completion's value is judged by
+    operations.py, once NDIS knows whose completion it is)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{ddi}: {param} must be an NDIS_STATUS, not {type(value).__name__}")
+    return NDIS_STATUS(value)
+
+
+def family(ddi: str, value: object) -> CO_ADDRESS_FAMILY:
+    if value is None:
+        raise ValueError(f"{ddi}: AddressFamily is required (got None)")
+    if not isinstance(value, CO_ADDRESS_FAMILY):
+        raise TypeError(
+            f"{ddi}: AddressFamily must be a CO_ADDRESS_FAMILY, not {type(value).__name__}"
+        )
+    if isinstance(value.AddressFamily, bool) or not isinstance(value.AddressFamily, int):
+        raise TypeError(f"{ddi}: AddressFamily.AddressFamily must be an int (NDIS_AF)")
+    return value
+
+
+def call_parameters(ddi: str, value: object) -> CO_CALL_PARAMETERS:
+    if value is None:
+        raise ValueError(f"{ddi}: CallParameters is required (got None)")
+    if not isinstance(value, CO_CALL_PARAMETERS):
+        raise TypeError(
+            f"{ddi}: CallParameters must be a CO_CALL_PARAMETERS, not {type(value).__name__}"
+        )
+    return value
+
+
+def oid_request(ddi: str, value: object, param: str = "OidRequest") -> NDIS_OID_REQUEST:
+    if value is None:
+        raise ValueError(f"{ddi}: {param} is required (got None)")
+    if not isinstance(value, NDIS_OID_REQUEST):
+        raise TypeError(f"{ddi}: {param} must be an NDIS_OID_REQUEST, not {type(value).__name__}")
+    return value
+
+
+def buffer(ddi: str, data: object, size: object) -> None:
+    """A Buffer (bytes or None) and its Size (a non-negative int)."""
+    if data is not None and not isinstance(data, bytes | bytearray):
+        raise TypeError(f"{ddi}: Buffer must be bytes or None, not {type(data).__name__}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValueError(f"{ddi}: Size must be a non-negative int, not {size!r}")
+
+
+def flags(ddi: str, param: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{ddi}: {param} must be a non-negative int, not {value!r}")
+    return value
+
+
+def nbl_chain(ddi: str, nbls: object) -> list[NET_BUFFER_LIST]:
+    """The NBLs linked from `nbls` through Next, in order."""
+    if nbls is None:
+        raise ValueError(f"{ddi}: NetBufferLists is required (got None)")
+    if not isinstance(nbls, NET_BUFFER_LIST):
+        raise TypeError(
+            f"{ddi}: NetBufferLists must be a NET_BUFFER_LIST, not {type(nbls).__name__}"
+        )
+    chain = list(nbls.chain())
+    if len(set(map(id, chain))) != len(chain):
+        raise ValueError(f"{ddi}: NetBufferLists is a cycle, not a list")
+    return chain

@@ -1,0 +1,106 @@
+"""The shape of a machine: rows, the table, and the one transition function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar, cast
+
+from condis.errors import CondisInternalError
+from condis.ops import OpTransition
+from condis.status import NDIS_STATUS
+
+__all__ = ["DDI", "Machine", "Row", "Transition", "refuse", "step", "table"]
+
+S = TypeVar("S", bound=Enum)
+I = TypeVar("I", bound=Enum)  # noqa: E741
+
+
+@dataclass(frozen=True, slots=True)
+class Transition(Generic[S]):
+    """One row: what an input does in a state.
+
+    `target` is the next state, or None when the row refuses the input (the
+    state stays); `status` is what a refused DDI returns, `rule` the rule the
+    driver broke by asking, and `page` the spec page that documents the row.
+    """
+
+    target: S | None
+    page: str
+    status: NDIS_STATUS | None = None
+    rule: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.target is None
+
+
+#: A row of any machine: an entity's Transition, or the pend/complete contract's OpTransition.
+Row = Transition[Any] | OpTransition
+
+
+@dataclass(frozen=True, slots=True)
+class Machine(Generic[S, I]):
+    """One entity's machine: its states, its inputs and its read-only table."""
+
+    name: str
+    #: what the machine is the life of, for people
+    title: str
+    states: type[S]
+    inputs: type[I]
+    initial: S
+    rows: Mapping[tuple[S, I], Row]
+
+    def row(self, state: S, event: I) -> Row | None:
+        return self.rows.get((state, event))
+
+    def guard(self, state: S, event: I) -> Transition[S]:
+        """The row a DDI's precondition reads; a missing one is condis's own bug."""
+        row = self.rows.get((state, event))
+        if not isinstance(row, Transition):
+            raise CondisInternalError(f"{self.name} machine: no row for {event.value} in {state}")
+        return row
+
+    def targets(self) -> Mapping[tuple[S, I], S]:
+        """The legal rows, as (state, input) -> next state."""
+        out: dict[tuple[S, I], S] = {}
+        for pair, row in self.rows.items():
+            if row.target is not None:
+                out[pair] = cast(S, row.target)
+        return MappingProxyType(out)
+
+    def legal(self) -> Mapping[tuple[S, I], Row]:
+        """The legal rows themselves (those with a target and no rule)."""
+        return MappingProxyType(
+            {p: r for p, r in self.rows.items() if r.target is not None and r.rule is None}
+        )
+
+
+def step(machine: Machine[S, I], state: S, event: I, error: Callable[[], Exception]) -> S:
+    """The one transition function: the next state, or `error()` raised, state unchanged."""
+    row = machine.rows.get((state, event))
+    if row is None or row.target is None:
+        raise error()
+    return cast(S, row.target)
+
+
+def table(
+    rows: Mapping[tuple[S, I], Transition[S]],
+    *refusals: tuple[Iterable[S], I, Transition[S]],
+) -> Mapping[tuple[S, I], Row]:
+    """`rows`, plus for each (states, input, refusal) the refusal in each of those states
+    that has no row of its own for the input."""
+    table: dict[tuple[S, I], Row] = dict(rows)
+    for states, event, refusal in refusals:
+        for state in states:
+            table.setdefault((state, event), refusal)
+    return MappingProxyType(table)
+
+
+def refuse(page: str, status: NDIS_STATUS | None = None, rule: str | None = None) -> Any:
+    return Transition(None, page, status=status, rule=rule)
+
+
+DDI = "ddi/"
