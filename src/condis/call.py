@@ -45,8 +45,10 @@ from typing import Any, Final
 from condis.crossing import Returns, ddi, handler
 from condis.drivers import DriverBlock
 from condis.handles import PartyHandle, VcHandle
-from condis.machines import CALL, CallInput, CallState, PartyInput, PartyState
+from condis.machines import CALL, CallInput, CallState, PartyState
 from condis.ops import Operation
+from condis.party import PartyEngine
+from condis.qos import QosEngine
 from condis.records import Call, Party
 from condis.status import (
     NDIS_STATUS,
@@ -82,30 +84,22 @@ class CallMixin(VcActivationMixin):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._parties: list[Party] = []
+        self._party = PartyEngine(self.core)
+        self._qos = QosEngine(self.core)
 
     def _leaks(self) -> Iterator[Leak]:
         yield from super()._leaks()
         for call in self.calls:
             client = None if call.vc.af is None else call.vc.af.client.protocol.name
             yield Leak("call", call.vc.handle.label, client, f"still {call.state.value}")
-        for party in self._parties:
-            if self.handles.is_live(party.handle):
-                vc = party.call.vc
-                client = None if vc.af is None else vc.af.client.protocol.name
-                yield Leak("party", party.handle.label, client, f"still {party.state}")
+        yield from self._party.leaks()
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()
         for vc in self._vcs:
             if vc.call is not None and vc.call.vc is not vc:
                 yield f"the call filed under {vc.handle.label} is on {vc.call.vc.handle.label}"
-        calls = {vc.call for vc in self._vcs if vc.call is not None}
-        for party in self._parties:
-            if self.handles.is_live(party.handle) and (
-                party.call not in calls or party not in party.call.parties
-            ):
-                yield f"{party.handle.label} is live but not a party of a live call"
+        yield from self._party.invariants(vc.call for vc in self._vcs if vc.call is not None)
 
     @property
     def calls(self) -> tuple[Call, ...]:
@@ -124,9 +118,10 @@ class CallMixin(VcActivationMixin):
             self._call_ends(vc.call, name, driver)
 
     def _call_ends(self, call: Call, where: str, driver: DriverBlock) -> None:
-        """Hook: `call` is over for good: its close completed with NDIS_STATUS_SUCCESS,
+        """`call` is over for good: its close completed with NDIS_STATUS_SUCCESS,
         or NDIS forgets it (its VC is deleted, or carries a new call). qos.py checks
         that no QoS change is still pending on it."""
+        self._qos.call_ended(call, where, driver)
 
     def _file_call(self, vc: Vc, call: Call, where: str, driver: DriverBlock) -> None:
         """Make `call` the call on `vc`, in place of the one that ended there, if any."""
@@ -141,6 +136,8 @@ class CallMixin(VcActivationMixin):
             call = vc.call
             if call is not None:
                 ops.extend(o for o in (call.make_op, call.incoming_op, call.close_op) if o)
+        ops.extend(self._qos.operations_on(af))
+        ops.extend(self._party.operations_on(af))
         return ops
 
     # --- helpers --------------------------------------------------------------------------------
@@ -186,24 +183,8 @@ class CallMixin(VcActivationMixin):
                 refused=refused,
             )
 
-    def _new_party(self, call: Call, context: object) -> Party:
-        handle = self.handles.issue(PartyHandle, None)
-        party = Party(handle=handle, call=call, client_context=context)
-        self.handles.attach(handle, party)
-        self._parties.append(party)
-        call.parties.append(party)
-        return party
-
-    def _drop_party_record(self, party: Party, event: PartyInput) -> None:
-        party.move(event)
-        if party in party.call.parties:
-            party.call.parties.remove(party)
-        if self.handles.is_live(party.handle):
-            self.handles.close(party.handle)
-
     def _close_call_record(self, call: Call) -> None:
-        for party in list(call.parties):
-            self._drop_party_record(party, PartyInput.CALL_CLOSED)
+        self._party.close_call(call)
 
     # --- outgoing calls ---------------------------------------------------------------------
 
@@ -244,7 +225,7 @@ class CallMixin(VcActivationMixin):
             party = (
                 None
                 if ProtocolPartyContext is None
-                else self._new_party(call, ProtocolPartyContext)
+                else self._party.new(call, ProtocolPartyContext)
             )
             op = self._new_op(
                 "make-call", "ProtocolCmMakeCall", (reg.spelling("MakeCallComplete"),), vc.handle
@@ -276,9 +257,7 @@ class CallMixin(VcActivationMixin):
             assert call.vc.cm is not None
             self._require_active(where, call.vc.cm, call.vc)
             call.move(CallInput.MAKE_SUCCEEDED)
-            for party in call.parties:
-                party.move(PartyInput.ADD_SUCCEEDED)
-                party.cm_context = party_context
+            self._party.connect_call(call, party_context)
         else:
             call.move(CallInput.MAKE_FAILED)
             self._close_call_record(call)

@@ -42,12 +42,10 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from condis.call import CallState
-from condis.call_close import CallCloseMixin
+import condis.args as args
 from condis.constants import (
     NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
     NDIS_RECEIVE_FLAGS_RESOURCES,
@@ -56,11 +54,13 @@ from condis.constants import (
     NDIS_SEND_FLAGS_CHECK_FOR_LOOPBACK,
     NDIS_SEND_FLAGS_DISPATCH_LEVEL,
 )
+from condis.core import Core, Engine
 from condis.crossing import ddi, handler
 from condis.handles import BindingHandle, VcHandle
+from condis.machines import CALL, VC, CallInput, VcInput, VcState
+from condis.records import Adapter, DriverBlock, Vc
 from condis.status import NDIS_STATUS_VC_NOT_ACTIVATED
-from condis.structs import NET_BUFFER, NET_BUFFER_LIST
-from condis.vc import Vc, VcState
+from condis.structs import NDIS_PROTOCOL_CO_CHARACTERISTICS, NET_BUFFER, NET_BUFFER_LIST
 from condis.verifier.leaks import Leak
 
 __all__ = [
@@ -72,7 +72,8 @@ __all__ = [
     "NDIS_SEND_FLAGS_DISPATCH_LEVEL",
     "NET_BUFFER",
     "NET_BUFFER_LIST",
-    "DataMixin",
+    "DataCounts",
+    "DataEngine",
     "InFlight",
 ]
 
@@ -107,17 +108,19 @@ class DataCounts:
     bytes_indicated: int = 0
 
 
-class DataMixin(CallCloseMixin):
+class DataEngine(Engine):
     """The data DDIs and the NBL ledger."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ("_in_flight", "data_counts")
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._in_flight: dict[NET_BUFFER_LIST, InFlight] = {}
         self.data_counts = DataCounts()
 
     def _lend(self, nbl: NET_BUFFER_LIST, vc: Vc, direction: str) -> None:
         """Enter `nbl` in the ledger as out of its owner's hands on `vc`."""
-        self._in_flight[nbl] = InFlight(nbl, vc, direction, self.trace.next_seq)
+        self._in_flight[nbl] = InFlight(nbl, vc, direction, self.k.trace.next_seq)
         if direction == "send":
             vc.sends_out += 1
         else:
@@ -133,8 +136,7 @@ class DataMixin(CallCloseMixin):
         else:
             entry.vc.receives_out -= 1
 
-    def _leaks(self) -> Iterator[Leak]:
-        yield from super()._leaks()
+    def leaks(self) -> Iterator[Leak]:
         for entry in self._in_flight.values():
             if entry.direction == "send":
                 holder: str | None = entry.vc.adapter.driver.name
@@ -149,9 +151,9 @@ class DataMixin(CallCloseMixin):
                 "NBL", f"NBL on {entry.vc.handle.label}", holder, detail, allocated_seq=entry.seq
             )
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
-        live_vcs = set(self._vcs)
+    def invariants(self, vcs: Iterable[Vc]) -> Iterator[str]:
+        """The ledger against the VCs' own counts; `vcs` are the live VCs."""
+        live_vcs = set(vcs)
         counts: dict[Vc, list[int]] = {}
         for entry in self._in_flight.values():
             count = counts.setdefault(entry.vc, [0, 0])
@@ -170,28 +172,10 @@ class DataMixin(CallCloseMixin):
         """Every NBL NDIS knows to be out of its owner's hands, oldest first."""
         return tuple(self._in_flight.values())
 
-    # --- checks shared by the data DDIs -------------------------------------------------------
+    # --- checks shared by the data DDIs -----------------------------------------------------
 
-    def _nbl_chain(self, name: str, nbls: object) -> list[NET_BUFFER_LIST]:
-        if nbls is None:
-            raise ValueError(f"{name}: NetBufferLists is required (got None)")
-        if not isinstance(nbls, NET_BUFFER_LIST):
-            raise TypeError(
-                f"{name}: NetBufferLists must be a NET_BUFFER_LIST, not {type(nbls).__name__}"
-            )
-        chain = list(nbls.chain())
-        if len(set(map(id, chain))) != len(chain):
-            raise ValueError(f"{name}: NetBufferLists is a cycle, not a list")
-        return chain
-
-    @staticmethod
-    def _flags(name: str, param: str, value: object) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{name}: {param} must be a non-negative int, not {value!r}")
-        return value
-
-    def _ownership(self, name: str, driver: Any, vc: Vc, detail: str) -> None:
-        self._violation(
+    def _ownership(self, name: str, driver: DriverBlock, vc: Vc, detail: str) -> None:
+        self.k.violation(
             "CoNdisNblOwnership",
             ddi=name,
             driver=driver,
@@ -200,7 +184,10 @@ class DataMixin(CallCloseMixin):
             refused=True,
         )
 
-    def _receiver(self, vc: Vc) -> tuple[Any, Any, object, object]:
+    @staticmethod
+    def _receiver(
+        vc: Vc,
+    ) -> tuple[DriverBlock, NDIS_PROTOCOL_CO_CHARACTERISTICS | None, object, object]:
         """(driver, co handlers, ProtocolBindingContext, ProtocolVcContext) receiving on `vc`."""
         if vc.af is not None:
             binding = vc.af.client
@@ -208,17 +195,12 @@ class DataMixin(CallCloseMixin):
         binding = next(b for b in vc.adapter.bindings if b.protocol is vc.creator)
         return binding.protocol, binding.co_handlers, binding.context, vc.cm_context
 
-    def _miniport_vc_context(self, vc: Vc) -> object:
-        # On an MCM's adapter the MCM's own VC context is the miniport's too.
-        return vc.cm_context if vc.mcm else vc.miniport_context
-
-    def _sendable(self, vc: Vc) -> bool:
-        if vc.state not in (VcState.ACTIVE, VcState.REACTIVATING):
+    @staticmethod
+    def _sendable(vc: Vc) -> bool:
+        """Data may cross `vc`: it is active, and its call (if it belongs to an AF) is up."""
+        if VC.guard(vc.state, VcInput.SEND).refused:
             return False
-        if vc.af is None:
-            return True
-        call = vc.call
-        return call is not None and call.state in (CallState.CONNECTED, CallState.CLOSE_INDICATED)
+        return vc.af is None or not CALL.guard(vc.call_state, CallInput.SEND).refused
 
     # --- send --------------------------------------------------------------------------------
 
@@ -235,13 +217,13 @@ class DataMixin(CallCloseMixin):
         fails (an inactive VC) always comes back later, from a work item.
         """
         name = "NdisCoSendNetBufferLists"
-        chain = self._nbl_chain(name, NetBufferLists)
-        flags = self._flags(name, "SendFlags", SendFlags)
-        vc = self._vc_for(name, NdisVcHandle)
+        chain = args.nbl_chain(name, NetBufferLists)
+        flags = args.flags(name, "SendFlags", SendFlags)
+        vc = self.resolve.vc(name, NdisVcHandle)
         if vc is None:
             return None
         sender, _, _, _ = self._receiver(vc)
-        with self._begin(name, sender, handle=vc.handle) as call:
+        with self.k.begin(name, sender, handle=vc.handle) as call:
             for nbl in chain:
                 if nbl in self._in_flight:
                     self._ownership(
@@ -265,7 +247,7 @@ class DataMixin(CallCloseMixin):
             self.data_counts.sent += len(chain)
             self.data_counts.bytes_sent += sum(len(n.data) for n in chain)
             if not self._sendable(vc):
-                self._violation(
+                self.k.violation(
                     "CoNdisSendOnInactiveVc",
                     ddi=name,
                     driver=sender,
@@ -275,18 +257,18 @@ class DataMixin(CallCloseMixin):
                 )
                 for nbl in chain:
                     nbl.Status = NDIS_STATUS_VC_NOT_ACTIVATED
-                self._defer(
+                self.k.defer(
                     "NDIS fails a send on an inactive VC",
                     lambda: self._send_done(vc, chain, flags),
                 )
                 return call.void()
             miniport = vc.adapter.driver
             assert miniport.miniport_co is not None
-            self._call_void(
+            self.k.call_void(
                 miniport,
                 "MiniportCoSendNetBufferLists",
                 miniport.miniport_co.CoSendNetBufferListsHandler,
-                self._miniport_vc_context(vc),
+                vc.miniport_vc_context,
                 chain[0],
                 flags,
                 handle=vc.handle,
@@ -301,10 +283,10 @@ class DataMixin(CallCloseMixin):
         if vc.af is not None and sender is vc.af.client.protocol:
             context = vc.client_context
         NET_BUFFER_LIST.link(chain)
-        self._call_void(
+        self.k.call_void(
             sender,
             "ProtocolCoSendNetBufferListsComplete",
-            co.CoSendNetBufferListsCompleteHandler,
+            None if co is None else co.CoSendNetBufferListsCompleteHandler,
             context,
             chain[0],
             flags,
@@ -318,13 +300,13 @@ class DataMixin(CallCloseMixin):
         """The miniport returns sent NBLs (nf-ndis-ndismcosendnetbufferlistscomplete);
         NDIS calls the sender's ProtocolCoSendNetBufferListsComplete."""
         name = "NdisMCoSendNetBufferListsComplete"
-        chain = self._nbl_chain(name, NetBufferLists)
-        flags = self._flags(name, "SendCompleteFlags", SendCompleteFlags)
-        vc = self._vc_for(name, NdisVcHandle)
+        chain = args.nbl_chain(name, NetBufferLists)
+        flags = args.flags(name, "SendCompleteFlags", SendCompleteFlags)
+        vc = self.resolve.vc(name, NdisVcHandle)
         if vc is None:
             return None
         miniport = vc.adapter.driver
-        with self._begin(name, miniport, handle=vc.handle) as call:
+        with self.k.begin(name, miniport, handle=vc.handle) as call:
             for nbl in chain:
                 entry = self._in_flight.get(nbl)
                 if entry is None or entry.direction != "send" or entry.vc is not vc:
@@ -352,18 +334,18 @@ class DataMixin(CallCloseMixin):
         """The miniport indicates received NBLs on a VC; NDIS calls the receiving
         protocol's ProtocolCoReceiveNetBufferLists."""
         name = "NdisMCoIndicateReceiveNetBufferLists"
-        chain = self._nbl_chain(name, NetBufferLists)
-        flags = self._flags(name, "CoReceiveFlags", CoReceiveFlags)
+        chain = args.nbl_chain(name, NetBufferLists)
+        flags = args.flags(name, "CoReceiveFlags", CoReceiveFlags)
         if NumberOfNetBufferLists != len(chain):
             raise ValueError(
                 f"{name}: NumberOfNetBufferLists is {NumberOfNetBufferLists!r} but the list "
                 f"holds {len(chain)}"
             )
-        vc = self._vc_for(name, NdisVcHandle)
+        vc = self.resolve.vc(name, NdisVcHandle)
         if vc is None:
             return None
         miniport = vc.adapter.driver
-        with self._begin(name, miniport, handle=vc.handle) as call:
+        with self.k.begin(name, miniport, handle=vc.handle) as call:
             for nbl in chain:
                 if nbl in self._in_flight:
                     self._ownership(name, miniport, vc, "indicates an NBL it does not own")
@@ -374,7 +356,7 @@ class DataMixin(CallCloseMixin):
                     )
                     return call.void()
             if not self._sendable(vc):
-                self._violation(
+                self.k.violation(
                     "CoNdisSendOnInactiveVc",
                     refused=True,
                     ddi=name,
@@ -390,10 +372,10 @@ class DataMixin(CallCloseMixin):
             self.data_counts.indicated += len(chain)
             self.data_counts.bytes_indicated += sum(len(n.data) for n in chain)
             receiver, co, binding_context, vc_context = self._receiver(vc)
-            self._call_void(
+            self.k.call_void(
                 receiver,
                 "ProtocolCoReceiveNetBufferLists",
-                co.CoReceiveNetBufferListsHandler,
+                None if co is None else co.CoReceiveNetBufferListsHandler,
                 binding_context,
                 vc_context,
                 chain[0],
@@ -413,13 +395,13 @@ class DataMixin(CallCloseMixin):
         """A protocol returns indicated NBLs it kept; NDIS passes them to the miniport's
         MiniportReturnNetBufferLists."""
         name = "NdisReturnNetBufferLists"
-        chain = self._nbl_chain(name, NetBufferLists)
-        flags = self._flags(name, "ReturnFlags", ReturnFlags)
-        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        chain = args.nbl_chain(name, NetBufferLists)
+        flags = args.flags(name, "ReturnFlags", ReturnFlags)
+        binding = self.resolve.binding(name, "NdisBindingHandle", NdisBindingHandle)
         if binding is None:
             return None
-        with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
-            by_adapter: dict[Any, list[NET_BUFFER_LIST]] = {}
+        with self.k.begin(name, binding.protocol, handle=NdisBindingHandle) as call:
+            by_adapter: dict[Adapter, list[NET_BUFFER_LIST]] = {}
             for nbl in chain:
                 entry = self._in_flight.get(nbl)
                 if (
@@ -427,7 +409,7 @@ class DataMixin(CallCloseMixin):
                     or entry.direction != "receive"
                     or entry.vc.adapter is not binding.adapter
                 ):
-                    self._violation(
+                    self.k.violation(
                         "CoNdisNblOwnership",
                         refused=True,
                         ddi=name,
@@ -444,7 +426,7 @@ class DataMixin(CallCloseMixin):
             for adapter, nbls in by_adapter.items():
                 assert adapter.driver.miniport_chars is not None
                 NET_BUFFER_LIST.link(nbls)
-                self._call_void(
+                self.k.call_void(
                     adapter.driver,
                     "MiniportReturnNetBufferLists",
                     adapter.driver.miniport_chars.ReturnNetBufferListsHandler,
@@ -461,7 +443,7 @@ class DataMixin(CallCloseMixin):
         for entry in entries:
             vc = entry.vc
             owner = vc.adapter.driver if entry.direction == "send" else self._receiver(vc)[0]
-            self._violation(
+            self.k.violation(
                 "CoNdisNblLeak",
                 ddi=where,
                 driver=owner,
@@ -470,10 +452,10 @@ class DataMixin(CallCloseMixin):
                 f"is still out {why}",
             )
 
-    def _adapter_halted(self, adapter: Any) -> None:
+    def adapter_halted(self, adapter: Adapter) -> None:
+        """MiniportHaltEx returned: every NBL out on the adapter's VCs is a leak."""
         self._report_nbls(
             [e for e in self._in_flight.values() if e.vc.adapter is adapter],
             "MiniportHaltEx",
             "when the adapter halted",
         )
-        super()._adapter_halted(adapter)

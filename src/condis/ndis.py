@@ -18,19 +18,30 @@ Several `Ndis` objects can live in one process; nothing is global.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from condis.call_close import CallCloseMixin
+from condis.data import DataEngine, InFlight
+from condis.oid import OidEngine
+from condis.party import PartyEngine
+from condis.qos import QosEngine
+from condis.records import Adapter, Party
+from condis.routes import route
 from condis.scheduler import Policy
 from condis.spinlocks import SyncMixin
+from condis.status_ind import StatusEngine
+from condis.structs import NDIS_OID_REQUEST
 from condis.timers import TimerMixin
 from condis.unload import UnloadMixin
-from condis.vcnames import VcNameMixin
+from condis.vcnames import VcNameEngine
 from condis.verifier import Mode
+from condis.verifier.leaks import Leak
 
 __all__ = ["Ndis"]
 
 
-class Ndis(VcNameMixin, TimerMixin, SyncMixin, UnloadMixin):
+class Ndis(CallCloseMixin, TimerMixin, SyncMixin, UnloadMixin):
     """One host's NDIS: drivers, adapters, bindings, AFs, deferred work, verifier.
 
     Args:
@@ -50,6 +61,77 @@ class Ndis(VcNameMixin, TimerMixin, SyncMixin, UnloadMixin):
         watchdog_ms: int | None = None,
     ) -> None:
         super().__init__(policy=policy, mode=mode, watchdog_ms=watchdog_ms)
+        self._names = VcNameEngine(self.core, self)
+        self._status = StatusEngine(self.core)
+        self._oid = OidEngine(self.core)
+        self._data = DataEngine(self.core)
+        self.data_counts = self._data.data_counts
+
+    # --- parties ---------------------------------------------------------------------------
+    NdisClAddParty = route("_party", PartyEngine.NdisClAddParty)
+    NdisCmAddPartyComplete = route("_party", PartyEngine.NdisCmAddPartyComplete)
+    NdisMCmAddPartyComplete = route("_party", PartyEngine.NdisMCmAddPartyComplete)
+    NdisClDropParty = route("_party", PartyEngine.NdisClDropParty)
+    NdisCmDropPartyComplete = route("_party", PartyEngine.NdisCmDropPartyComplete)
+    NdisMCmDropPartyComplete = route("_party", PartyEngine.NdisMCmDropPartyComplete)
+    NdisCmDispatchIncomingDropParty = route("_party", PartyEngine.NdisCmDispatchIncomingDropParty)
+    NdisMCmDispatchIncomingDropParty = route("_party", PartyEngine.NdisMCmDispatchIncomingDropParty)
+    # --- QoS -------------------------------------------------------------------------------
+    NdisClModifyCallQoS = route("_qos", QosEngine.NdisClModifyCallQoS)
+    NdisCmModifyCallQoSComplete = route("_qos", QosEngine.NdisCmModifyCallQoSComplete)
+    NdisMCmModifyCallQoSComplete = route("_qos", QosEngine.NdisMCmModifyCallQoSComplete)
+    NdisCmDispatchIncomingCallQoSChange = route(
+        "_qos", QosEngine.NdisCmDispatchIncomingCallQoSChange
+    )
+    NdisMCmDispatchIncomingCallQoSChange = route(
+        "_qos", QosEngine.NdisMCmDispatchIncomingCallQoSChange
+    )
+    # --- data ------------------------------------------------------------------------------
+    NdisCoSendNetBufferLists = route("_data", DataEngine.NdisCoSendNetBufferLists)
+    NdisMCoSendNetBufferListsComplete = route("_data", DataEngine.NdisMCoSendNetBufferListsComplete)
+    NdisMCoIndicateReceiveNetBufferLists = route(
+        "_data", DataEngine.NdisMCoIndicateReceiveNetBufferLists
+    )
+    NdisReturnNetBufferLists = route("_data", DataEngine.NdisReturnNetBufferLists)
+    # --- OID requests and status indications -----------------------------------------------
+    NdisCoOidRequest = route("_oid", OidEngine.NdisCoOidRequest)
+    NdisMCmOidRequest = route("_oid", OidEngine.NdisMCmOidRequest)
+    NdisCoOidRequestComplete = route("_oid", OidEngine.NdisCoOidRequestComplete)
+    NdisMCmOidRequestComplete = route("_oid", OidEngine.NdisMCmOidRequestComplete)
+    NdisMCoOidRequestComplete = route("_oid", OidEngine.NdisMCoOidRequestComplete)
+    NdisMCoIndicateStatusEx = route("_status", StatusEngine.NdisMCoIndicateStatusEx)
+    # --- VC names --------------------------------------------------------------------------
+    NdisCoGetTapiCallId = route("_names", VcNameEngine.NdisCoGetTapiCallId)
+    NdisClGetProtocolVcContextFromTapiCallId = route(
+        "_names", VcNameEngine.NdisClGetProtocolVcContextFromTapiCallId
+    )
+    NdisCoAssignInstanceName = route("_names", VcNameEngine.NdisCoAssignInstanceName)
+
+    @property
+    def parties(self) -> tuple[Party, ...]:
+        """Every party not yet dropped."""
+        return self._party.parties
+
+    @property
+    def in_flight(self) -> tuple[InFlight, ...]:
+        """Every NBL NDIS knows to be out of its owner's hands, oldest first."""
+        return self._data.in_flight
+
+    @property
+    def pending_oid_requests(self) -> tuple[NDIS_OID_REQUEST, ...]:
+        return self._oid.pending_oid_requests
+
+    def _leaks(self) -> Iterator[Leak]:
+        yield from super()._leaks()
+        yield from self._data.leaks()
+
+    def _invariants(self) -> Iterator[str]:
+        yield from super()._invariants()
+        yield from self._data.invariants(self._vcs)
+
+    def _adapter_halted(self, adapter: Adapter) -> None:
+        self._data.adapter_halted(adapter)
+        super()._adapter_halted(adapter)
 
     def snapshot(self) -> dict[str, Any]:
         """A comparable picture of every table (for "state unchanged" checks).
@@ -105,8 +187,8 @@ class Ndis(VcNameMixin, TimerMixin, SyncMixin, UnloadMixin):
                 for v in self._vcs
                 if v.call is not None
             ],
-            "parties": [(p.handle.label, p.state.value) for p in self._parties],
-            "in_flight": [(e.direction, e.vc.handle.label) for e in self._in_flight.values()],
+            "parties": [(p.handle.label, p.state.value) for p in self._party.history],
+            "in_flight": [(e.direction, e.vc.handle.label) for e in self._data.in_flight],
             "operations": [(o.id, o.kind, o.state.value) for o in self.operations],
             "handles": [h.label for h, _ in self.handles.live()],
             "work_items": [

@@ -56,11 +56,10 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
-from typing import Any
 
-from condis.call import Party
-from condis.crossing import ddi, handler
-from condis.drivers import DriverBlock
+import condis.args as args
+from condis.core import Core, Engine
+from condis.crossing import DdiCall, ddi, handler
 from condis.handles import (
     NDIS_HANDLE,
     AdapterHandle,
@@ -69,18 +68,17 @@ from condis.handles import (
     PartyHandle,
     VcHandle,
 )
-from condis.ops import Operation, OpInput
+from condis.ops import OPERATIONS, Operation, OpInput, Pendable
+from condis.records import Binding, DriverBlock, OpenAddressFamily, Party, Vc
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_INVALID_PARAMETER,
     NDIS_STATUS_PENDING,
 )
-from condis.status_ind import StatusIndicationMixin
 from condis.structs import NDIS_OID_REQUEST, NDIS_REQUEST_TYPE, Handler
-from condis.vc import Vc
 
-__all__ = ["NDIS_OID_REQUEST", "NDIS_REQUEST_TYPE", "OidMixin"]
+__all__ = ["NDIS_OID_REQUEST", "NDIS_REQUEST_TYPE", "OidEngine", "PendingOid"]
 
 handler("ProtocolCoOidRequest", "MiniportCoOidRequest", "ProtocolCoOidRequestComplete")
 
@@ -102,50 +100,42 @@ class PendingOid:
     completes_on: NDIS_HANDLE
 
 
-class OidMixin(StatusIndicationMixin):
-    """The OID request DDIs."""
+class OidEngine(Engine):
+    """The OID request DDIs and the requests pending on their targets."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ("_done", "_oids")
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._oids: dict[NDIS_OID_REQUEST, PendingOid] = {}
         #: requests completed since they were last issued, while they exist
-        self._oid_done: weakref.WeakSet[NDIS_OID_REQUEST] = weakref.WeakSet()
+        self._done: weakref.WeakSet[NDIS_OID_REQUEST] = weakref.WeakSet()
 
     @property
     def pending_oid_requests(self) -> tuple[NDIS_OID_REQUEST, ...]:
         return tuple(self._oids)
 
-    @staticmethod
-    def _request_arg(name: str, value: object) -> NDIS_OID_REQUEST:
-        if value is None:
-            raise ValueError(f"{name}: OidRequest is required (got None)")
-        if not isinstance(value, NDIS_OID_REQUEST):
-            raise TypeError(
-                f"{name}: OidRequest must be an NDIS_OID_REQUEST, not {type(value).__name__}"
-            )
-        return value
-
-    # --- issuing ------------------------------------------------------------------------------
+    # --- issuing ---------------------------------------------------------------------------
 
     def _issue(
         self,
         name: str,
-        requester: DriverBlock,
+        call: DdiCall,
         request: NDIS_OID_REQUEST,
+        kind: Pendable,
         *,
+        requester: DriverBlock,
         target: DriverBlock,
-        target_name: str,
-        target_fn: Any,
+        target_fn: Handler | None,
         target_args: tuple[object, ...],
-        completers: tuple[str, ...],
         contexts: tuple[object, object, object],
-        complete_fn: Any,
-        handle: Any,
-        completes_on: Any,
-        call: Any,
+        complete_fn: Handler | None,
+        handle: NDIS_HANDLE,
+        completes_on: NDIS_HANDLE,
+        mcm: bool = False,
     ) -> NDIS_STATUS:
         if request in self._oids:
-            self._violation(
+            self.k.violation(
                 "NdisOidDoubleRequest",
                 ddi=name,
                 driver=requester,
@@ -153,19 +143,18 @@ class OidMixin(StatusIndicationMixin):
                 detail="this NDIS_OID_REQUEST is already pending",
                 refused=True,
             )
-            return call.status(NDIS_STATUS_FAILURE)  # type: ignore[no-any-return]
-        self._oid_done.discard(request)
-        op = self._new_op("oid-request", target_name, completers, handle)
+            return call.status(NDIS_STATUS_FAILURE)
+        self._done.discard(request)
+        op = self.ops.start(kind, handle, mcm=mcm)
         call.op = op.id
         pending = PendingOid(op, requester, contexts, complete_fn, handle, target, completes_on)
         self._oids[request] = pending
-        status = self._call_status(
-            target, target_name, target_fn, *target_args, request, handle=handle, op=op.id
+        status, _, delivers = self.ops.run(
+            op, target, target_fn, *target_args, request, handle=handle
         )
-        delivers = self._returned(op, status, target_name, target, handle)
         if delivers:
             self._oids.pop(request, None)
-        return call.status(status)  # type: ignore[no-any-return]
+        return call.status(status)
 
     @ddi("NdisCoOidRequest")
     def NdisCoOidRequest(
@@ -184,17 +173,19 @@ class OidMixin(StatusIndicationMixin):
         and FAILURE when NdisAfHandle is not an AF of the caller's binding.
         """
         name = "NdisCoOidRequest"
-        request = self._request_arg(name, OidRequest)
-        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        request = args.oid_request(name, OidRequest)
+        binding = self.resolve.binding(name, "NdisBindingHandle", NdisBindingHandle)
         if binding is None:
             return NDIS_STATUS_FAILURE
-        ok_af, af = self._optional(name, "NdisAfHandle", NdisAfHandle, AfHandle)
-        ok_vc, vc = self._optional(name, "NdisVcHandle", NdisVcHandle, VcHandle)
-        ok_party, party = self._optional(name, "NdisPartyHandle", NdisPartyHandle, PartyHandle)
+        ok_af, af = self.resolve.optional(name, "NdisAfHandle", NdisAfHandle, AfHandle)
+        ok_vc, vc = self.resolve.optional(name, "NdisVcHandle", NdisVcHandle, VcHandle)
+        ok_party, party = self.resolve.optional(
+            name, "NdisPartyHandle", NdisPartyHandle, PartyHandle
+        )
         if not (ok_af and ok_vc and ok_party):
             return NDIS_STATUS_FAILURE
         caller = binding.protocol
-        with self._begin(name, caller, handle=NdisBindingHandle) as c:
+        with self.k.begin(name, caller, handle=NdisBindingHandle) as c:
             if vc is not None and (not isinstance(vc, Vc) or vc.adapter is not binding.adapter):
                 return c.status(NDIS_STATUS_INVALID_PARAMETER)
             if af is None:
@@ -203,86 +194,57 @@ class OidMixin(StatusIndicationMixin):
                 adapter = binding.adapter
                 miniport = adapter.driver
                 assert miniport.miniport_co is not None
-                vc_context = None if vc is None else self._miniport_vc_context(vc)
-                own_contexts = self._own_contexts(caller, vc, None)
                 return self._issue(
                     name,
-                    caller,
+                    c,
                     request,
+                    OPERATIONS["miniport-oid"],
+                    requester=caller,
                     target=miniport,
-                    target_name="MiniportCoOidRequest",
                     target_fn=miniport.miniport_co.CoOidRequestHandler,
-                    target_args=(adapter.context, vc_context),
-                    completers=("NdisMCoOidRequestComplete",),
-                    contexts=own_contexts,
+                    target_args=(adapter.context, None if vc is None else vc.miniport_vc_context),
+                    contexts=self._own_contexts(caller, vc),
                     complete_fn=self._oid_complete_fn(binding),
                     handle=NdisBindingHandle,
                     completes_on=adapter.handle,
-                    call=c,
                 )
+            assert isinstance(af, OpenAddressFamily)
             if (vc is not None and vc.af is not af) or (
                 party is not None and (not isinstance(party, Party) or party.call.vc.af is not af)
             ):
                 return c.status(NDIS_STATUS_INVALID_PARAMETER)
+            p = party if isinstance(party, Party) else None
+            client_side = (af.client_context, _vc_ctx(vc, cm=False), _party_ctx(p, cm=False))
+            cm_side = (af.cm_context, _vc_ctx(vc, cm=True), _party_ctx(p, cm=True))
             if af.client is binding and af.client_valid:
-                target, handlers = af.cm, af.registration.cm_handlers
-                target_fn = handlers.CmOidRequestHandler
-                target_ctx = (af.cm_context, self._cm_vc_ctx(vc), self._party_ctx(party, cm=True))
-                mine = (
-                    af.client_context,
-                    self._client_vc_ctx(vc),
-                    self._party_ctx(party, cm=False),
-                )
-                # an MCM may complete with either spelling: its macro expands to the other
-                completers = ("NdisCoOidRequestComplete",) + (
-                    ("NdisMCmOidRequestComplete",) if af.registration.is_mcm else ()
-                )
+                # to the call manager; an MCM may complete with either spelling
+                target, target_fn = af.cm, af.registration.cm_handlers.CmOidRequestHandler
+                target_ctx, mine, mcm = cm_side, client_side, af.registration.is_mcm
             elif af.registration.binding is binding and af.cm_valid:
-                target = af.client.protocol
-                client_handlers = af.client.client_handlers
-                target_fn = client_handlers.ClOidRequestHandler
-                target_ctx = (
-                    af.client_context,
-                    self._client_vc_ctx(vc),
-                    self._party_ctx(party, cm=False),
-                )
-                mine = (af.cm_context, self._cm_vc_ctx(vc), self._party_ctx(party, cm=True))
-                completers = ("NdisCoOidRequestComplete",)
+                handlers = af.client.client_handlers
+                assert handlers is not None
+                target, target_fn = af.client.protocol, handlers.ClOidRequestHandler
+                target_ctx, mine, mcm = client_side, cm_side, False
             else:
                 return c.status(NDIS_STATUS_FAILURE)
             return self._issue(
                 name,
-                caller,
+                c,
                 request,
+                OPERATIONS["protocol-oid"],
+                requester=caller,
                 target=target,
-                target_name="ProtocolCoOidRequest",
                 target_fn=target_fn,
                 target_args=target_ctx,
-                completers=completers,
                 contexts=mine,
                 complete_fn=self._oid_complete_fn(binding),
                 handle=af.handle,
                 completes_on=af.handle,
-                call=c,
+                mcm=mcm,
             )
 
     @staticmethod
-    def _client_vc_ctx(vc: Vc | None) -> object:
-        return None if vc is None else vc.client_context
-
-    @staticmethod
-    def _cm_vc_ctx(vc: Vc | None) -> object:
-        return None if vc is None else vc.cm_context
-
-    @staticmethod
-    def _party_ctx(party: Party | None, *, cm: bool) -> object:
-        if party is None:
-            return None
-        return party.cm_context if cm else party.client_context
-
-    def _own_contexts(
-        self, caller: DriverBlock, vc: Vc | None, party: Party | None
-    ) -> tuple[object, object, object]:
+    def _own_contexts(caller: DriverBlock, vc: Vc | None) -> tuple[object, object, object]:
         if vc is None:
             return (None, None, None)
         if vc.af is not None and caller is vc.af.client.protocol:
@@ -290,11 +252,11 @@ class OidMixin(StatusIndicationMixin):
         return (None, vc.cm_context, None)
 
     @staticmethod
-    def _oid_complete_fn(binding: Any) -> Any:
+    def _oid_complete_fn(binding: Binding) -> Handler | None:
         """The binding's ProtocolCoOidRequestComplete (client or call-manager table)."""
-        if binding.is_client:
+        if binding.client_handlers is not None:
             return binding.client_handlers.ClOidRequestCompleteHandler
-        if binding.is_call_manager:
+        if binding.cm_handlers is not None:
             return binding.cm_handlers.CmOidRequestCompleteHandler
         return None
 
@@ -312,15 +274,17 @@ class OidMixin(StatusIndicationMixin):
         the MCM's ProtocolCoOidRequestComplete follows.
         """
         name = "NdisMCmOidRequest"
-        request = self._request_arg(name, NdisOidRequest)
-        af = self._af_for_cm(name, NdisAfHandle)
-        ok_vc, vc = self._optional(name, "NdisVcHandle", NdisVcHandle, VcHandle)
-        ok_party, party = self._optional(name, "NdisPartyHandle", NdisPartyHandle, PartyHandle)
+        request = args.oid_request(name, NdisOidRequest)
+        af = self.resolve.af_for_cm(name, NdisAfHandle)
+        ok_vc, vc = self.resolve.optional(name, "NdisVcHandle", NdisVcHandle, VcHandle)
+        ok_party, party = self.resolve.optional(
+            name, "NdisPartyHandle", NdisPartyHandle, PartyHandle
+        )
         if af is None or not (ok_vc and ok_party):
             return NDIS_STATUS_FAILURE
-        with self._begin(name, af.cm, handle=af.handle) as c:
+        with self.k.begin(name, af.cm, handle=af.handle) as c:
             if not af.registration.is_mcm:
-                self._violation(
+                self.k.violation(
                     "CoNdisMcmSpelling",
                     ddi=name,
                     driver=af.cm,
@@ -330,33 +294,28 @@ class OidMixin(StatusIndicationMixin):
                     refused=True,
                 )
                 return c.status(NDIS_STATUS_FAILURE)
-            if (vc is not None and vc.af is not af) or (
-                party is not None and party.call.vc.af is not af
-            ):
+            v = vc if isinstance(vc, Vc) else None
+            p = party if isinstance(party, Party) else None
+            if (v is not None and v.af is not af) or (p is not None and p.call.vc.af is not af):
                 return c.status(NDIS_STATUS_INVALID_PARAMETER)
             handlers = af.client.client_handlers
             assert handlers is not None
             return self._issue(
                 name,
-                af.cm,
+                c,
                 request,
+                OPERATIONS["protocol-oid"],
+                requester=af.cm,
                 target=af.client.protocol,
-                target_name="ProtocolCoOidRequest",
                 target_fn=handlers.ClOidRequestHandler,
-                target_args=(
-                    af.client_context,
-                    self._client_vc_ctx(vc),
-                    self._party_ctx(party, cm=False),
-                ),
-                completers=("NdisCoOidRequestComplete",),
-                contexts=(af.cm_context, self._cm_vc_ctx(vc), self._party_ctx(party, cm=True)),
+                target_args=(af.client_context, _vc_ctx(v, cm=False), _party_ctx(p, cm=False)),
+                contexts=(af.cm_context, _vc_ctx(v, cm=True), _party_ctx(p, cm=True)),
                 complete_fn=af.registration.cm_handlers.CmOidRequestCompleteHandler,
                 handle=af.handle,
                 completes_on=af.handle,
-                call=c,
             )
 
-    # --- completion -----------------------------------------------------------------------------
+    # --- completion ------------------------------------------------------------------------------
 
     def _complete_oid(
         self,
@@ -364,78 +323,26 @@ class OidMixin(StatusIndicationMixin):
         completer: DriverBlock | None,
         request: NDIS_OID_REQUEST,
         Status: object,
-        handle: Any,
+        handle: NDIS_HANDLE,
     ) -> None:
-        if isinstance(Status, bool) or not isinstance(Status, int):
-            raise TypeError(f"{name}: Status must be an NDIS_STATUS, not {type(Status).__name__}")
-        status = NDIS_STATUS(Status)
+        status = args.status(name, "Status", Status)
         pending = self._oids.get(request)
         op_id = None if pending is None else pending.op.id
-        with self._begin(name, completer, handle=handle, op=op_id) as c:
-            if pending is None or not pending.op.outstanding:
-                rule = (
-                    "NdisOidDoubleComplete"
-                    if request in self._oid_done
-                    else ("NdisInvalidOidCompletion")
-                )
-                self._violation(
-                    rule,
-                    ddi=name,
-                    driver=completer,
-                    handle=handle,
-                    detail="completes an OID request that is not pending"
-                    + (" (it was already completed)" if rule == "NdisOidDoubleComplete" else ""),
-                    refused=True,
+        with self.k.begin(name, completer, handle=handle, op=op_id) as c:
+            refusal = self._refusal(name, completer, request, status, handle, pending)
+            if refusal is not None:
+                rule, detail = refusal
+                self.k.violation(
+                    rule, ddi=name, driver=completer, handle=handle, detail=detail, refused=True
                 )
                 return c.void()
-            if status == NDIS_STATUS_PENDING:
-                self._violation(
-                    "NdisOidComplete",
-                    ddi=name,
-                    driver=completer,
-                    handle=handle,
-                    detail="completes an OID request with NDIS_STATUS_PENDING",
-                    refused=True,
-                )
-                return c.void()
-            if completer is not pending.target:
-                self._violation(
-                    "NdisInvalidOidCompletion",
-                    ddi=name,
-                    driver=completer,
-                    handle=handle,
-                    detail=f"completes an OID request that is pending on "
-                    f"{pending.target.name}, not on {completer.name if completer else 'NDIS'}",
-                    refused=True,
-                )
-                return c.void()
-            if name not in pending.op.completers:
-                self._violation(
-                    "CoNdisMcmSpelling",
-                    ddi=name,
-                    driver=completer,
-                    handle=handle,
-                    detail=f"this request is completed with {' or '.join(pending.op.completers)}",
-                    refused=True,
-                )
-                return c.void()
-            if handle is not pending.completes_on:
-                self._violation(
-                    "NdisInvalidOidCompletion",
-                    ddi=name,
-                    driver=completer,
-                    handle=handle,
-                    detail=f"passes {handle.label}; the request is pending on "
-                    f"{pending.completes_on.label}",
-                    refused=True,
-                )
-                return c.void()
+            assert pending is not None
             row = pending.op.step(OpInput.COMPLETED)
-            self._retire_op(pending.op)
+            self.ops.retire(pending.op)
             self._oids.pop(request, None)
-            self._oid_done.add(request)
+            self._done.add(request)
             if row.delivers:
-                self._call_void(
+                self.k.call_void(
                     pending.requester,
                     "ProtocolCoOidRequestComplete",
                     pending.complete_fn,
@@ -447,6 +354,43 @@ class OidMixin(StatusIndicationMixin):
                 )
             return c.void()
 
+    def _refusal(
+        self,
+        name: str,
+        completer: DriverBlock | None,
+        request: NDIS_OID_REQUEST,
+        status: NDIS_STATUS,
+        handle: NDIS_HANDLE,
+        pending: PendingOid | None,
+    ) -> tuple[str, str] | None:
+        """The rule a completion breaks and what it did, in the order Windows checks."""
+        if pending is None or not pending.op.outstanding:
+            if request in self._done:
+                return (
+                    "NdisOidDoubleComplete",
+                    "completes an OID request that is not pending (it was already completed)",
+                )
+            return "NdisInvalidOidCompletion", "completes an OID request that is not pending"
+        if status == NDIS_STATUS_PENDING:
+            return "NdisOidComplete", "completes an OID request with NDIS_STATUS_PENDING"
+        if completer is not pending.target:
+            return (
+                "NdisInvalidOidCompletion",
+                f"completes an OID request that is pending on {pending.target.name}, not on "
+                f"{completer.name if completer else 'NDIS'}",
+            )
+        if name not in pending.op.completers:
+            return (
+                "CoNdisMcmSpelling",
+                f"this request is completed with {' or '.join(pending.op.completers)}",
+            )
+        if handle is not pending.completes_on:
+            return (
+                "NdisInvalidOidCompletion",
+                f"passes {handle.label}; the request is pending on {pending.completes_on.label}",
+            )
+        return None
+
     @ddi("NdisCoOidRequestComplete")
     def NdisCoOidRequestComplete(
         self,
@@ -457,14 +401,7 @@ class OidMixin(StatusIndicationMixin):
         Status: NDIS_STATUS,
     ) -> None:
         """A protocol completes an OID request it pended (nf-ndis-ndiscooidrequestcomplete)."""
-        name = "NdisCoOidRequestComplete"
-        request = self._request_arg(name, OidRequest)
-        af = self._resolve(name, "NdisAfHandle", NdisAfHandle, AfHandle)
-        if af is None:
-            return None
-        self._complete_oid(
-            name, self.current_driver or self._oid_target(request), request, Status, NdisAfHandle
-        )
+        self._protocol_complete("NdisCoOidRequestComplete", NdisAfHandle, OidRequest, Status)
 
     @ddi("NdisMCmOidRequestComplete")
     def NdisMCmOidRequestComplete(
@@ -476,14 +413,18 @@ class OidMixin(StatusIndicationMixin):
         Status: NDIS_STATUS,
     ) -> None:
         """An MCM completes a client's OID request (macro for NdisCoOidRequestComplete)."""
-        name = "NdisMCmOidRequestComplete"
-        request = self._request_arg(name, OidRequest)
-        af = self._resolve(name, "NdisAfHandle", NdisAfHandle, AfHandle)
+        self._protocol_complete("NdisMCmOidRequestComplete", NdisAfHandle, OidRequest, Status)
+
+    def _protocol_complete(
+        self, name: str, NdisAfHandle: object, OidRequest: object, Status: object
+    ) -> None:
+        request = args.oid_request(name, OidRequest)
+        af = self.resolve.af(name, NdisAfHandle)
         if af is None:
-            return None
-        self._complete_oid(
-            name, self.current_driver or self._oid_target(request), request, Status, NdisAfHandle
-        )
+            return
+        pending = self._oids.get(request)
+        target = None if pending is None else pending.target
+        self._complete_oid(name, self.k.current_driver or target, request, Status, af.handle)
 
     @ddi("NdisMCoOidRequestComplete")
     def NdisMCoOidRequestComplete(
@@ -495,12 +436,20 @@ class OidMixin(StatusIndicationMixin):
     ) -> None:
         """A miniport completes an OID request it pended (nf-ndis-ndismcooidrequestcomplete)."""
         name = "NdisMCoOidRequestComplete"
-        request = self._request_arg(name, Request)
-        adapter = self._adapter_for(name, MiniportAdapterHandle)
+        request = args.oid_request(name, Request)
+        adapter = self.resolve.adapter(name, MiniportAdapterHandle)
         if adapter is None:
             return None
-        self._complete_oid(name, adapter.driver, request, Status, MiniportAdapterHandle)
+        self._complete_oid(name, adapter.driver, request, Status, adapter.handle)
 
-    def _oid_target(self, request: NDIS_OID_REQUEST) -> DriverBlock | None:
-        pending = self._oids.get(request)
-        return None if pending is None else pending.target
+
+def _vc_ctx(vc: object, *, cm: bool) -> object:
+    if not isinstance(vc, Vc):
+        return None
+    return vc.cm_context if cm else vc.client_context
+
+
+def _party_ctx(party: Party | None, *, cm: bool) -> object:
+    if party is None:
+        return None
+    return party.cm_context if cm else party.client_context

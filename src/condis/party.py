@@ -4,7 +4,8 @@ Theory of operation (guide/parties.md, adding-a-party-to-a-multipoint-call.md,
 dropping-a-party-from-a-multipoint-call.md,
 incoming-request-to-drop-a-party-from-a-multipoint-call.md and the DDI pages
 below). A client makes a multipoint call by giving NdisClMakeCall a
-ProtocolPartyContext (call.py issues the first NdisPartyHandle), then:
+ProtocolPartyContext (call.py asks this engine for the first NdisPartyHandle),
+then:
 
     add      NdisClAddParty -> ProtocolCmAddParty
              [PENDING -> Ndis(M)CmAddPartyComplete -> ProtocolClAddPartyComplete]
@@ -30,22 +31,20 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Iterator
 
-from condis.call import CallState, Party
+import condis.args as args
+from condis.core import Core, Engine
 from condis.crossing import Returns, ddi, handler
 from condis.handles import PartyHandle, VcHandle
-from condis.machines import PartyInput, PartyState
-from condis.ops import Operation
-from condis.qos import QosMixin
-from condis.status import (
-    NDIS_STATUS,
-    NDIS_STATUS_FAILURE,
-    NDIS_STATUS_SUCCESS,
-)
+from condis.machines import CALL, PARTY, CallInput, PartyInput, PartyState
+from condis.ops import OPERATIONS, Operation
+from condis.records import Call, OpenAddressFamily, Party
+from condis.status import NDIS_STATUS, NDIS_STATUS_FAILURE, NDIS_STATUS_SUCCESS
 from condis.structs import CO_CALL_PARAMETERS
+from condis.verifier.leaks import Leak
 
-__all__ = ["PartyMixin"]
+__all__ = ["PartyEngine"]
 
 handler(
     "ProtocolCmAddParty",
@@ -56,24 +55,76 @@ handler(
 )
 
 
-class PartyMixin(QosMixin):
-    """The party DDIs."""
+class PartyEngine(Engine):
+    """The party DDIs, and every party a call ever had."""
+
+    __slots__ = ("_parties",)
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
+        self._parties: list[Party] = []
 
     @property
     def parties(self) -> tuple[Party, ...]:
         """Every party not yet dropped."""
         return tuple(p for p in self._parties if p.state is not PartyState.DROPPED)
 
-    def _af_operations(self, af: Any) -> list[Operation]:
-        ops = super()._af_operations(af)
+    @property
+    def history(self) -> tuple[Party, ...]:
+        """Every party any call had, dropped or not, oldest first."""
+        return tuple(self._parties)
+
+    # --- the records -----------------------------------------------------------------------
+
+    def new(self, call: Call, context: object) -> Party:
+        """Issue an NdisPartyHandle for a new party of `call`."""
+        handle = self.k.handles.issue(PartyHandle, None)
+        party = Party(handle=handle, call=call, client_context=context)
+        self.k.handles.attach(handle, party)
+        self._parties.append(party)
+        call.parties.append(party)
+        return party
+
+    def drop(self, party: Party, event: PartyInput) -> None:
+        """`party` is gone (`event` says why): off its call, its handle closed."""
+        party.move(event)
+        if party in party.call.parties:
+            party.call.parties.remove(party)
+        if self.k.handles.is_live(party.handle):
+            self.k.handles.close(party.handle)
+
+    def close_call(self, call: Call) -> None:
+        """A call closed: every party still on it goes with it."""
+        for party in list(call.parties):
+            self.drop(party, PartyInput.CALL_CLOSED)
+
+    def connect_call(self, call: Call, context: object) -> None:
+        """A multipoint call was made: its first party is connected, known to the call
+        manager by `context` (its CallMgrPartyContext)."""
+        for party in call.parties:
+            party.move(PartyInput.ADD_SUCCEEDED)
+            party.cm_context = context
+
+    def operations_on(self, af: OpenAddressFamily) -> Iterator[Operation]:
+        """The add and drop operations of the parties of calls on `af`."""
         for party in self._parties:
             if party.call.vc.af is af:
-                ops.extend(o for o in (party.add_op, party.drop_op) if o is not None)
-        return ops
+                yield from (o for o in (party.add_op, party.drop_op) if o is not None)
 
-    def _party_for(self, name: str, handle: object) -> Party | None:
-        party = self._resolve(name, "NdisPartyHandle", handle, PartyHandle)
-        return party if isinstance(party, Party) else None
+    def leaks(self) -> Iterator[Leak]:
+        for party in self._parties:
+            if self.k.handles.is_live(party.handle):
+                vc = party.call.vc
+                client = None if vc.af is None else vc.af.client.protocol.name
+                yield Leak("party", party.handle.label, client, f"still {party.state}")
+
+    def invariants(self, live_calls: Iterable[Call]) -> Iterator[str]:
+        calls = set(live_calls)
+        for party in self._parties:
+            if self.k.handles.is_live(party.handle) and (
+                party.call not in calls or party not in party.call.parties
+            ):
+                yield f"{party.handle.label} is live but not a party of a live call"
 
     # --- add -------------------------------------------------------------------------------
 
@@ -91,36 +142,32 @@ class PartyMixin(QosMixin):
         multipoint call.
         """
         name = "NdisClAddParty"
-        params = self._params_arg(name, CallParameters)
-        vc = self._client_vc(name, NdisVcHandle)
-        if vc is None:
+        params = args.call_parameters(name, CallParameters)
+        vc = self.resolve.client_vc(name, NdisVcHandle)
+        if vc is None or vc.af is None:
             return NDIS_STATUS_FAILURE, None
-        assert vc.af is not None
         client = vc.af.client.protocol
-        with self._begin(name, client, handle=vc.handle) as c:
+        with self.k.begin(name, client, handle=vc.handle) as c:
             call = vc.call
-            if call is None or call.state is not CallState.CONNECTED or not call.multipoint:
+            row = CALL.guard(vc.call_state, CallInput.ADD_PARTY)
+            if row.refused or call is None or not call.multipoint:
                 return c.status(NDIS_STATUS_FAILURE), None
             reg = vc.af.registration
-            party = self._new_party(call, ProtocolPartyContext)
-            op = self._new_op(
-                "add-party", "ProtocolCmAddParty", (reg.spelling("AddPartyComplete"),), party.handle
+            party = self.new(call, ProtocolPartyContext)
+            op = party.add_op = self.ops.start(
+                OPERATIONS["add-party"], party.handle, mcm=reg.is_mcm
             )
-            party.add_op = op
             c.handle, c.op = party.handle, op.id
-            status, context = self._invoke(
+            status, context, delivers = self.ops.run(
+                op,
                 reg.cm,
-                "ProtocolCmAddParty",
                 reg.cm_handlers.CmAddPartyHandler,
                 vc.cm_context,
                 params,
                 party.handle,
                 handle=party.handle,
-                op=op.id,
                 returns=Returns.STATUS_OUT,
             )
-            assert status is not None
-            delivers = self._returned(op, status, "ProtocolCmAddParty", reg.cm, party.handle)
             if delivers:
                 self._added(party, status, context)
             handle = None if party.state is PartyState.DROPPED else party.handle
@@ -131,7 +178,7 @@ class PartyMixin(QosMixin):
             party.move(PartyInput.ADD_SUCCEEDED)
             party.cm_context = context
         else:
-            self._drop_party_record(party, PartyInput.ADD_FAILED)
+            self.drop(party, PartyInput.ADD_FAILED)
 
     def _add_party_complete(
         self,
@@ -141,29 +188,29 @@ class PartyMixin(QosMixin):
         CallMgrPartyContext: object,
         CallParameters: object,
     ) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        params = self._params_arg(spelling, CallParameters)
-        party = self._party_for(spelling, NdisPartyHandle)
+        status = args.status(spelling, "Status", Status)
+        params = args.call_parameters(spelling, CallParameters)
+        party = self.resolve.party(spelling, NdisPartyHandle)
         if party is None or party.call.vc.af is None:
             return None
         vc = party.call.vc
         assert vc.af is not None
         cm = vc.af.cm
         op = party.add_op
-        with self._begin(spelling, cm, handle=party.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, cm, party.handle, status):
+        with self.k.begin(spelling, cm, handle=party.handle, op=_id(op)) as c:
+            if not self.ops.complete(op, spelling, cm, party.handle, status):
                 return c.void()
             self._added(party, status, CallMgrPartyContext)
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol,
                 "ProtocolClAddPartyComplete",
-                self._client_handlers(vc).ClAddPartyCompleteHandler,
+                vc.client_handlers.ClAddPartyCompleteHandler,
                 status,
                 party.client_context,
                 party.handle if status == NDIS_STATUS_SUCCESS else None,
                 params,
                 handle=party.handle,
-                op=None if op is None else op.id,
+                op=_id(op),
             )
             return c.void()
 
@@ -207,22 +254,28 @@ class PartyMixin(QosMixin):
         that is not connected.
         """
         name = "NdisClDropParty"
-        if Buffer is not None and not isinstance(Buffer, bytes | bytearray):
-            raise TypeError(f"{name}: Buffer must be bytes or None, not {type(Buffer).__name__}")
-        if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
-            raise ValueError(f"{name}: Size must be a non-negative int, not {Size!r}")
-        party = self._party_for(name, NdisPartyHandle)
+        args.buffer(name, Buffer, Size)
+        party = self.resolve.party(name, NdisPartyHandle)
         if party is None or party.call.vc.af is None:
             return NDIS_STATUS_FAILURE
         vc = party.call.vc
         assert vc.af is not None
         client = vc.af.client.protocol
-        with self._begin(name, client, handle=party.handle) as c:
-            if party.state not in (PartyState.CONNECTED, PartyState.DROP_INDICATED):
-                return c.status(NDIS_STATUS_FAILURE)
+        with self.k.begin(name, client, handle=party.handle) as c:
+            row = PARTY.guard(party.state, PartyInput.DROP)
+            if row.refused:
+                return c.status(
+                    self.k.refuse(
+                        row,
+                        ddi=name,
+                        driver=client,
+                        handle=party.handle,
+                        detail=f"{party.handle.label} is {party.state}",
+                    )
+                )
             live = [p for p in party.call.parties if p.state is not PartyState.DROPPED]
             if live == [party]:
-                self._violation(
+                self.k.violation(
                     "CoNdisDropLastParty",
                     ddi=name,
                     driver=client,
@@ -234,57 +287,51 @@ class PartyMixin(QosMixin):
                 return c.status(NDIS_STATUS_FAILURE)
             reg = vc.af.registration
             party.move(PartyInput.DROP)
-            op = self._new_op(
-                "drop-party",
-                "ProtocolCmDropParty",
-                (reg.spelling("DropPartyComplete"),),
-                party.handle,
+            op = party.drop_op = self.ops.start(
+                OPERATIONS["drop-party"], party.handle, mcm=reg.is_mcm
             )
-            party.drop_op = op
             c.op = op.id
-            status = self._call_status(
+            status, _, delivers = self.ops.run(
+                op,
                 reg.cm,
-                "ProtocolCmDropParty",
                 reg.cm_handlers.CmDropPartyHandler,
                 party.cm_context,
                 Buffer,
                 Size,
                 handle=party.handle,
-                op=op.id,
             )
-            delivers = self._returned(op, status, "ProtocolCmDropParty", reg.cm, party.handle)
             if delivers:
                 self._dropped(party, status)
             return c.status(status)
 
     def _dropped(self, party: Party, status: NDIS_STATUS) -> None:
         if status == NDIS_STATUS_SUCCESS:
-            self._drop_party_record(party, PartyInput.DROP_SUCCEEDED)
+            self.drop(party, PartyInput.DROP_SUCCEEDED)
         else:
             party.move(PartyInput.DROP_FAILED)
 
     def _drop_party_complete(self, spelling: str, Status: object, NdisPartyHandle: object) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        party = self._party_for(spelling, NdisPartyHandle)
+        status = args.status(spelling, "Status", Status)
+        party = self.resolve.party(spelling, NdisPartyHandle)
         if party is None or party.call.vc.af is None:
             return None
         vc = party.call.vc
         assert vc.af is not None
         cm = vc.af.cm
         op = party.drop_op
-        with self._begin(spelling, cm, handle=party.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, cm, party.handle, status):
+        with self.k.begin(spelling, cm, handle=party.handle, op=_id(op)) as c:
+            if not self.ops.complete(op, spelling, cm, party.handle, status):
                 return c.void()
             context = party.client_context
             self._dropped(party, status)
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol,
                 "ProtocolClDropPartyComplete",
-                self._client_handlers(vc).ClDropPartyCompleteHandler,
+                vc.client_handlers.ClDropPartyCompleteHandler,
                 status,
                 context,
                 handle=party.handle,
-                op=None if op is None else op.id,
+                op=_id(op),
             )
             return c.void()
 
@@ -309,31 +356,31 @@ class PartyMixin(QosMixin):
     ) -> None:
         if isinstance(DropStatus, bool) or not isinstance(DropStatus, int):
             raise TypeError(f"{spelling}: DropStatus must be an NDIS_STATUS")
-        if Buffer is not None and not isinstance(Buffer, bytes | bytearray):
-            raise TypeError(
-                f"{spelling}: Buffer must be bytes or None, not {type(Buffer).__name__}"
-            )
-        if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
-            raise ValueError(f"{spelling}: Size must be a non-negative int, not {Size!r}")
-        party = self._party_for(spelling, NdisPartyHandle)
+        args.buffer(spelling, Buffer, Size)
+        party = self.resolve.party(spelling, NdisPartyHandle)
         if party is None or party.call.vc.af is None:
             return None
         vc = party.call.vc
-        if not self._spelled_for(spelling, vc):
+        if not self.resolve.spelled_for(spelling, vc):
             return None
         assert vc.af is not None
         cm = vc.af.cm
-        with self._begin(spelling, cm, handle=party.handle) as c:
-            if party.state is not PartyState.CONNECTED:
-                self._call_state_violation(
-                    spelling, cm, vc, f"{party.handle.label} is {party.state}, not connected"
+        with self.k.begin(spelling, cm, handle=party.handle) as c:
+            row = PARTY.guard(party.state, PartyInput.INCOMING_DROP)
+            if row.refused:
+                self.k.refuse(
+                    row,
+                    ddi=spelling,
+                    driver=cm,
+                    handle=vc.handle,
+                    detail=f"{party.handle.label} is {party.state}, not connected",
                 )
                 return c.void()
             party.move(PartyInput.INCOMING_DROP)
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol,
                 "ProtocolClIncomingDropParty",
-                self._client_handlers(vc).ClIncomingDropPartyHandler,
+                vc.client_handlers.ClIncomingDropPartyHandler,
                 NDIS_STATUS(DropStatus),
                 party.client_context,
                 Buffer,
@@ -360,3 +407,7 @@ class PartyMixin(QosMixin):
         self._incoming_drop(
             "NdisMCmDispatchIncomingDropParty", DropStatus, NdisPartyHandle, Buffer, Size
         )
+
+
+def _id(op: Operation | None) -> int | None:
+    return None if op is None else op.id

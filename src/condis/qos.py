@@ -60,14 +60,15 @@ nothing of it (an invariant checks this).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
-from condis.call import Call, CallState
+import condis.args as args
+from condis.core import Engine
 from condis.crossing import ddi, handler
-from condis.data import DataMixin
-from condis.drivers import DriverBlock
 from condis.handles import VcHandle
-from condis.ops import Operation, OpState
+from condis.machines import CALL, CallInput
+from condis.ops import OPERATIONS, Operation, OpState
+from condis.records import Call, DriverBlock, OpenAddressFamily
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -76,7 +77,7 @@ from condis.status import (
 )
 from condis.structs import CO_CALL_PARAMETERS
 
-__all__ = ["QosMixin"]
+__all__ = ["QosEngine"]
 
 handler(
     "ProtocolCmModifyCallQoS",
@@ -85,32 +86,32 @@ handler(
 )
 
 
-class QosMixin(DataMixin):
-    """The QoS DDIs."""
+class QosEngine(Engine):
+    """The QoS DDIs, and the check NDIS makes when a call with a pending change ends."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ()
 
-    def _af_operations(self, af: Any) -> list[Operation]:
-        ops = super()._af_operations(af)
-        ops.extend(
-            vc.call.qos_op for vc in af.vcs if vc.call is not None and vc.call.qos_op is not None
-        )
-        return ops
+    @staticmethod
+    def operations_on(af: OpenAddressFamily) -> Iterator[Operation]:
+        """The QoS changes pending on the calls of `af`'s VCs."""
+        for vc in af.vcs:
+            if vc.call is not None and vc.call.qos_op is not None:
+                yield vc.call.qos_op
 
     def _remember_done(self, call: Call, op: Operation) -> None:
         """Keep `op` as `call`'s last finished change while `call` is the one on its VC."""
         if call.vc.call is call:
             call.qos_done = op
 
-    def _call_ends(self, call: Call, where: str, driver: DriverBlock) -> None:
-        super()._call_ends(call, where, driver)
+    def call_ended(self, call: Call, where: str, driver: DriverBlock) -> None:
+        """`call` is over for good (lifecycle.py says when): a change the call manager
+        pended on it must have been completed (module docstring)."""
         op = call.qos_op
         if op is None or op.state is not OpState.PENDING:
             return  # none, or its handler is still running and answers when it returns
         vc = call.vc
         assert vc.af is not None
-        self._violation(
+        self.k.violation(
             "CoNdisCloseCallWithQosPending",
             ddi=where,
             driver=vc.af.cm,
@@ -123,7 +124,7 @@ class QosMixin(DataMixin):
         # completion is still recognised, and delivered once (module docstring).
         call.qos_op = None
         self._remember_done(call, op)
-        self._forget_op(op)
+        self.ops.forget(op)
 
     def _qos_finished(self, call: Call, status: NDIS_STATUS, params: CO_CALL_PARAMETERS) -> None:
         op, call.qos_op = call.qos_op, None
@@ -143,65 +144,54 @@ class QosMixin(DataMixin):
         or NDIS's FAILURE when the call cannot be changed now.
         """
         name = "NdisClModifyCallQoS"
-        params = self._params_arg(name, CallParameters)
-        vc = self._client_vc(name, NdisVcHandle)
+        params = args.call_parameters(name, CallParameters)
+        vc = self.resolve.client_vc(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
         assert vc.af is not None
         client = vc.af.client.protocol
-        with self._begin(name, client, handle=vc.handle) as c:
+        with self.k.begin(name, client, handle=vc.handle) as c:
             call = vc.call
-            if (
-                call is None
-                or call.state not in (CallState.CONNECTED, CallState.OFFERED)
-                or call.qos_op is not None
-            ):
-                return c.status(NDIS_STATUS_FAILURE)
+            row = CALL.guard(vc.call_state, CallInput.MODIFY_QOS)
+            if row.refused or call is None or call.qos_op is not None:
+                return c.status(NDIS_STATUS_FAILURE)  # not now, or a change is pending
             reg = vc.af.registration
-            op = self._new_op(
-                "modify-qos",
-                "ProtocolCmModifyCallQoS",
-                (reg.spelling("ModifyCallQoSComplete"),),
-                vc.handle,
-            )
-            call.qos_op = op
+            op = call.qos_op = self.ops.start(OPERATIONS["modify-qos"], vc.handle, mcm=reg.is_mcm)
             c.op = op.id
-            status = self._call_status(
+            status, _, delivers = self.ops.run(
+                op,
                 reg.cm,
-                "ProtocolCmModifyCallQoS",
                 reg.cm_handlers.CmModifyCallQoSHandler,
                 vc.cm_context,
                 params,
                 handle=vc.handle,
-                op=op.id,
             )
-            delivers = self._returned(op, status, "ProtocolCmModifyCallQoS", reg.cm, vc.handle)
             if delivers:
                 self._qos_finished(call, status, params)
             elif status == NDIS_STATUS_PENDING and not call.live:
                 # The handler let the call's close complete before it pended the change.
-                self._call_ends(call, "ProtocolCmModifyCallQoS", reg.cm)
+                self.call_ended(call, "ProtocolCmModifyCallQoS", reg.cm)
             return c.status(status)
 
     def _modify_qos_complete(
         self, spelling: str, Status: object, NdisVcHandle: object, CallParameters: object
     ) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        params = self._params_arg(spelling, CallParameters)
-        vc = self._vc_for(spelling, NdisVcHandle)
+        status = args.status(spelling, "Status", Status)
+        params = args.call_parameters(spelling, CallParameters)
+        vc = self.resolve.vc(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm
         call = vc.call
         op = None if call is None else call.qos_op or call.qos_done
-        with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, cm, vc.handle, status) or call is None:
+        with self.k.begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self.ops.complete(op, spelling, cm, vc.handle, status) or call is None:
                 return c.void()
             self._qos_finished(call, status, params)
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol,
                 "ProtocolClModifyCallQoSComplete",
-                self._client_handlers(vc).ClModifyCallQoSCompleteHandler,
+                vc.client_handlers.ClModifyCallQoSCompleteHandler,
                 status,
                 vc.client_context,
                 params,
@@ -230,23 +220,28 @@ class QosMixin(DataMixin):
         )
 
     def _incoming_qos(self, spelling: str, NdisVcHandle: object, CallParameters: object) -> None:
-        params = self._params_arg(spelling, CallParameters)
-        vc = self._vc_for_cm(spelling, NdisVcHandle)
+        params = args.call_parameters(spelling, CallParameters)
+        vc = self.resolve.vc_for_cm(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm
-        with self._begin(spelling, cm, handle=vc.handle) as c:
+        with self.k.begin(spelling, cm, handle=vc.handle) as c:
             call = vc.call
-            if call is None or call.state is not CallState.CONNECTED:
+            row = CALL.guard(vc.call_state, CallInput.INCOMING_QOS)
+            if row.refused:
                 state = "no call" if call is None else f"a call {call.state.value}"
-                self._call_state_violation(
-                    spelling, cm, vc, f"{vc.handle.label} has {state}, not a connected call"
+                self.k.refuse(
+                    row,
+                    ddi=spelling,
+                    driver=cm,
+                    handle=vc.handle,
+                    detail=f"{vc.handle.label} has {state}, not a connected call",
                 )
                 return c.void()
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol,
                 "ProtocolClIncomingCallQoSChange",
-                self._client_handlers(vc).ClIncomingCallQoSChangeHandler,
+                vc.client_handlers.ClIncomingCallQoSChangeHandler,
                 vc.client_context,
                 params,
                 handle=vc.handle,

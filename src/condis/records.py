@@ -445,6 +445,38 @@ class Vc:
     def live(self) -> bool:
         return self.state is not VcState.DELETED
 
+    @property
+    def call_state(self) -> CallState:
+        """The state of the call filed on the VC; CLOSED when it carries none."""
+        return CallState.CLOSED if self.call is None else self.call.state
+
+    @property
+    def client_handlers(self) -> NDIS_CO_CLIENT_OPTIONAL_HANDLERS:
+        """The client handlers of the VC's AF (the VC must belong to an AF)."""
+        handlers = None if self.af is None else self.af.client.client_handlers
+        if handlers is None:
+            raise CondisInternalError(f"{self.handle.label}: no client handlers")
+        return handlers
+
+    @property
+    def cm_handlers(self) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS:
+        """The call-manager handlers for the VC: its AF's offer's, or for a call manager's
+        own VC, those of the creator's binding to the adapter."""
+        if self.af is not None:
+            return self.af.registration.cm_handlers
+        binding = next(
+            (b for b in self.adapter.bindings if b.protocol is self.creator and b.is_call_manager),
+            None,
+        )
+        if binding is None or binding.cm_handlers is None:
+            raise CondisInternalError(f"{self.handle.label}: no call manager handlers")
+        return binding.cm_handlers
+
+    @property
+    def miniport_vc_context(self) -> object:
+        """The context the miniport knows the VC by; on an MCM's adapter the MCM's own."""
+        return self.cm_context if self.mcm else self.miniport_context
+
 
 @dataclass(eq=False, slots=True)
 class Party:

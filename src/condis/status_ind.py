@@ -8,29 +8,22 @@ protocols sharing that VC (ProtocolCoStatusEx).
 
 from __future__ import annotations
 
-from typing import Any
-
-from condis.adapters import Adapter
+from condis.core import Engine
 from condis.crossing import ddi, handler
 from condis.handles import AdapterHandle, VcHandle
-from condis.party import PartyMixin
+from condis.machines import BindingState
+from condis.records import Adapter, Binding, Vc
 from condis.structs import NDIS_STATUS_INDICATION
-from condis.vc import Vc
 
-__all__ = ["NDIS_STATUS_INDICATION", "StatusIndicationMixin"]
+__all__ = ["NDIS_STATUS_INDICATION", "StatusEngine"]
 
 handler("ProtocolCoStatusEx")
 
 
-class StatusIndicationMixin(PartyMixin):
+class StatusEngine(Engine):
     """The status indication DDI."""
 
-    def _optional(self, name: str, param: str, handle: object, kind: Any) -> tuple[bool, Any]:
-        """(ok, object) for an optional handle; (True, None) when it is None."""
-        if handle is None:
-            return True, None
-        obj = self._resolve(name, param, handle, kind)
-        return obj is not None, obj
+    __slots__ = ()
 
     @ddi("NdisMCoIndicateStatusEx")
     def NdisMCoIndicateStatusEx(
@@ -50,18 +43,18 @@ class StatusIndicationMixin(PartyMixin):
                 f"{name}: StatusIndication must be an NDIS_STATUS_INDICATION, "
                 f"not {type(StatusIndication).__name__}"
             )
-        adapter = self._adapter_for(name, MiniportAdapterHandle)
+        adapter = self.resolve.adapter(name, MiniportAdapterHandle)
         if adapter is None:
             return None
-        ok, vc = self._optional(name, "NdisVcHandle", NdisVcHandle, VcHandle)
-        if not ok:
+        ok, vc = self.resolve.optional(name, "NdisVcHandle", NdisVcHandle, VcHandle)
+        if not ok or not (vc is None or isinstance(vc, Vc)):
             return None
-        with self._begin(name, adapter.driver, handle=MiniportAdapterHandle) as c:
+        with self.k.begin(name, adapter.driver, handle=MiniportAdapterHandle) as c:
             for binding, vc_context in self._status_targets(adapter, vc):
                 co = binding.co_handlers
                 if co is None or co.CoStatusHandlerEx is None:
                     continue
-                self._call_void(
+                self.k.call_void(
                     binding.protocol,
                     "ProtocolCoStatusEx",
                     co.CoStatusHandlerEx,
@@ -72,13 +65,12 @@ class StatusIndicationMixin(PartyMixin):
                 )
             return c.void()
 
-    def _status_targets(self, adapter: Adapter, vc: Vc | None) -> list[tuple[Any, object]]:
-        from condis.bindings import BindingState
-
+    @staticmethod
+    def _status_targets(adapter: Adapter, vc: Vc | None) -> list[tuple[Binding, object]]:
         running = [b for b in adapter.bindings if b.state is BindingState.RUNNING]
         if vc is None:
             return [(b, None) for b in running]
-        out: list[tuple[Any, object]] = []
+        out: list[tuple[Binding, object]] = []
         if vc.af is not None:
             out.append((vc.af.client, vc.client_context))
             if vc.af.registration.binding is not None:

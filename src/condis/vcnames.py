@@ -26,10 +26,12 @@ Choices the pages leave open, and what condis does:
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from condis.core import Core, Engine
 from condis.crossing import ddi
-from condis.drivers import DriverBlock
 from condis.handles import VcHandle
-from condis.oid import OidMixin
+from condis.records import DriverBlock, Vc
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_BUFFER_TOO_SHORT,
@@ -39,14 +41,28 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import STRINGFORMAT_UNICODE, VAR_STRING
-from condis.vc import Vc
 
-__all__ = ["STRINGFORMAT_UNICODE", "VAR_STRING", "VcNameMixin"]
+__all__ = ["STRINGFORMAT_UNICODE", "VAR_STRING", "VcNameEngine", "VcSource"]
 
 _VAR_STRING_HEADER = 24  # six ULONGs
 
 
-class VcNameMixin(OidMixin):
+class VcSource(Protocol):
+    """Where the live VCs are listed (vc.py's engine)."""
+
+    @property
+    def vcs(self) -> tuple[Vc, ...]: ...
+
+
+class VcNameEngine(Engine):
+    """The VC naming DDIs."""
+
+    __slots__ = ("_vcs",)
+
+    def __init__(self, core: Core, vcs: VcSource) -> None:
+        super().__init__(core)
+        self._vcs = vcs
+
     @staticmethod
     def _tapi_id(vc: Vc) -> str:
         return f"VC:{vc.handle.serial}"
@@ -66,9 +82,9 @@ class VcNameMixin(OidMixin):
             )
         if not isinstance(NdisVcHandle, VcHandle):
             raise TypeError(f"{name}: NdisVcHandle must be an NdisVcHandle issued by NDIS")
-        vc = self.handles.lookup(NdisVcHandle) if self.handles.is_live(NdisVcHandle) else None
-        caller = self.current_driver or (vc.creator if isinstance(vc, Vc) else None)
-        with self._begin(name, caller, handle=NdisVcHandle) as c:
+        vc = self.k.handles.lookup(NdisVcHandle) if self.k.handles.is_live(NdisVcHandle) else None
+        caller = self.k.current_driver or (vc.creator if isinstance(vc, Vc) else None)
+        with self.k.begin(name, caller, handle=NdisVcHandle) as c:
             if not isinstance(vc, Vc):
                 return c.status(NDIS_STATUS_INVALID_DATA)
             text = (self._tapi_id(vc) + "\0").encode("utf-16-le")
@@ -99,11 +115,13 @@ class VcNameMixin(OidMixin):
                 f"{type(TapiCallId).__name__}"
             )
         wanted = TapiCallId.rstrip("\0")
-        vc = next((v for v in self.vcs if self._tapi_id(v) == wanted and v.af is not None), None)
-        caller: DriverBlock | None = self.current_driver
+        vc = next(
+            (v for v in self._vcs.vcs if self._tapi_id(v) == wanted and v.af is not None), None
+        )
+        caller: DriverBlock | None = self.k.current_driver
         if caller is None and vc is not None and vc.af is not None:
             caller = vc.af.client.protocol
-        with self._begin(name, caller) as c:
+        with self.k.begin(name, caller) as c:
             if (
                 vc is None
                 or vc.af is None
@@ -130,17 +148,17 @@ class VcNameMixin(OidMixin):
                 f"{name}: BaseInstanceName must be a str (an NDIS_STRING), not "
                 f"{type(BaseInstanceName).__name__}"
             )
-        vc = self._vc_for(name, NdisVcHandle)
+        vc = self.resolve.vc(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE, None
-        caller = self.current_driver or vc.creator
-        with self._begin(name, caller, handle=vc.handle) as c:
+        caller = self.k.current_driver or vc.creator
+        with self.k.begin(name, caller, handle=vc.handle) as c:
             if caller.is_mcm or not BaseInstanceName:
                 return c.status(NDIS_STATUS_FAILURE), None
             existing = vc.instance_name
             if existing is not None:
                 return c.status(NDIS_STATUS_SUCCESS, result=existing), existing
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return c.status(NDIS_STATUS_RESOURCES), None
             vc.adapter.vc_names += 1
             instance = f"{BaseInstanceName} #{vc.adapter.vc_names}"
