@@ -40,28 +40,36 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Final, Protocol
 
+import condis.args as args
+from condis.core import Core, Engine
 from condis.crossing import Returns, ddi, handler
-from condis.drivers import DriverBlock
 from condis.handles import PartyHandle, VcHandle
-from condis.machines import CALL, CallInput, CallState, PartyState
-from condis.ops import Operation
+from condis.kernel import Kernel
+from condis.machines import CALL, VC, CallInput, CallState, PartyState, VcInput
+from condis.ops import OPERATIONS, Operation
 from condis.party import PartyEngine
-from condis.qos import QosEngine
-from condis.records import Call, Party
+from condis.records import Call, DriverBlock, OpenAddressFamily, Party, Vc
 from condis.status import (
     NDIS_STATUS,
-    NDIS_STATUS_CALL_ACTIVE,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
-from condis.vc import Vc, VcState
-from condis.vc_activation import VcActivationMixin
+from condis.vc import VcEngine
 from condis.verifier.leaks import Leak
 
-__all__ = ["CALL_TRANSITIONS", "Call", "CallInput", "CallMixin", "CallState", "Party"]
+__all__ = [
+    "CALL_TRANSITIONS",
+    "Call",
+    "CallEngine",
+    "CallEvents",
+    "CallInput",
+    "CallState",
+    "Party",
+    "require_active",
+]
 
 handler(
     "ProtocolCmMakeCall",
@@ -79,112 +87,75 @@ handler(
 CALL_TRANSITIONS: Final[Mapping[tuple[CallState, CallInput], CallState]] = CALL.targets()
 
 
-class CallMixin(VcActivationMixin):
-    """The call DDIs."""
+class CallEvents(Protocol):
+    """What the rest of the host hears when a call is over (lifecycle.py)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._party = PartyEngine(self.core)
-        self._qos = QosEngine(self.core)
+    def call_ended(self, call: Call, where: str, driver: DriverBlock) -> None:
+        """`call` is over for good: its close completed with NDIS_STATUS_SUCCESS, or NDIS
+        forgets it (its VC is deleted, or carries a new call)."""
 
-    def _leaks(self) -> Iterator[Leak]:
-        yield from super()._leaks()
-        for call in self.calls:
-            client = None if call.vc.af is None else call.vc.af.client.protocol.name
-            yield Leak("call", call.vc.handle.label, client, f"still {call.state.value}")
-        yield from self._party.leaks()
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
-        for vc in self._vcs:
-            if vc.call is not None and vc.call.vc is not vc:
-                yield f"the call filed under {vc.handle.label} is on {vc.call.vc.handle.label}"
-        yield from self._party.invariants(vc.call for vc in self._vcs if vc.call is not None)
+def require_active(k: Kernel, name: str, driver: DriverBlock, vc: Vc, *, refused: bool) -> None:
+    """A call is set up only on an active VC (CoNdisCallOnInactiveVc otherwise)."""
+    row = VC.guard(vc.state, VcInput.CONNECT)
+    if row.refused:
+        assert row.rule is not None
+        k.violation(
+            row.rule,
+            ddi=name,
+            driver=driver,
+            handle=vc.handle,
+            detail=f"{vc.handle.label} is {vc.state.value}; activate it first",
+            refused=refused,
+        )
+
+
+class CallEngine(Engine):
+    """Outgoing calls, and which call is filed on each VC."""
+
+    __slots__ = ("_events", "_party", "_vcs")
+
+    def __init__(self, core: Core, vcs: VcEngine, parties: PartyEngine, events: CallEvents) -> None:
+        super().__init__(core)
+        self._vcs = vcs
+        self._party = parties
+        self._events = events
 
     @property
     def calls(self) -> tuple[Call, ...]:
         """Every call that is not closed."""
-        return tuple(v.call for v in self._vcs if v.call is not None and v.call.live)
+        return tuple(v.call for v in self._vcs.vcs if v.call is not None and v.call.live)
 
     def call_on(self, vc_handle: VcHandle) -> Call | None:
         """The live call on a VC, if any."""
-        vc = self.handles.lookup(vc_handle)
+        vc = self.k.handles.lookup(vc_handle)
         call = vc.call if isinstance(vc, Vc) else None
         return call if call is not None and call.live else None
 
-    def _vc_deleting(self, vc: Vc, name: str, driver: DriverBlock) -> None:
-        super()._vc_deleting(vc, name, driver)
-        if vc.call is not None:
-            self._call_ends(vc.call, name, driver)
-
-    def _call_ends(self, call: Call, where: str, driver: DriverBlock) -> None:
-        """`call` is over for good: its close completed with NDIS_STATUS_SUCCESS,
-        or NDIS forgets it (its VC is deleted, or carries a new call). qos.py checks
-        that no QoS change is still pending on it."""
-        self._qos.call_ended(call, where, driver)
-
-    def _file_call(self, vc: Vc, call: Call, where: str, driver: DriverBlock) -> None:
+    def file(self, vc: Vc, call: Call, where: str, driver: DriverBlock) -> None:
         """Make `call` the call on `vc`, in place of the one that ended there, if any."""
         old = vc.call
         if old is not None:
-            self._call_ends(old, where, driver)
+            self._events.call_ended(old, where, driver)
         vc.call = call
 
-    def _af_operations(self, af: Any) -> list[Operation]:
-        ops = super()._af_operations(af)
+    @staticmethod
+    def operations_on(af: OpenAddressFamily) -> Iterator[Operation]:
+        """The make, incoming and close operations of the calls on `af`'s VCs."""
         for vc in af.vcs:
             call = vc.call
             if call is not None:
-                ops.extend(o for o in (call.make_op, call.incoming_op, call.close_op) if o)
-        ops.extend(self._qos.operations_on(af))
-        ops.extend(self._party.operations_on(af))
-        return ops
+                yield from (o for o in (call.make_op, call.incoming_op, call.close_op) if o)
 
-    # --- helpers --------------------------------------------------------------------------------
+    def leaks(self) -> Iterator[Leak]:
+        for call in self.calls:
+            client = None if call.vc.af is None else call.vc.af.client.protocol.name
+            yield Leak("call", call.vc.handle.label, client, f"still {call.state.value}")
 
-    def _client_vc(self, name: str, handle: object) -> Vc | None:
-        """A VC handle used by the client side of its AF."""
-        vc = self._vc_for(name, handle)
-        if vc is None:
-            return None
-        if vc.af is None:
-            self._violation(
-                "NdisHandleForeign",
-                refused=True,
-                ddi=name,
-                driver=self.current_driver,
-                handle=vc.handle,
-                detail=f"{vc.handle.label} is a call manager's own VC, not a client's",
-            )
-            return None
-        return vc
-
-    def _call_state_violation(self, name: str, driver: DriverBlock, vc: Vc, why: str) -> None:
-        self._violation(
-            "CoNdisCallState", ddi=name, driver=driver, handle=vc.handle, detail=why, refused=True
-        )
-
-    def _client_handlers(self, vc: Vc) -> Any:
-        assert vc.af is not None
-        handlers = vc.af.client.client_handlers
-        assert handlers is not None
-        return handlers
-
-    def _require_active(
-        self, name: str, driver: DriverBlock, vc: Vc, *, refused: bool = False
-    ) -> None:
-        if vc.state is not VcState.ACTIVE:
-            self._violation(
-                "CoNdisCallOnInactiveVc",
-                ddi=name,
-                driver=driver,
-                handle=vc.handle,
-                detail=f"{vc.handle.label} is {vc.state.value}; activate it first",
-                refused=refused,
-            )
-
-    def _close_call_record(self, call: Call) -> None:
-        self._party.close_call(call)
+    def invariants(self) -> Iterator[str]:
+        for vc in self._vcs.vcs:
+            if vc.call is not None and vc.call.vc is not vc:
+                yield f"the call filed under {vc.handle.label} is on {vc.call.vc.handle.label}"
 
     # --- outgoing calls ---------------------------------------------------------------------
 
@@ -205,46 +176,44 @@ class CallMixin(VcActivationMixin):
         (a multipoint call).
         """
         name = "NdisClMakeCall"
-        params = self._params_arg(name, CallParameters)
-        vc = self._client_vc(name, NdisVcHandle)
+        params = args.call_parameters(name, CallParameters)
+        vc = self.resolve.client_vc(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE, None
         assert vc.af is not None
         client = vc.af.client.protocol
-        with self._begin(name, client, handle=vc.handle) as call_ddi:
+        with self.k.begin(name, client, handle=vc.handle) as call_ddi:
             if vc.creator is not client or not vc.af.client_valid:
                 return call_ddi.status(NDIS_STATUS_FAILURE), None
-            existing = vc.call
-            if existing is not None and existing.live:
-                return call_ddi.status(NDIS_STATUS_CALL_ACTIVE), None
+            row = CALL.guard(vc.call_state, CallInput.REPLACE)
+            if row.refused:  # the VC carries a call
+                return call_ddi.status(
+                    self.k.refuse(
+                        row, ddi=name, driver=client, handle=vc.handle, detail="a call is active"
+                    )
+                ), None
             reg = vc.af.registration
             call = Call(vc=vc, outgoing=True, parameters=params, state=CallState.MAKING)
             # Filed first, as for an incoming call: filing ends the VC's last call,
             # which can stop the host, before anything of the new call is made.
-            self._file_call(vc, call, name, client)
+            self.file(vc, call, name, client)
             party = (
                 None
                 if ProtocolPartyContext is None
                 else self._party.new(call, ProtocolPartyContext)
             )
-            op = self._new_op(
-                "make-call", "ProtocolCmMakeCall", (reg.spelling("MakeCallComplete"),), vc.handle
-            )
-            call.make_op = op
+            op = call.make_op = self.ops.start(OPERATIONS["make-call"], vc.handle, mcm=reg.is_mcm)
             call_ddi.op = op.id
-            status, party_context = self._invoke(
+            status, party_context, delivers = self.ops.run(
+                op,
                 reg.cm,
-                "ProtocolCmMakeCall",
                 reg.cm_handlers.CmMakeCallHandler,
                 vc.cm_context,
                 params,
                 None if party is None else party.handle,
                 handle=vc.handle,
-                op=op.id,
                 returns=Returns.STATUS_OUT,
             )
-            assert status is not None
-            delivers = self._returned(op, status, "ProtocolCmMakeCall", reg.cm, vc.handle)
             if delivers:
                 self._made(call, status, party_context, "ProtocolCmMakeCall")
             party_handle = (
@@ -255,12 +224,12 @@ class CallMixin(VcActivationMixin):
     def _made(self, call: Call, status: NDIS_STATUS, party_context: object, where: str) -> None:
         if status == NDIS_STATUS_SUCCESS:
             assert call.vc.cm is not None
-            self._require_active(where, call.vc.cm, call.vc)
+            require_active(self.k, where, call.vc.cm, call.vc, refused=False)
             call.move(CallInput.MAKE_SUCCEEDED)
             self._party.connect_call(call, party_context)
         else:
             call.move(CallInput.MAKE_FAILED)
-            self._close_call_record(call)
+            self._party.close_call(call)
 
     def _make_call_complete(
         self,
@@ -271,23 +240,23 @@ class CallMixin(VcActivationMixin):
         CallMgrPartyContext: object,
         CallParameters: object,
     ) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        params = self._params_arg(spelling, CallParameters)
-        vc = self._vc_for(spelling, NdisVcHandle)
+        status = args.status(spelling, "Status", Status)
+        params = args.call_parameters(spelling, CallParameters)
+        vc = self.resolve.vc(spelling, NdisVcHandle)
         if vc is None or vc.cm is None:
             return None
         call = vc.call
         op = None if call is None else call.make_op
-        with self._begin(spelling, vc.cm, handle=vc.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, vc.cm, vc.handle, status) or call is None:
+        with self.k.begin(spelling, vc.cm, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self.ops.complete(op, spelling, vc.cm, vc.handle, status) or call is None:
                 return c.void()
             party = call.parties[0] if call.parties else None
             call.parameters = params
             self._made(call, status, CallMgrPartyContext, spelling)
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol if vc.af else vc.creator,
                 "ProtocolClMakeCallComplete",
-                self._client_handlers(vc).ClMakeCallCompleteHandler,
+                vc.client_handlers.ClMakeCallCompleteHandler,
                 status,
                 vc.client_context,
                 None if party is None or status != NDIS_STATUS_SUCCESS else party.handle,

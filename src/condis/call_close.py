@@ -17,21 +17,33 @@ manager pended must be completed before the close is).
 
 from __future__ import annotations
 
-from condis.call import Call, CallInput, CallState, Party
-from condis.call_incoming import CallIncomingMixin
+import condis.args as args
+from condis.call import CallEvents
+from condis.core import Core, Engine
 from condis.crossing import ddi
 from condis.handles import PartyHandle, VcHandle
+from condis.machines import CALL, CallInput
+from condis.ops import OPERATIONS
+from condis.party import PartyEngine
+from condis.records import Call, Party
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_SUCCESS,
 )
 
-__all__ = ["CallCloseMixin"]
+__all__ = ["CallCloseEngine"]
 
 
-class CallCloseMixin(CallIncomingMixin):
+class CallCloseEngine(Engine):
     """The call teardown DDIs and the NDIS side of their handlers."""
+
+    __slots__ = ("_events", "_party")
+
+    def __init__(self, core: Core, parties: PartyEngine, events: CallEvents) -> None:
+        super().__init__(core)
+        self._party = parties
+        self._events = events
 
     @ddi("NdisClCloseCall")
     def NdisClCloseCall(
@@ -49,32 +61,35 @@ class CallCloseMixin(CallIncomingMixin):
         supported), or another failure (the call stays up).
         """
         name = "NdisClCloseCall"
-        if Buffer is not None and not isinstance(Buffer, bytes | bytearray):
-            raise TypeError(f"{name}: Buffer must be bytes or None, not {type(Buffer).__name__}")
-        if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
-            raise ValueError(f"{name}: Size must be a non-negative int, not {Size!r}")
-        vc = self._client_vc(name, NdisVcHandle)
+        args.buffer(name, Buffer, Size)
+        vc = self.resolve.client_vc(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
         assert vc.af is not None
         client = vc.af.client.protocol
-        with self._begin(name, client, handle=vc.handle) as c:
+        with self.k.begin(name, client, handle=vc.handle) as c:
             call = vc.call
-            if call is None or call.state not in (CallState.CONNECTED, CallState.CLOSE_INDICATED):
+            row = CALL.guard(vc.call_state, CallInput.CLOSE)
+            if row.refused or call is None:
                 state = "no call" if call is None else f"a call {call.state.value}"
-                self._call_state_violation(
-                    name, client, vc, f"{vc.handle.label} has {state}; nothing to close"
+                return c.status(
+                    self.k.refuse(
+                        row,
+                        ddi=name,
+                        driver=client,
+                        handle=vc.handle,
+                        detail=f"{vc.handle.label} has {state}; nothing to close",
+                    )
                 )
-                return c.status(NDIS_STATUS_FAILURE)
             party = None
             if NdisPartyHandle is not None:
-                found = self._resolve(name, "NdisPartyHandle", NdisPartyHandle, PartyHandle)
+                found = self.resolve.handle(name, "NdisPartyHandle", NdisPartyHandle, PartyHandle)
                 if not isinstance(found, Party) or found.call is not call:
                     return c.status(NDIS_STATUS_FAILURE)
                 party = found
             sends = vc.sends_out
             if sends:
-                self._violation(
+                self.k.violation(
                     "CoNdisCloseCallWithSends",
                     ddi=name,
                     driver=client,
@@ -84,23 +99,18 @@ class CallCloseMixin(CallIncomingMixin):
                 )
             reg = vc.af.registration
             call.move(CallInput.CLOSE)
-            op = self._new_op(
-                "close-call", "ProtocolCmCloseCall", (reg.spelling("CloseCallComplete"),), vc.handle
-            )
-            call.close_op = op
+            op = call.close_op = self.ops.start(OPERATIONS["close-call"], vc.handle, mcm=reg.is_mcm)
             c.op = op.id
-            status = self._call_status(
+            status, _, delivers = self.ops.run(
+                op,
                 reg.cm,
-                "ProtocolCmCloseCall",
                 reg.cm_handlers.CmCloseCallHandler,
                 vc.cm_context,
                 None if party is None else party.cm_context,
                 Buffer,
                 Size,
                 handle=vc.handle,
-                op=op.id,
             )
-            delivers = self._returned(op, status, "ProtocolCmCloseCall", reg.cm, vc.handle)
             if delivers:
                 self._closed(call, status, "ProtocolCmCloseCall")
             return c.status(status)
@@ -108,32 +118,32 @@ class CallCloseMixin(CallIncomingMixin):
     def _closed(self, call: Call, status: NDIS_STATUS, where: str) -> None:
         if status == NDIS_STATUS_SUCCESS:
             assert call.vc.af is not None
-            self._call_ends(call, where, call.vc.af.cm)
+            self._events.call_ended(call, where, call.vc.af.cm)
             call.move(CallInput.CLOSE_SUCCEEDED)
-            self._close_call_record(call)
+            self._party.close_call(call)
         else:
             call.move(CallInput.CLOSE_FAILED)
 
     def _close_call_complete(
         self, spelling: str, Status: object, NdisVcHandle: object, NdisPartyHandle: object
     ) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        vc = self._vc_for(spelling, NdisVcHandle)
+        status = args.status(spelling, "Status", Status)
+        vc = self.resolve.vc(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm
         call = vc.call
         op = None if call is None else call.close_op
-        with self._begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, spelling, cm, vc.handle, status) or call is None:
+        with self.k.begin(spelling, cm, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self.ops.complete(op, spelling, cm, vc.handle, status) or call is None:
                 return c.void()
             party = call.parties[0] if call.parties else None
             party_context = None if party is None else party.client_context
             self._closed(call, status, spelling)
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol,
                 "ProtocolClCloseCallComplete",
-                self._client_handlers(vc).ClCloseCallCompleteHandler,
+                vc.client_handlers.ClCloseCallCompleteHandler,
                 status,
                 vc.client_context,
                 party_context,
@@ -162,29 +172,29 @@ class CallCloseMixin(CallIncomingMixin):
     ) -> None:
         if isinstance(CloseStatus, bool) or not isinstance(CloseStatus, int):
             raise TypeError(f"{spelling}: CloseStatus must be an NDIS_STATUS")
-        if Buffer is not None and not isinstance(Buffer, bytes | bytearray):
-            raise TypeError(
-                f"{spelling}: Buffer must be bytes or None, not {type(Buffer).__name__}"
-            )
-        if isinstance(Size, bool) or not isinstance(Size, int) or Size < 0:
-            raise ValueError(f"{spelling}: Size must be a non-negative int, not {Size!r}")
-        vc = self._vc_for_cm(spelling, NdisVcHandle)
+        args.buffer(spelling, Buffer, Size)
+        vc = self.resolve.vc_for_cm(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm
-        with self._begin(spelling, cm, handle=vc.handle) as c:
+        with self.k.begin(spelling, cm, handle=vc.handle) as c:
             call = vc.call
-            if call is None or call.state not in (CallState.CONNECTED, CallState.ACCEPTED):
+            row = CALL.guard(vc.call_state, CallInput.INCOMING_CLOSE)
+            if row.refused or call is None:
                 state = "no call" if call is None else f"a call {call.state.value}"
-                self._call_state_violation(
-                    spelling, cm, vc, f"{vc.handle.label} has {state}; no call to close"
+                self.k.refuse(
+                    row,
+                    ddi=spelling,
+                    driver=cm,
+                    handle=vc.handle,
+                    detail=f"{vc.handle.label} has {state}; no call to close",
                 )
                 return c.void()
             call.move(CallInput.INCOMING_CLOSE)
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol,
                 "ProtocolClIncomingCloseCall",
-                self._client_handlers(vc).ClIncomingCloseCallHandler,
+                vc.client_handlers.ClIncomingCloseCallHandler,
                 NDIS_STATUS(CloseStatus),
                 vc.client_context,
                 Buffer,

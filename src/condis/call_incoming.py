@@ -11,80 +11,87 @@ call.py's docstring; this module holds the incoming path
 
 from __future__ import annotations
 
-from condis.call import Call, CallInput, CallMixin, CallState
+import condis.args as args
+from condis.call import CallEngine, require_active
+from condis.core import Core, Engine
 from condis.crossing import ddi
 from condis.handles import SapHandle, VcHandle
+from condis.machines import CALL, CallInput, CallState
+from condis.ops import OPERATIONS
+from condis.records import Call
 from condis.status import (
     NDIS_STATUS,
-    NDIS_STATUS_CALL_ACTIVE,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
 
-__all__ = ["CallIncomingMixin"]
+__all__ = ["IncomingCallEngine"]
 
 
-class CallIncomingMixin(CallMixin):
+class IncomingCallEngine(Engine):
     """The incoming-call DDIs and the NDIS side of their handlers."""
+
+    __slots__ = ("_calls",)
+
+    def __init__(self, core: Core, calls: CallEngine) -> None:
+        super().__init__(core)
+        self._calls = calls
 
     # --- incoming calls ---------------------------------------------------------------------
 
     def _dispatch_incoming(
         self, spelling: str, NdisSapHandle: object, NdisVcHandle: object, CallParameters: object
     ) -> NDIS_STATUS:
-        params = self._params_arg(spelling, CallParameters)
-        sap = self._sap_for_cm(spelling, NdisSapHandle)
-        vc = self._vc_for_cm(spelling, NdisVcHandle)
+        params = args.call_parameters(spelling, CallParameters)
+        sap = self.resolve.sap_for_cm(spelling, NdisSapHandle)
+        vc = self.resolve.vc_for_cm(spelling, NdisVcHandle)
         if sap is None or vc is None:
             return NDIS_STATUS_FAILURE
         cm = sap.af.cm
-        with self._begin(spelling, cm, handle=vc.handle) as c:
+        with self.k.begin(spelling, cm, handle=vc.handle) as c:
             if vc.af is not sap.af or vc.creator is not cm:
-                self._call_state_violation(
-                    spelling,
-                    cm,
-                    vc,
-                    f"{vc.handle.label} is not a VC {cm.name} created on the AF of "
+                self.k.violation(
+                    "CoNdisCallState",
+                    refused=True,
+                    ddi=spelling,
+                    driver=cm,
+                    handle=vc.handle,
+                    detail=f"{vc.handle.label} is not a VC {cm.name} created on the AF of "
                     f"{sap.handle.label}",
                 )
                 return c.status(NDIS_STATUS_FAILURE)
-            existing = vc.call
-            if existing is not None and existing.live:
-                return c.status(NDIS_STATUS_CALL_ACTIVE)
-            self._require_active(spelling, cm, vc, refused=True)
+            row = CALL.guard(vc.call_state, CallInput.REPLACE)
+            if row.refused:  # the VC carries a call
+                return c.status(
+                    self.k.refuse(
+                        row, ddi=spelling, driver=cm, handle=vc.handle, detail="a call is active"
+                    )
+                )
+            require_active(self.k, spelling, cm, vc, refused=True)
             call = Call(vc=vc, outgoing=False, parameters=params, state=CallState.OFFERED, sap=sap)
             # Filed first: filing ends the VC's last call, which can stop the host
             # (qos.py: a change still pending on a rejected offer), and then no
             # operation may be left for a ProtocolClIncomingCall never called.
-            self._file_call(vc, call, spelling, cm)
-            op = self._new_op(
-                "incoming-call",
-                "ProtocolClIncomingCall",
-                ("NdisClIncomingCallComplete",),
-                vc.handle,
-            )
-            call.incoming_op = op
+            self._calls.file(vc, call, spelling, cm)
+            op = call.incoming_op = self.ops.start(OPERATIONS["incoming-call"], vc.handle)
             c.op = op.id
             assert vc.af is not None
-            status = self._call_status(
+            status, _, delivers = self.ops.run(
+                op,
                 vc.af.client.protocol,
-                "ProtocolClIncomingCall",
-                self._client_handlers(vc).ClIncomingCallHandler,
+                vc.client_handlers.ClIncomingCallHandler,
                 sap.client_context,
                 vc.client_context,
                 params,
                 handle=vc.handle,
-                op=op.id,
-            )
-            delivers = self._returned(
-                op, status, "ProtocolClIncomingCall", vc.af.client.protocol, vc.handle
             )
             if delivers:
                 self._answered(call, status)
             return c.status(status)
 
-    def _answered(self, call: Call, status: NDIS_STATUS) -> None:
+    @staticmethod
+    def _answered(call: Call, status: NDIS_STATUS) -> None:
         call.move(CallInput.ACCEPTED if status == NDIS_STATUS_SUCCESS else CallInput.REJECTED)
 
     @ddi("NdisCmDispatchIncomingCall")
@@ -117,21 +124,21 @@ class CallIncomingMixin(CallMixin):
         """The client answers an incoming call it pended; NDIS calls the call manager's
         ProtocolCmIncomingCallComplete (nf-ndis-ndisclincomingcallcomplete)."""
         name = "NdisClIncomingCallComplete"
-        status = self._status_arg(name, "Status", Status)
-        params = self._params_arg(name, CallParameters)
-        vc = self._client_vc(name, NdisVcHandle)
+        status = args.status(name, "Status", Status)
+        params = args.call_parameters(name, CallParameters)
+        vc = self.resolve.client_vc(name, NdisVcHandle)
         if vc is None:
             return None
         assert vc.af is not None
         client = vc.af.client.protocol
         call = vc.call
         op = None if call is None else call.incoming_op
-        with self._begin(name, client, handle=vc.handle, op=None if op is None else op.id) as c:
-            if not self._complete_op(op, name, client, vc.handle, status) or call is None:
+        with self.k.begin(name, client, handle=vc.handle, op=None if op is None else op.id) as c:
+            if not self.ops.complete(op, name, client, vc.handle, status) or call is None:
                 return c.void()
             call.parameters = params
             self._answered(call, status)
-            self._call_void(
+            self.k.call_void(
                 vc.af.cm,
                 "ProtocolCmIncomingCallComplete",
                 vc.af.registration.cm_handlers.CmIncomingCallCompleteHandler,
@@ -144,26 +151,28 @@ class CallIncomingMixin(CallMixin):
             return c.void()
 
     def _call_connected(self, spelling: str, NdisVcHandle: object) -> None:
-        vc = self._vc_for_cm(spelling, NdisVcHandle)
+        vc = self.resolve.vc_for_cm(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
             return None
         cm = vc.af.cm
-        with self._begin(spelling, cm, handle=vc.handle) as c:
+        with self.k.begin(spelling, cm, handle=vc.handle) as c:
             call = vc.call
-            if call is None or call.state is not CallState.ACCEPTED:
+            row = CALL.guard(vc.call_state, CallInput.CONNECTED)
+            if row.refused or call is None:
                 state = "no call" if call is None else f"a call {call.state.value}"
-                self._call_state_violation(
-                    spelling,
-                    cm,
-                    vc,
-                    f"{vc.handle.label} has {state}, not an accepted incoming call",
+                self.k.refuse(
+                    row,
+                    ddi=spelling,
+                    driver=cm,
+                    handle=vc.handle,
+                    detail=f"{vc.handle.label} has {state}, not an accepted incoming call",
                 )
                 return c.void()
             call.move(CallInput.CONNECTED)
-            self._call_void(
+            self.k.call_void(
                 vc.af.client.protocol,
                 "ProtocolClCallConnected",
-                self._client_handlers(vc).ClCallConnectedHandler,
+                vc.client_handlers.ClCallConnectedHandler,
                 vc.client_context,
                 handle=vc.handle,
             )

@@ -21,19 +21,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from condis.call_close import CallCloseMixin
+from condis.call import CallEngine
+from condis.call_close import CallCloseEngine
+from condis.call_incoming import IncomingCallEngine
 from condis.data import DataEngine, InFlight
+from condis.handles import VcHandle
+from condis.lifecycle import CallEnd
 from condis.oid import OidEngine
+from condis.ops import Operation
 from condis.party import PartyEngine
 from condis.qos import QosEngine
-from condis.records import Adapter, Party
+from condis.records import Adapter, Binding, Call, OpenAddressFamily, Party, Vc
 from condis.routes import route
+from condis.sap import SapMixin
 from condis.scheduler import Policy
 from condis.spinlocks import SyncMixin
 from condis.status_ind import StatusEngine
 from condis.structs import NDIS_OID_REQUEST
 from condis.timers import TimerMixin
 from condis.unload import UnloadMixin
+from condis.vc import VcEngine
+from condis.vc_activation import VcActivationEngine
 from condis.vcnames import VcNameEngine
 from condis.verifier import Mode
 from condis.verifier.leaks import Leak
@@ -41,7 +49,7 @@ from condis.verifier.leaks import Leak
 __all__ = ["Ndis"]
 
 
-class Ndis(CallCloseMixin, TimerMixin, SyncMixin, UnloadMixin):
+class Ndis(SapMixin, TimerMixin, SyncMixin, UnloadMixin):
     """One host's NDIS: drivers, adapters, bindings, AFs, deferred work, verifier.
 
     Args:
@@ -61,12 +69,54 @@ class Ndis(CallCloseMixin, TimerMixin, SyncMixin, UnloadMixin):
         watchdog_ms: int | None = None,
     ) -> None:
         super().__init__(policy=policy, mode=mode, watchdog_ms=watchdog_ms)
-        self._names = VcNameEngine(self.core, self)
+        core = self.core
+        self._party = PartyEngine(core)
+        self._qos = QosEngine(core)
+        self._call_end = CallEnd(self._qos)
+        self._vc = VcEngine(core, self._call_end)
+        self._activation = VcActivationEngine(core)
+        self._calls = CallEngine(core, self._vc, self._party, self._call_end)
+        self._incoming = IncomingCallEngine(core, self._calls)
+        self._close = CallCloseEngine(core, self._party, self._call_end)
+        self._names = VcNameEngine(self.core, self._vc)
         self._status = StatusEngine(self.core)
         self._oid = OidEngine(self.core)
         self._data = DataEngine(self.core)
         self.data_counts = self._data.data_counts
 
+    # --- VCs -------------------------------------------------------------------------------
+    NdisCoCreateVc = route("_vc", VcEngine.NdisCoCreateVc)
+    NdisMCmCreateVc = route("_vc", VcEngine.NdisMCmCreateVc)
+    NdisCoDeleteVc = route("_vc", VcEngine.NdisCoDeleteVc)
+    NdisMCmDeleteVc = route("_vc", VcEngine.NdisMCmDeleteVc)
+    NdisCmActivateVc = route("_activation", VcActivationEngine.NdisCmActivateVc)
+    NdisMCoActivateVcComplete = route("_activation", VcActivationEngine.NdisMCoActivateVcComplete)
+    NdisMCmActivateVc = route("_activation", VcActivationEngine.NdisMCmActivateVc)
+    NdisCmDeactivateVc = route("_activation", VcActivationEngine.NdisCmDeactivateVc)
+    NdisMCoDeactivateVcComplete = route(
+        "_activation", VcActivationEngine.NdisMCoDeactivateVcComplete
+    )
+    NdisMCmDeactivateVc = route("_activation", VcActivationEngine.NdisMCmDeactivateVc)
+    # --- calls -----------------------------------------------------------------------------
+    NdisClMakeCall = route("_calls", CallEngine.NdisClMakeCall)
+    NdisCmMakeCallComplete = route("_calls", CallEngine.NdisCmMakeCallComplete)
+    NdisMCmMakeCallComplete = route("_calls", CallEngine.NdisMCmMakeCallComplete)
+    NdisCmDispatchIncomingCall = route("_incoming", IncomingCallEngine.NdisCmDispatchIncomingCall)
+    NdisMCmDispatchIncomingCall = route("_incoming", IncomingCallEngine.NdisMCmDispatchIncomingCall)
+    NdisClIncomingCallComplete = route("_incoming", IncomingCallEngine.NdisClIncomingCallComplete)
+    NdisCmDispatchCallConnected = route("_incoming", IncomingCallEngine.NdisCmDispatchCallConnected)
+    NdisMCmDispatchCallConnected = route(
+        "_incoming", IncomingCallEngine.NdisMCmDispatchCallConnected
+    )
+    NdisClCloseCall = route("_close", CallCloseEngine.NdisClCloseCall)
+    NdisCmCloseCallComplete = route("_close", CallCloseEngine.NdisCmCloseCallComplete)
+    NdisMCmCloseCallComplete = route("_close", CallCloseEngine.NdisMCmCloseCallComplete)
+    NdisCmDispatchIncomingCloseCall = route(
+        "_close", CallCloseEngine.NdisCmDispatchIncomingCloseCall
+    )
+    NdisMCmDispatchIncomingCloseCall = route(
+        "_close", CallCloseEngine.NdisMCmDispatchIncomingCloseCall
+    )
     # --- parties ---------------------------------------------------------------------------
     NdisClAddParty = route("_party", PartyEngine.NdisClAddParty)
     NdisCmAddPartyComplete = route("_party", PartyEngine.NdisCmAddPartyComplete)
@@ -108,6 +158,20 @@ class Ndis(CallCloseMixin, TimerMixin, SyncMixin, UnloadMixin):
     NdisCoAssignInstanceName = route("_names", VcNameEngine.NdisCoAssignInstanceName)
 
     @property
+    def vcs(self) -> tuple[Vc, ...]:
+        """Every VC not yet deleted, in creation order."""
+        return self._vc.vcs
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        """Every call that is not closed."""
+        return self._calls.calls
+
+    def call_on(self, vc_handle: VcHandle) -> Call | None:
+        """The live call on a VC, if any."""
+        return self._calls.call_on(vc_handle)
+
+    @property
     def parties(self) -> tuple[Party, ...]:
         """Every party not yet dropped."""
         return self._party.parties
@@ -123,14 +187,33 @@ class Ndis(CallCloseMixin, TimerMixin, SyncMixin, UnloadMixin):
 
     def _leaks(self) -> Iterator[Leak]:
         yield from super()._leaks()
+        yield from self._vc.leaks()
+        yield from self._calls.leaks()
+        yield from self._party.leaks()
         yield from self._data.leaks()
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()
-        yield from self._data.invariants(self._vcs)
+        yield from self._vc.invariants()
+        yield from self._calls.invariants()
+        yield from self._party.invariants(v.call for v in self._vc.vcs if v.call is not None)
+        yield from self._data.invariants(self._vc.vcs)
+
+    def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
+        ops = super()._af_operations(af)
+        ops.extend(self._vc.operations_on(af))
+        ops.extend(self._calls.operations_on(af))
+        ops.extend(self._qos.operations_on(af))
+        ops.extend(self._party.operations_on(af))
+        return ops
+
+    def _binding_closing(self, binding: Binding, ddi_name: str) -> None:
+        self._vc.binding_closing(binding, ddi_name)
+        super()._binding_closing(binding, ddi_name)
 
     def _adapter_halted(self, adapter: Adapter) -> None:
         self._data.adapter_halted(adapter)
+        self._vc.adapter_halted(adapter)
         super()._adapter_halted(adapter)
 
     def snapshot(self) -> dict[str, Any]:
@@ -181,10 +264,10 @@ class Ndis(CallCloseMixin, TimerMixin, SyncMixin, UnloadMixin):
             "saps": [
                 (p.handle.label, p.state.value, p.client_valid, p.cm_valid) for p in self._saps
             ],
-            "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vcs],
+            "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vc.vcs],
             "calls": [
                 (v.call.vc.handle.label, v.call.state.value, v.call.outgoing)
-                for v in self._vcs
+                for v in self._vc.vcs
                 if v.call is not None
             ],
             "parties": [(p.handle.label, p.state.value) for p in self._party.history],

@@ -48,31 +48,27 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Final, Protocol
 
-from condis.adapters import Adapter
-from condis.af import OpenAddressFamily
-from condis.bindings import Binding
+from condis.core import Core, Engine
 from condis.crossing import Returns, ddi, handler
-from condis.drivers import DriverBlock
 from condis.errors import CondisInternalError
 from condis.handles import AdapterHandle, AfHandle, BindingHandle, VcHandle
 from condis.machines import VC, VcInput, VcState
 from condis.ops import Operation
-from condis.records import Vc
-from condis.sap import SapMixin
+from condis.records import Adapter, Binding, DriverBlock, OpenAddressFamily, Vc
 from condis.status import (
     NDIS_STATUS,
-    NDIS_STATUS_CLOSING,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_NOT_ACCEPTED,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_RESOURCES,
     NDIS_STATUS_SUCCESS,
 )
+from condis.structs import Handler
 from condis.verifier.leaks import Leak
 
-__all__ = ["VC_TRANSITIONS", "Vc", "VcInput", "VcMixin", "VcState"]
+__all__ = ["VC_TRANSITIONS", "Vc", "VcEngine", "VcEvents", "VcInput", "VcState"]
 
 handler(
     "ProtocolCoCreateVc",
@@ -90,24 +86,32 @@ handler(
 VC_TRANSITIONS: Final[Mapping[tuple[VcState, VcInput], VcState]] = VC.targets()
 
 
-class VcMixin(SapMixin):
-    """The VC DDIs."""
+class VcEvents(Protocol):
+    """What the rest of the host hears of a VC's deletion (lifecycle.py)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def vc_deleting(self, vc: Vc, ddi: str, driver: DriverBlock) -> None:
+        """`driver` is deleting `vc` with `ddi`, which can no longer fail."""
+
+
+class VcEngine(Engine):
+    """VC creation and deletion, and the table of live VCs."""
+
+    __slots__ = ("_events", "_vcs")
+
+    def __init__(self, core: Core, events: VcEvents) -> None:
+        super().__init__(core)
+        self._events = events
         self._vcs: list[Vc] = []
 
-    def _leaks(self) -> Iterator[Leak]:
-        yield from super()._leaks()
+    def leaks(self) -> Iterator[Leak]:
         for vc in self._vcs:
             yield Leak("VC", vc.handle.label, vc.creator.name, f"not deleted ({vc.state.value})")
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
+    def invariants(self) -> Iterator[str]:
         for vc in self._vcs:
-            if vc.state is VcState.DELETED or not self.handles.is_live(vc.handle):
+            if vc.state is VcState.DELETED or not self.k.handles.is_live(vc.handle):
                 yield f"{vc.handle.label} is listed as live but is deleted"
-            if vc.af is not None and not self.handles.is_live(vc.af.handle):
+            if vc.af is not None and not self.k.handles.is_live(vc.af.handle):
                 yield f"{vc.handle.label} lives on {vc.af.handle.label}, which is closed"
 
     @property
@@ -115,16 +119,11 @@ class VcMixin(SapMixin):
         """Every VC not yet deleted, in creation order."""
         return tuple(self._vcs)
 
-    def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
-        ops = super()._af_operations(af)
-        for v in self._vcs:  # live VCs only: a deleted VC has no operation left
-            if v.af is af:
-                ops.extend(o for o in (v.activate_op, v.deactivate_op) if o is not None)
-        return ops
-
-    def _vc_for(self, ddi_name: str, handle: object) -> Vc | None:
-        vc = self._resolve(ddi_name, "NdisVcHandle", handle, VcHandle)
-        return vc if isinstance(vc, Vc) else None
+    @staticmethod
+    def operations_on(af: OpenAddressFamily) -> Iterator[Operation]:
+        """The activations and deactivations of `af`'s VCs (a deleted VC has none left)."""
+        for vc in af.vcs:
+            yield from (o for o in (vc.activate_op, vc.deactivate_op) if o is not None)
 
     # --- creation --------------------------------------------------------------------------
 
@@ -132,7 +131,7 @@ class VcMixin(SapMixin):
         self, name: str, driver: DriverBlock, status: NDIS_STATUS
     ) -> NDIS_STATUS:
         if status == NDIS_STATUS_PENDING:
-            self._violation(
+            self.k.violation(
                 "CoNdisHandlerStatus",
                 ddi=name,
                 driver=driver,
@@ -147,7 +146,7 @@ class VcMixin(SapMixin):
             return NDIS_STATUS_SUCCESS
         miniport = vc.adapter.driver
         assert miniport.miniport_co is not None
-        status, context = self._invoke(
+        status, context = self.k.invoke(
             miniport,
             "MiniportCoCreateVc",
             miniport.miniport_co.CoCreateVcHandler,
@@ -167,7 +166,7 @@ class VcMixin(SapMixin):
             return
         miniport = vc.adapter.driver
         assert miniport.miniport_co is not None
-        status = self._call_status(
+        status = self.k.call_status(
             miniport,
             "MiniportCoDeleteVc",
             miniport.miniport_co.CoDeleteVcHandler,
@@ -175,7 +174,7 @@ class VcMixin(SapMixin):
             handle=vc.handle,
         )
         if status != NDIS_STATUS_SUCCESS:
-            self._violation(
+            self.k.violation(
                 "CoNdisHandlerStatus",
                 ddi="MiniportCoDeleteVc",
                 driver=miniport,
@@ -183,9 +182,11 @@ class VcMixin(SapMixin):
                 detail=f"returned {status}; MiniportCoDeleteVc returns NDIS_STATUS_SUCCESS",
             )
 
-    def _peer_create(self, vc: Vc, peer: DriverBlock, fn: Any, af_context: object) -> NDIS_STATUS:
+    def _peer_create(
+        self, vc: Vc, peer: DriverBlock, fn: Handler | None, af_context: object
+    ) -> NDIS_STATUS:
         """The other protocol's ProtocolCoCreateVc; stores its context on the VC."""
-        status, context = self._invoke(
+        status, context = self.k.invoke(
             peer,
             "ProtocolCoCreateVc",
             fn,
@@ -208,13 +209,13 @@ class VcMixin(SapMixin):
     def _new_vc(
         self, adapter: Adapter, creator: DriverBlock, af: OpenAddressFamily | None, context: object
     ) -> Vc:
-        handle = self.handles.issue(VcHandle, None)
+        handle = self.k.handles.issue(VcHandle, None)
         vc = Vc(handle=handle, adapter=adapter, creator=creator, af=af)
         if af is not None and creator is af.client.protocol:
             vc.client_context = context
         else:
             vc.cm_context = context
-        self.handles.attach(handle, vc)
+        self.k.handles.attach(handle, vc)
         self._vcs.append(vc)
         adapter.vcs[vc] = None
         if af is not None:
@@ -223,15 +224,12 @@ class VcMixin(SapMixin):
 
     def _drop_vc(self, vc: Vc) -> None:
         vc.move(VcInput.DELETE)
-        self.handles.close(vc.handle)
+        self.k.handles.close(vc.handle)
         self._vcs.remove(vc)
         vc.adapter.vcs.pop(vc, None)
         if vc.af is not None:
             vc.af.vcs.pop(vc, None)
         vc.call = None
-
-    def _vc_deleting(self, vc: Vc, name: str, driver: DriverBlock) -> None:
-        """Hook: `driver` is deleting `vc` with `name`, which can no longer fail."""
 
     @ddi("NdisCoCreateVc")
     def NdisCoCreateVc(
@@ -249,16 +247,16 @@ class VcMixin(SapMixin):
         A call manager passes None for NdisAfHandle to create a VC for itself.
         """
         name = "NdisCoCreateVc"
-        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        binding = self.resolve.binding(name, "NdisBindingHandle", NdisBindingHandle)
         if binding is None:
             return NDIS_STATUS_FAILURE, None
         af: OpenAddressFamily | None = None
         if NdisAfHandle is not None:
-            found = self._resolve(name, "NdisAfHandle", NdisAfHandle, AfHandle)
+            found = self.resolve.handle(name, "NdisAfHandle", NdisAfHandle, AfHandle)
             if not isinstance(found, OpenAddressFamily):
                 return NDIS_STATUS_FAILURE, None
             af = found
-        with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
+        with self.k.begin(name, binding.protocol, handle=NdisBindingHandle) as call:
             caller = binding.protocol
             as_client = af is not None and af.client is binding and af.client_valid
             as_cm = binding.is_call_manager and (
@@ -266,7 +264,7 @@ class VcMixin(SapMixin):
             )
             if not (as_client or as_cm):
                 return call.status(NDIS_STATUS_FAILURE), None
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES), None
             vc = self._new_vc(binding.adapter, caller, af, ProtocolVcContext)
             call.handle = vc.handle
@@ -308,11 +306,11 @@ class VcMixin(SapMixin):
         the client's failure.
         """
         name = "NdisMCmCreateVc"
-        adapter = self._adapter_for(name, MiniportAdapterHandle)
+        adapter = self.resolve.adapter(name, MiniportAdapterHandle)
         if adapter is None:
             return NDIS_STATUS_FAILURE, None
-        found = self._resolve(name, "NdisAfHandle", NdisAfHandle, AfHandle)
-        with self._begin(name, adapter.driver, handle=MiniportAdapterHandle) as call:
+        found = self.resolve.handle(name, "NdisAfHandle", NdisAfHandle, AfHandle)
+        with self.k.begin(name, adapter.driver, handle=MiniportAdapterHandle) as call:
             if (
                 not isinstance(found, OpenAddressFamily)
                 or found.registration.adapter is not adapter
@@ -322,7 +320,7 @@ class VcMixin(SapMixin):
             ):
                 return call.status(NDIS_STATUS_FAILURE), None
             af = found
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES), None
             vc = self._new_vc(adapter, adapter.driver, af, MiniportVcContext)
             call.handle = vc.handle
@@ -339,13 +337,13 @@ class VcMixin(SapMixin):
     # --- deletion ---------------------------------------------------------------------------
 
     def _delete(self, name: str, handle: object) -> NDIS_STATUS:
-        vc = self._vc_for(name, handle)
+        vc = self.resolve.vc(name, handle)
         if vc is None:
             return NDIS_STATUS_FAILURE
-        caller = self.current_driver or vc.creator
-        with self._begin(name, caller, handle=vc.handle) as call:
+        caller = self.k.current_driver or vc.creator
+        with self.k.begin(name, caller, handle=vc.handle) as call:
             if caller is not vc.creator:
-                self._violation(
+                self.k.violation(
                     "CoNdisVcNotCreator",
                     refused=True,
                     ddi=name,
@@ -354,17 +352,23 @@ class VcMixin(SapMixin):
                     detail=f"{vc.handle.label} was created by {vc.creator.name}",
                 )
                 return call.status(NDIS_STATUS_FAILURE)
-            if vc.state is VcState.DEACTIVATING:
-                return call.status(NDIS_STATUS_CLOSING)
-            if vc.state is not VcState.CREATED or self._vc_busy(vc):
-                self._violation(
+            row = VC.guard(vc.state, VcInput.DELETE)
+            busy = self._vc_busy(vc)
+            detail = f"{vc.handle.label} is {vc.state.value}" + (
+                "; a call is still on it" if busy else ""
+            )
+            if row.refused:
+                return call.status(
+                    self.k.refuse(row, ddi=name, driver=caller, handle=vc.handle, detail=detail)
+                )
+            if busy:
+                self.k.violation(
                     "CoNdisDeleteActiveVc",
                     refused=True,
                     ddi=name,
                     driver=caller,
                     handle=vc.handle,
-                    detail=f"{vc.handle.label} is {vc.state.value}"
-                    + ("; a call is still on it" if self._vc_busy(vc) else ""),
+                    detail=detail,
                 )
                 return call.status(NDIS_STATUS_NOT_ACCEPTED)
             if vc.af is not None:
@@ -380,13 +384,13 @@ class VcMixin(SapMixin):
                         handlers.ClDeleteVcHandler,
                         (vc.client_context),
                     )
-                status = self._call_status(
+                status = self.k.call_status(
                     peer, "ProtocolCoDeleteVc", fn, context, handle=vc.handle
                 )
                 status = self._pending_is_illegal("ProtocolCoDeleteVc", peer, status)
                 if status != NDIS_STATUS_SUCCESS:
                     return call.status(status)
-            self._vc_deleting(vc, name, caller)
+            self._events.vc_deleting(vc, name, caller)
             self._miniport_delete(vc)
             self._drop_vc(vc)
             return call.status(NDIS_STATUS_SUCCESS)
@@ -413,9 +417,10 @@ class VcMixin(SapMixin):
 
     # --- teardown --------------------------------------------------------------------------------
 
-    def _report_vcs(self, vcs: list[Vc], where: str, *, refused: bool = False) -> None:
+    def report_open(self, vcs: list[Vc], where: str, *, refused: bool = False) -> None:
+        """Each of `vcs` should have been deleted by now (CoNdisVcOpenOnTeardown)."""
         for vc in vcs:
-            self._violation(
+            self.k.violation(
                 "CoNdisVcOpenOnTeardown",
                 ddi=where,
                 driver=vc.creator,
@@ -425,8 +430,10 @@ class VcMixin(SapMixin):
                 refused=refused,
             )
 
-    def _binding_closing(self, binding: Binding, ddi_name: str) -> None:
-        self._report_vcs(
+    def binding_closing(self, binding: Binding, ddi_name: str) -> None:
+        """NdisCloseAdapterEx: the VCs the binding created, or that are on AFs it opened,
+        must be gone (checked before the close changes anything)."""
+        self.report_open(
             [
                 v
                 for v in binding.adapter.vcs
@@ -435,8 +442,7 @@ class VcMixin(SapMixin):
             ddi_name,
             refused=True,
         )
-        super()._binding_closing(binding, ddi_name)
 
-    def _adapter_halted(self, adapter: Adapter) -> None:
-        self._report_vcs(list(adapter.vcs), "MiniportHaltEx")
-        super()._adapter_halted(adapter)
+    def adapter_halted(self, adapter: Adapter) -> None:
+        """MiniportHaltEx returned: every VC on the adapter should be gone."""
+        self.report_open(list(adapter.vcs), "MiniportHaltEx")

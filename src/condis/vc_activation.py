@@ -15,11 +15,12 @@ NdisMCmActivateVc and NdisMCmDeactivateVc.
 
 from __future__ import annotations
 
-from typing import Any
-
+import condis.args as args
+from condis.core import Engine
 from condis.crossing import ddi
-from condis.errors import CondisInternalError
 from condis.handles import VcHandle
+from condis.machines import VcInput, VcState
+from condis.records import Vc
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -27,46 +28,16 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 from condis.structs import CO_CALL_PARAMETERS
-from condis.vc import Vc, VcInput, VcMixin, VcState
 
-__all__ = ["VcActivationMixin"]
+__all__ = ["VcActivationEngine"]
 
 
-class VcActivationMixin(VcMixin):
+class VcActivationEngine(Engine):
     """The VC activation DDIs and the NDIS side of their handlers."""
 
-    # --- activation -------------------------------------------------------------------------
+    __slots__ = ()
 
-    def _spelled_for(self, name: str, vc: Vc) -> bool:
-        """Whether `name` is the spelling of `vc`'s call manager: NdisMCm* on an MCM's
-        adapter, NdisCm* elsewhere. A wrong one is CoNdisMcmSpelling, refused."""
-        if vc.mcm == name.startswith("NdisMCm"):
-            return True
-        expected = "NdisMCm" if vc.mcm else "NdisCm"
-        self._violation(
-            "CoNdisMcmSpelling",
-            refused=True,
-            ddi=name,
-            driver=self.current_driver or vc.cm,
-            handle=vc.handle,
-            detail=f"{vc.handle.label} is on {vc.adapter.name}; use the {expected} spelling",
-        )
-        return False
-
-    def _vc_for_cm(self, name: str, handle: object) -> Vc | None:
-        """The VC a call manager's DDI names, in the spelling its adapter calls for."""
-        vc = self._vc_for(name, handle)
-        return vc if vc is not None and self._spelled_for(name, vc) else None
-
-    @staticmethod
-    def _params_arg(name: str, value: object) -> CO_CALL_PARAMETERS:
-        if value is None:
-            raise ValueError(f"{name}: CallParameters is required (got None)")
-        if not isinstance(value, CO_CALL_PARAMETERS):
-            raise TypeError(
-                f"{name}: CallParameters must be a CO_CALL_PARAMETERS, not {type(value).__name__}"
-            )
-        return value
+    # --- activation ---------------------------------------------------------------------
 
     @ddi("NdisCmActivateVc")
     def NdisCmActivateVc(
@@ -80,24 +51,24 @@ class VcActivationMixin(VcMixin):
         deactivation is already in progress.
         """
         name = "NdisCmActivateVc"
-        params = self._params_arg(name, CallParameters)
-        vc = self._vc_for_cm(name, NdisVcHandle)
+        params = args.call_parameters(name, CallParameters)
+        vc = self.resolve.vc_for_cm(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
         cm = vc.cm
         assert cm is not None
-        with self._begin(name, cm, handle=vc.handle) as call:
+        with self.k.begin(name, cm, handle=vc.handle) as call:
             if vc.state not in (VcState.CREATED, VcState.ACTIVE):
                 return call.status(NDIS_STATUS_FAILURE)
             vc.move(VcInput.ACTIVATE)
             miniport = vc.adapter.driver
             assert miniport.miniport_co is not None
-            op = self._new_op(
+            op = self.ops.new(
                 "activate-vc", "MiniportCoActivateVc", ("NdisMCoActivateVcComplete",), vc.handle
             )
             vc.activate_op = op
             call.op = op.id
-            status = self._call_status(
+            status = self.k.call_status(
                 miniport,
                 "MiniportCoActivateVc",
                 miniport.miniport_co.CoActivateVcHandler,
@@ -106,7 +77,7 @@ class VcActivationMixin(VcMixin):
                 handle=vc.handle,
                 op=op.id,
             )
-            delivers = self._returned(op, status, "MiniportCoActivateVc", miniport, vc.handle)
+            delivers = self.ops.returned(op, status, "MiniportCoActivateVc", miniport, vc.handle)
             if delivers:
                 self._activated(vc, status, params)
             return call.status(status)
@@ -125,23 +96,23 @@ class VcActivationMixin(VcMixin):
         """The miniport completes a pended MiniportCoActivateVc; NDIS calls the call
         manager's ProtocolCmActivateVcComplete (nf-ndis-ndismcoactivatevccomplete)."""
         name = "NdisMCoActivateVcComplete"
-        status = self._status_arg(name, "Status", Status)
-        params = self._params_arg(name, CallParameters)
-        vc = self._vc_for(name, NdisVcHandle)
+        status = args.status(name, "Status", Status)
+        params = args.call_parameters(name, CallParameters)
+        vc = self.resolve.vc(name, NdisVcHandle)
         if vc is None:
             return None
         miniport = vc.adapter.driver
         op_id = None if vc.activate_op is None else vc.activate_op.id
-        with self._begin(name, miniport, handle=vc.handle, op=op_id) as call:
-            if not self._complete_op(vc.activate_op, name, miniport, vc.handle, status):
+        with self.k.begin(name, miniport, handle=vc.handle, op=op_id) as call:
+            if not self.ops.complete(vc.activate_op, name, miniport, vc.handle, status):
                 return call.void()
             self._activated(vc, status, params)
             cm = vc.cm
             assert cm is not None
-            self._call_void(
+            self.k.call_void(
                 cm,
                 "ProtocolCmActivateVcComplete",
-                self._cm_handlers_of(vc).CmActivateVcCompleteHandler,
+                vc.cm_handlers.CmActivateVcCompleteHandler,
                 status,
                 vc.cm_context,
                 params,
@@ -149,17 +120,6 @@ class VcActivationMixin(VcMixin):
                 op=op_id,
             )
             return call.void()
-
-    def _cm_handlers_of(self, vc: Vc) -> Any:
-        if vc.af is not None:
-            return vc.af.registration.cm_handlers
-        binding = next(
-            (b for b in vc.adapter.bindings if b.protocol is vc.creator and b.is_call_manager),
-            None,
-        )
-        if binding is None or binding.cm_handlers is None:
-            raise CondisInternalError(f"{vc.handle.label}: no call manager handlers")
-        return binding.cm_handlers
 
     @ddi("NdisMCmActivateVc")
     def NdisMCmActivateVc(
@@ -171,11 +131,11 @@ class VcActivationMixin(VcMixin):
         activation or deactivation is in progress.
         """
         name = "NdisMCmActivateVc"
-        params = self._params_arg(name, CallParameters)
-        vc = self._vc_for_cm(name, NdisVcHandle)
+        params = args.call_parameters(name, CallParameters)
+        vc = self.resolve.vc_for_cm(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
-        with self._begin(name, vc.adapter.driver, handle=vc.handle) as call:
+        with self.k.begin(name, vc.adapter.driver, handle=vc.handle) as call:
             if vc.state not in (VcState.CREATED, VcState.ACTIVE):
                 return call.status(NDIS_STATUS_FAILURE)
             vc.move(VcInput.ACTIVATE)
@@ -193,18 +153,18 @@ class VcActivationMixin(VcMixin):
         NOT_ACCEPTED when the VC is not active.
         """
         name = "NdisCmDeactivateVc"
-        vc = self._vc_for_cm(name, NdisVcHandle)
+        vc = self.resolve.vc_for_cm(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
         cm = vc.cm
         assert cm is not None
-        with self._begin(name, cm, handle=vc.handle) as call:
+        with self.k.begin(name, cm, handle=vc.handle) as call:
             if vc.state is not VcState.ACTIVE:
                 return call.status(NDIS_STATUS_NOT_ACCEPTED)
             vc.move(VcInput.DEACTIVATE)
             miniport = vc.adapter.driver
             assert miniport.miniport_co is not None
-            op = self._new_op(
+            op = self.ops.new(
                 "deactivate-vc",
                 "MiniportCoDeactivateVc",
                 ("NdisMCoDeactivateVcComplete",),
@@ -212,7 +172,7 @@ class VcActivationMixin(VcMixin):
             )
             vc.deactivate_op = op
             call.op = op.id
-            status = self._call_status(
+            status = self.k.call_status(
                 miniport,
                 "MiniportCoDeactivateVc",
                 miniport.miniport_co.CoDeactivateVcHandler,
@@ -220,7 +180,7 @@ class VcActivationMixin(VcMixin):
                 handle=vc.handle,
                 op=op.id,
             )
-            delivers = self._returned(op, status, "MiniportCoDeactivateVc", miniport, vc.handle)
+            delivers = self.ops.returned(op, status, "MiniportCoDeactivateVc", miniport, vc.handle)
             if delivers:
                 self._deactivated(vc, status)
             return call.status(status)
@@ -237,22 +197,22 @@ class VcActivationMixin(VcMixin):
         """The miniport completes a pended MiniportCoDeactivateVc; NDIS calls the call
         manager's ProtocolCmDeactivateVcComplete."""
         name = "NdisMCoDeactivateVcComplete"
-        status = self._status_arg(name, "Status", Status)
-        vc = self._vc_for(name, NdisVcHandle)
+        status = args.status(name, "Status", Status)
+        vc = self.resolve.vc(name, NdisVcHandle)
         if vc is None:
             return None
         miniport = vc.adapter.driver
         op_id = None if vc.deactivate_op is None else vc.deactivate_op.id
-        with self._begin(name, miniport, handle=vc.handle, op=op_id) as call:
-            if not self._complete_op(vc.deactivate_op, name, miniport, vc.handle, status):
+        with self.k.begin(name, miniport, handle=vc.handle, op=op_id) as call:
+            if not self.ops.complete(vc.deactivate_op, name, miniport, vc.handle, status):
                 return call.void()
             self._deactivated(vc, status)
             cm = vc.cm
             assert cm is not None
-            self._call_void(
+            self.k.call_void(
                 cm,
                 "ProtocolCmDeactivateVcComplete",
-                self._cm_handlers_of(vc).CmDeactivateVcCompleteHandler,
+                vc.cm_handlers.CmDeactivateVcCompleteHandler,
                 status,
                 vc.cm_context,
                 handle=vc.handle,
@@ -265,10 +225,10 @@ class VcActivationMixin(VcMixin):
         """An MCM marks a VC inactive (nf-ndis-ndismcmdeactivatevc): SUCCESS, or
         NOT_ACCEPTED when it is already inactive."""
         name = "NdisMCmDeactivateVc"
-        vc = self._vc_for_cm(name, NdisVcHandle)
+        vc = self.resolve.vc_for_cm(name, NdisVcHandle)
         if vc is None:
             return NDIS_STATUS_FAILURE
-        with self._begin(name, vc.adapter.driver, handle=vc.handle) as call:
+        with self.k.begin(name, vc.adapter.driver, handle=vc.handle) as call:
             if vc.state is not VcState.ACTIVE:
                 return call.status(NDIS_STATUS_NOT_ACCEPTED)
             vc.move(VcInput.DEACTIVATE)
