@@ -59,18 +59,16 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Final
 
-from condis.adapters import Adapter
-from condis.af_registration import AfRegistration, AfRegistrationMixin
-from condis.bindings import Binding, BindingState
+import condis.args as args
 from condis.constants import PASSIVE_LEVEL
+from condis.core import Core, Engine
 from condis.crossing import Returns, ddi, handler
-from condis.drivers import DriverBlock
 from condis.handles import AfHandle, BindingHandle
-from condis.machines import AF, AfInput, AfState, AfTransition, Row
-from condis.ops import Operation
-from condis.records import OpenAddressFamily
+from condis.machines import AF, BINDING, AfInput, AfState, AfTransition, BindingInput, Row
+from condis.ops import OPERATIONS, Operation
+from condis.records import AfRegistration, OpenAddressFamily
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -82,8 +80,8 @@ from condis.verifier.leaks import Leak
 
 __all__ = [
     "AF_TRANSITIONS",
+    "AfEngine",
     "AfInput",
-    "AfMixin",
     "AfRegistration",
     "AfState",
     "AfTransition",
@@ -105,23 +103,23 @@ handler(
 AF_TRANSITIONS: Final[Mapping[tuple[AfState, AfInput], Row]] = AF.legal()
 
 
-class AfMixin(AfRegistrationMixin):
-    """The address-family DDIs and the NDIS side of their handlers."""
+class AfEngine(Engine):
+    """Opening address families, and when an AF's handle dies."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ("_afs",)
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._afs: list[OpenAddressFamily] = []
 
-    def _leaks(self) -> Iterator[Leak]:
-        yield from super()._leaks()
+    def leaks(self) -> Iterator[Leak]:
         for af in self.address_families:
             yield Leak("AF", af.handle.label, af.client.protocol.name, f"still {af.state.value}")
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
+    def invariants(self) -> Iterator[str]:
         for af in self._afs:
             label = af.handle.label
-            live = self.handles.is_live(af.handle)
+            live = self.k.handles.is_live(af.handle)
             if live != (af.client_valid or af.cm_valid or af.notifying):
                 yield f"{label}: handle {'live' if live else 'closed'} but valid for " + (
                     "the client or the call manager" if not live else "neither side"
@@ -134,126 +132,33 @@ class AfMixin(AfRegistrationMixin):
     @property
     def address_families(self) -> tuple[OpenAddressFamily, ...]:
         """Every AF whose handle is still valid for either side."""
-        return tuple(a for a in self._afs if self.handles.is_live(a.handle))
+        return tuple(a for a in self._afs if self.k.handles.is_live(a.handle))
 
-    # --- teardown ---------------------------------------------------------------------------
+    @property
+    def history(self) -> tuple[OpenAddressFamily, ...]:
+        """Every AF ever opened, live or closed, oldest first."""
+        return tuple(self._afs)
 
     @staticmethod
-    def _af_children(af: OpenAddressFamily) -> list[str]:
+    def children(af: OpenAddressFamily) -> list[str]:
         """Labels of what still lives on the AF: its SAPs, then its VCs."""
         return [*(s.handle.label for s in af.saps), *(v.handle.label for v in af.vcs)]
 
-    def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
-        """Hook: every operation on the AF or on what lives on it."""
-        return [op for op in (af.open_op, af.close_op, af.notify_op) if op is not None]
+    @staticmethod
+    def operations_on(af: OpenAddressFamily) -> Iterator[Operation]:
+        """The AF's own open, close and close-notification operations."""
+        yield from (op for op in (af.open_op, af.close_op, af.notify_op) if op is not None)
 
-    def _check_teardown(
-        self,
-        afs: list[OpenAddressFamily],
-        where: str,
-        driver: DriverBlock,
-        *,
-        refused: bool = False,
-    ) -> None:
-        for af in afs:
-            for op in self._af_operations(af):
-                if op is not None and op.outstanding:
-                    self._violation(
-                        "CoNdisPendingOnTeardown",
-                        ddi=where,
-                        driver=driver,
-                        handle=af.handle,
-                        detail=f"{op.kind} operation #{op.id} ({op.handler}) is still "
-                        f"{op.state.value}",
-                        refused=refused,
-                    )
-            if af.state is not AfState.CLOSED:
-                self._violation(
-                    "CoNdisAfOpenOnTeardown",
-                    ddi=where,
-                    driver=driver,
-                    handle=af.handle,
-                    detail=f"AF {af.handle.label} of {af.client.protocol.name} is still "
-                    f"{af.state.value}",
-                    refused=refused,
-                )
-
-    def _binding_closing(self, binding: Binding, ddi_name: str) -> None:
-        super()._binding_closing(binding, ddi_name)
-        # Checked when NdisCloseAdapterEx is called, before it changes anything.
-        live = [af for af in binding.afs if self.handles.is_live(af.handle)]
-        self._check_teardown(live, ddi_name, binding.protocol, refused=True)
-        for reg in binding.registrations:
-            self._check_teardown(
-                [af for af in reg.afs if self.handles.is_live(af.handle)],
-                ddi_name,
-                binding.protocol,
-                refused=True,
-            )
-        for reg in binding.registrations:
-            self._withdraw(reg)
-
-    def _adapter_halted(self, adapter: Adapter) -> None:
-        super()._adapter_halted(adapter)
-        for reg in list(adapter.registrations):
-            if reg.is_mcm:
-                self._check_teardown(
-                    [af for af in reg.afs if self.handles.is_live(af.handle)],
-                    "MiniportHaltEx",
-                    reg.cm,
-                )
-            self._withdraw(reg)
-
-    def _release(self, af: OpenAddressFamily) -> None:
+    def release(self, af: OpenAddressFamily) -> None:
         """Close the handle once neither side may use it."""
         if af.client_valid or af.cm_valid or af.notifying:
             return
-        if self.handles.is_live(af.handle):
-            self.handles.close(af.handle)
+        if self.k.handles.is_live(af.handle):
+            self.k.handles.close(af.handle)
         if af in af.client.afs:
             af.client.afs.remove(af)
         if af in af.registration.afs:
             af.registration.afs.remove(af)
-
-    # --- handle checks ------------------------------------------------------------------------
-
-    def _af_for_client(self, ddi_name: str, handle: object) -> OpenAddressFamily | None:
-        af = self._resolve(ddi_name, "NdisAfHandle", handle, AfHandle)
-        if not isinstance(af, OpenAddressFamily):
-            return None
-        if not af.client_valid:
-            rule = "NdisHandleNotYetValid" if af.state is AfState.OPENING else "NdisHandleStale"
-            why = (
-                "is not valid for the client until its open completes"
-                if af.state is AfState.OPENING
-                else "became invalid for the client when it called NdisClCloseAddressFamily"
-            )
-            self._violation(
-                rule,
-                refused=True,
-                ddi=ddi_name,
-                driver=self.current_driver or af.client.protocol,
-                handle=af.handle,
-                detail=f"NdisAfHandle {af.handle.label} {why}",
-            )
-            return None
-        return af
-
-    def _af_for_cm(self, ddi_name: str, handle: object) -> OpenAddressFamily | None:
-        af = self._resolve(ddi_name, "NdisAfHandle", handle, AfHandle)
-        if not isinstance(af, OpenAddressFamily):
-            return None
-        if not af.cm_valid:
-            self._violation(
-                "NdisHandleStale",
-                refused=True,
-                ddi=ddi_name,
-                driver=self.current_driver or af.cm,
-                handle=af.handle,
-                detail=f"NdisAfHandle {af.handle.label} is no longer valid for the call manager",
-            )
-            return None
-        return af
 
     # --- open ---------------------------------------------------------------------------------
 
@@ -275,12 +180,12 @@ class AfMixin(AfRegistrationMixin):
         it cannot allocate.
         """
         name = "NdisClOpenAddressFamilyEx"
-        family = self._family_arg(name, AddressFamily)
-        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        family = args.family(name, AddressFamily)
+        binding = self.resolve.binding(name, "NdisBindingHandle", NdisBindingHandle)
         if binding is None:
             return NDIS_STATUS_FAILURE, None
-        with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
-            if not binding.is_client or binding.state is BindingState.CLOSING:
+        with self.k.begin(name, binding.protocol, handle=NdisBindingHandle) as call:
+            if not binding.is_client or BINDING.guard(binding.state, BindingInput.OPEN_AF).refused:
                 return call.status(NDIS_STATUS_FAILURE), None
             reg = next(
                 (
@@ -291,15 +196,14 @@ class AfMixin(AfRegistrationMixin):
                 None,
             )
             if reg is None or (
-                reg.binding is not None and reg.binding.state is not BindingState.RUNNING
+                reg.binding is not None
+                and BINDING.guard(reg.binding.state, BindingInput.SERVE_OPEN).refused
             ):
                 return call.status(NDIS_STATUS_FAILURE), None
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES), None
-            handle = self.handles.issue(AfHandle, None)
-            op = self._new_op(
-                "open-af", "ProtocolCmOpenAf", (reg.spelling("OpenAddressFamilyComplete"),), handle
-            )
+            handle = self.k.handles.issue(AfHandle, None)
+            op = self.ops.start(OPERATIONS["open-af"], handle, mcm=reg.is_mcm)
             af = OpenAddressFamily(
                 handle=handle,
                 registration=reg,
@@ -308,24 +212,21 @@ class AfMixin(AfRegistrationMixin):
                 client_context=ClientAfContext,
                 open_op=op,
             )
-            self.handles.attach(handle, af)
+            self.k.handles.attach(handle, af)
             self._afs.append(af)
             binding.afs.append(af)
             reg.afs.append(af)
             call.handle = handle
-            status, context = self._invoke(
+            status, context, delivers = self.ops.run(
+                op,
                 reg.cm,
-                "ProtocolCmOpenAf",
                 reg.cm_handlers.CmOpenAfHandler,
                 reg.cm_binding_context,
                 family,
                 handle,
                 handle=handle,
-                op=op.id,
                 returns=Returns.STATUS_OUT,
             )
-            assert status is not None
-            delivers = self._returned(op, status, "ProtocolCmOpenAf", reg.cm, handle)
             if not delivers:
                 return call.status(status, result=handle), handle
             self._open_finished(af, status, context)
@@ -341,17 +242,17 @@ class AfMixin(AfRegistrationMixin):
         else:
             af.move(AfInput.OPEN_FAILED)
             af.cm_valid = False
-            self._release(af)
+            self.release(af)
 
     def _open_af_complete(
         self, spelling: str, Status: object, NdisAfHandle: object, CallMgrAfContext: object
     ) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        af = self._af_for_cm(spelling, NdisAfHandle)
+        status = args.status(spelling, "Status", Status)
+        af = self.resolve.af_for_cm(spelling, NdisAfHandle)
         if af is None:
             return None
-        with self._begin(spelling, af.cm, handle=af.handle, op=af.open_op.id) as call:
-            if not self._complete_op(af.open_op, spelling, af.cm, af.handle, status):
+        with self.k.begin(spelling, af.cm, handle=af.handle, op=af.open_op.id) as call:
+            if not self.ops.complete(af.open_op, spelling, af.cm, af.handle, status):
                 return call.void()
             succeeded = status == NDIS_STATUS_SUCCESS
             if succeeded:
@@ -360,12 +261,12 @@ class AfMixin(AfRegistrationMixin):
                 af.client_valid = True
             else:
                 af.move(AfInput.OPEN_FAILED)
-            af.open_delivery = self._call_passive(
+            af.open_delivery = self.k.call_passive(
                 "NDIS calls ProtocolClOpenAfCompleteEx", lambda: self._deliver_open(af, status)
             )
             if not succeeded:
                 af.cm_valid = False
-                self._release(af)
+                self.release(af)
             return call.void()
 
     def _deliver_open(self, af: OpenAddressFamily, status: NDIS_STATUS) -> None:
@@ -373,7 +274,7 @@ class AfMixin(AfRegistrationMixin):
         af.open_delivery = None
         handlers = af.client.client_handlers
         assert handlers is not None
-        self._call_void(
+        self.k.call_void(
             af.client.protocol,
             "ProtocolClOpenAfCompleteEx",
             handlers.ClOpenAfCompleteHandlerEx,
@@ -385,7 +286,7 @@ class AfMixin(AfRegistrationMixin):
             irql=PASSIVE_LEVEL,
         )
 
-    def _deliver_open_first(self, af: OpenAddressFamily) -> None:
+    def deliver_open_first(self, af: OpenAddressFamily) -> None:
         """If the client has yet to hear that its open succeeded, tell it now.
 
         NDIS calls this before it calls the client about the AF for another
@@ -393,7 +294,7 @@ class AfMixin(AfRegistrationMixin):
         the queued delivery is withdrawn and done here instead.
         """
         item = af.open_delivery
-        if item is not None and self.scheduler.cancel(item):
+        if item is not None and self.k.scheduler.cancel(item):
             self._deliver_open(af, NDIS_STATUS_SUCCESS)
 
     @ddi("NdisCmOpenAddressFamilyComplete")

@@ -19,9 +19,14 @@ released when the handler returns, since the client may use it until then.
 
 from __future__ import annotations
 
-from condis.af import AfInput, AfMixin, AfState, OpenAddressFamily
+import condis.args as args
+from condis.af import AfEngine
+from condis.core import Core, Engine
 from condis.crossing import ddi
 from condis.handles import AfHandle
+from condis.machines import AF, AfInput, AfState
+from condis.ops import OPERATIONS
+from condis.records import OpenAddressFamily
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -30,11 +35,17 @@ from condis.status import (
     NDIS_STATUS_SUCCESS,
 )
 
-__all__ = ["AfCloseMixin"]
+__all__ = ["AfCloseEngine"]
 
 
-class AfCloseMixin(AfMixin):
+class AfCloseEngine(Engine):
     """The AF close DDIs and the NDIS side of their handlers."""
+
+    __slots__ = ("_afs",)
+
+    def __init__(self, core: Core, afs: AfEngine) -> None:
+        super().__init__(core)
+        self._afs = afs
 
     # --- client-initiated close ------------------------------------------------------------
 
@@ -48,15 +59,16 @@ class AfCloseMixin(AfMixin):
         stays open).
         """
         name = "NdisClCloseAddressFamily"
-        af = self._af_for_client(name, NdisAfHandle)
+        af = self.resolve.af_for_client(name, NdisAfHandle)
         if af is None:
             return NDIS_STATUS_FAILURE
-        with self._begin(name, af.client.protocol, handle=af.handle) as call:
-            if af.state is not AfState.OPEN:
-                return call.status(NDIS_STATUS_FAILURE)
-            children = self._af_children(af)
+        with self.k.begin(name, af.client.protocol, handle=af.handle) as call:
+            row = AF.guard(af.state, AfInput.CLOSE)
+            if row.refused:
+                return call.status(row.refusal)
+            children = self._afs.children(af)
             if children:
-                self._violation(
+                self.k.violation(
                     "CoNdisAfCloseWithChildren",
                     refused=True,
                     ddi=name,
@@ -68,24 +80,13 @@ class AfCloseMixin(AfMixin):
             reg = af.registration
             af.client_valid = False
             af.move(AfInput.CLOSE)
-            op = self._new_op(
-                "close-af",
-                "ProtocolCmCloseAf",
-                (reg.spelling("CloseAddressFamilyComplete"),),
-                af.handle,
-            )
-            af.close_op = op
+            op = af.close_op = self.ops.start(OPERATIONS["close-af"], af.handle, mcm=reg.is_mcm)
             call.op = op.id
-            status = self._call_status(
-                reg.cm,
-                "ProtocolCmCloseAf",
-                reg.cm_handlers.CmCloseAfHandler,
-                af.cm_context,
-                handle=af.handle,
-                op=op.id,
-            )
-            if status not in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING, NDIS_STATUS_NOT_ACCEPTED):
-                self._violation(
+
+            def check(status: NDIS_STATUS) -> NDIS_STATUS:
+                if status in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING, NDIS_STATUS_NOT_ACCEPTED):
+                    return status
+                self.k.violation(
                     "CoNdisHandlerStatus",
                     ddi="ProtocolCmCloseAf",
                     driver=reg.cm,
@@ -93,8 +94,16 @@ class AfCloseMixin(AfMixin):
                     detail=f"returned {status}; ProtocolCmCloseAf returns NDIS_STATUS_SUCCESS, "
                     "NDIS_STATUS_PENDING or NDIS_STATUS_NOT_ACCEPTED",
                 )
-                status = NDIS_STATUS_NOT_ACCEPTED
-            delivers = self._returned(op, status, "ProtocolCmCloseAf", reg.cm, af.handle)
+                return NDIS_STATUS_NOT_ACCEPTED
+
+            status, _, delivers = self.ops.run(
+                op,
+                reg.cm,
+                reg.cm_handlers.CmCloseAfHandler,
+                af.cm_context,
+                handle=af.handle,
+                check=check,
+            )
             if delivers:
                 self._close_finished(af, status)
             return call.status(status)
@@ -103,24 +112,24 @@ class AfCloseMixin(AfMixin):
         if status == NDIS_STATUS_SUCCESS:
             af.move(AfInput.CLOSE_SUCCEEDED)
             af.cm_valid = False
-            self._release(af)
+            self._afs.release(af)
         else:
             af.move(AfInput.CLOSE_REFUSED)
             af.client_valid = True
 
     def _close_af_complete(self, spelling: str, Status: object, NdisAfHandle: object) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        af = self._af_for_cm(spelling, NdisAfHandle)
+        status = args.status(spelling, "Status", Status)
+        af = self.resolve.af_for_cm(spelling, NdisAfHandle)
         if af is None:
             return None
         op_id = None if af.close_op is None else af.close_op.id
-        with self._begin(spelling, af.cm, handle=af.handle, op=op_id) as call:
+        with self.k.begin(spelling, af.cm, handle=af.handle, op=op_id) as call:
             # Report a bad Status before the operation is consumed, so that a strict
             # host is left as it was.
             op = af.close_op
             bad = status not in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING)  # PENDING: below
             if bad and op is not None and op.outstanding:
-                self._violation(
+                self.k.violation(
                     "CoNdisCompleteStatus",
                     refused=True,
                     ddi=spelling,
@@ -128,7 +137,7 @@ class AfCloseMixin(AfMixin):
                     handle=af.handle,
                     detail=f"Status is {status}; the call manager sets it to NDIS_STATUS_SUCCESS",
                 )
-            if not self._complete_op(af.close_op, spelling, af.cm, af.handle, status):
+            if not self.ops.complete(af.close_op, spelling, af.cm, af.handle, status):
                 return call.void()
             if status != NDIS_STATUS_SUCCESS:
                 self._close_finished(af, status)
@@ -136,7 +145,7 @@ class AfCloseMixin(AfMixin):
             af.move(AfInput.CLOSE_SUCCEEDED)
             handlers = af.client.client_handlers
             assert handlers is not None
-            self._call_void(
+            self.k.call_void(
                 af.client.protocol,
                 "ProtocolClCloseAfComplete",
                 handlers.ClCloseAfCompleteHandler,
@@ -146,7 +155,7 @@ class AfCloseMixin(AfMixin):
                 op=op_id,
             )
             af.cm_valid = False
-            self._release(af)
+            self._afs.release(af)
             return call.void()
 
     @ddi("NdisCmCloseAddressFamilyComplete")
@@ -172,14 +181,14 @@ class AfCloseMixin(AfMixin):
     # --- call-manager-initiated close ------------------------------------------------------
 
     def _notify_close(self, spelling: str, NdisAfHandle: object) -> NDIS_STATUS:
-        af = self._af_for_cm(spelling, NdisAfHandle)
+        af = self.resolve.af_for_cm(spelling, NdisAfHandle)
         if af is None:
             return NDIS_STATUS_FAILURE
         reg = af.registration
-        with self._begin(spelling, af.cm, handle=af.handle) as call:
+        with self.k.begin(spelling, af.cm, handle=af.handle) as call:
             expected = reg.spelling("NotifyCloseAddressFamily")
             if spelling != expected:
-                self._violation(
+                self.k.violation(
                     "CoNdisMcmSpelling",
                     refused=True,
                     ddi=spelling,
@@ -189,44 +198,34 @@ class AfCloseMixin(AfMixin):
                     f"{'an MCM' if reg.is_mcm else 'a stand-alone call manager'} "
                     f"and must call {expected}",
                 )
-            if af.state is not AfState.OPEN or af.notifying:
+            if AF.guard(af.state, AfInput.NOTIFY_CLOSE).refused or af.notifying:
                 return call.status(NDIS_STATUS_FAILURE)
-            self._deliver_open_first(af)
-            if af.state is not AfState.OPEN:
+            self._afs.deliver_open_first(af)
+            if AF.guard(af.state, AfInput.NOTIFY_CLOSE).refused:
                 # The client closed the AF as soon as it heard it was open.
                 return call.status(NDIS_STATUS_FAILURE)
-            op = self._new_op(
-                "notify-close-af",
-                "ProtocolClNotifyCloseAf",
-                ("NdisClNotifyCloseAddressFamilyComplete",),
-                af.handle,
-            )
-            af.notify_op = op
+            op = af.notify_op = self.ops.start(OPERATIONS["notify-close-af"], af.handle)
             call.op = op.id
             handlers = af.client.client_handlers
             assert handlers is not None
-            status = self._call_status(
+            status, _, delivers = self.ops.run(
+                op,
                 af.client.protocol,
-                "ProtocolClNotifyCloseAf",
                 handlers.ClNotifyCloseAfHandler,
                 af.client_context,
                 handle=af.handle,
-                op=op.id,
-            )
-            delivers = self._returned(
-                op, status, "ProtocolClNotifyCloseAf", af.client.protocol, af.handle
             )
             if delivers:
                 self._check_notify_result(af, status, "ProtocolClNotifyCloseAf")
             # Also when the client completed the notification inside the handler and
             # then returned PENDING: its completion could not release the handle while
             # the handler still ran, and that return is the notification's end.
-            self._release(af)
+            self._afs.release(af)
             return call.status(status)
 
     def _check_notify_result(self, af: OpenAddressFamily, status: NDIS_STATUS, where: str) -> None:
         if status == NDIS_STATUS_SUCCESS and af.state is AfState.OPEN:
-            self._violation(
+            self.k.violation(
                 "CoNdisNotifyCloseNotClosed",
                 ddi=where,
                 driver=af.client.protocol,
@@ -262,16 +261,16 @@ class AfCloseMixin(AfMixin):
         call manager's ProtocolCmNotifyCloseAfComplete with Status.
         """
         name = "NdisClNotifyCloseAddressFamilyComplete"
-        status = self._status_arg(name, "Status", Status)
-        af = self._resolve(name, "NdisAfHandle", NdisAfHandle, AfHandle)
+        status = args.status(name, "Status", Status)
+        af = self.resolve.handle(name, "NdisAfHandle", NdisAfHandle, AfHandle)
         if not isinstance(af, OpenAddressFamily):
             return None
         op_id = None if af.notify_op is None else af.notify_op.id
-        with self._begin(name, af.client.protocol, handle=af.handle, op=op_id) as call:
-            if not self._complete_op(af.notify_op, name, af.client.protocol, af.handle, status):
+        with self.k.begin(name, af.client.protocol, handle=af.handle, op=op_id) as call:
+            if not self.ops.complete(af.notify_op, name, af.client.protocol, af.handle, status):
                 return call.void()
             self._check_notify_result(af, status, name)
-            self._call_void(
+            self.k.call_void(
                 af.cm,
                 "ProtocolCmNotifyCloseAfComplete",
                 af.registration.cm_handlers.CmNotifyCloseAfCompleteHandler,
@@ -280,5 +279,5 @@ class AfCloseMixin(AfMixin):
                 handle=af.handle,
                 op=op_id,
             )
-            self._release(af)
+            self._afs.release(af)
             return call.void()

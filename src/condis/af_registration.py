@@ -25,14 +25,22 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from condis.adapters import Adapter, AdapterState
-from condis.bindings import Binding, BindingMixin, BindingState, OpenState
+import condis.args as args
 from condis.constants import PASSIVE_LEVEL
+from condis.core import Core, Engine
 from condis.crossing import ddi
 from condis.handles import AdapterHandle, BindingHandle
-from condis.records import AfRegistration
+from condis.machines import (
+    ADAPTER,
+    BINDING,
+    BINDING_OPEN,
+    AdapterInput,
+    BindingInput,
+    BindingState,
+    OpenInput,
+)
+from condis.records import Adapter, AfRegistration, Binding
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -41,18 +49,19 @@ from condis.status import (
 )
 from condis.structs import CO_ADDRESS_FAMILY
 
-__all__ = ["AfRegistration", "AfRegistrationMixin"]
+__all__ = ["AfRegistration", "AfRegistry"]
 
 
-class AfRegistrationMixin(BindingMixin):
+class AfRegistry(Engine):
     """Call managers' AF offers and their announcement to bound protocols."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ("_registrations",)
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._registrations: list[AfRegistration] = []
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
+    def invariants(self) -> Iterator[str]:
         for reg in self._registrations:
             listed = reg in reg.adapter.registrations
             if reg.withdrawn == listed:
@@ -67,9 +76,14 @@ class AfRegistrationMixin(BindingMixin):
         """Every AF offer that is live, in registration order."""
         return tuple(r for r in self._registrations if r.live)
 
-    # --- announcing offers ---------------------------------------------------------------
+    @property
+    def history(self) -> tuple[AfRegistration, ...]:
+        """Every AF offer ever made, live or withdrawn, in registration order."""
+        return tuple(self._registrations)
 
-    def _announce(self, reg: AfRegistration) -> None:
+    # --- announcing offers -----------------------------------------------------------------
+
+    def announce(self, reg: AfRegistration) -> None:
         """Tell every bound CoNDIS protocol on the adapter about `reg`."""
         if reg.withdrawn:
             return
@@ -89,7 +103,7 @@ class AfRegistrationMixin(BindingMixin):
         if co is None or co.CoAfRegisterNotifyHandler is None:
             return
         reg.notified.append(binding)
-        self._call_void(
+        self.k.call_void(
             binding.protocol,
             "ProtocolCoAfRegisterNotify",
             co.CoAfRegisterNotifyHandler,
@@ -99,43 +113,33 @@ class AfRegistrationMixin(BindingMixin):
             irql=PASSIVE_LEVEL,
         )
 
-    def _adapter_started(self, adapter: Adapter) -> None:
+    def adapter_started(self, adapter: Adapter) -> None:
+        """MiniportInitializeEx succeeded: the offers made in it are announced, to each
+        protocol as its bind completes."""
         for reg in adapter.registrations:
-            reg.announced = True  # clients hear of it as each bind completes
-        super()._adapter_started(adapter)
+            reg.announced = True
 
-    def _binding_bound(self, binding: Binding) -> None:
-        super()._binding_bound(binding)
+    def binding_bound(self, binding: Binding) -> None:
+        """A bind completed: the protocol hears of the adapter's announced offers, and a
+        call manager's own offers made during its bind are announced."""
         for reg in list(binding.adapter.registrations):
             if reg.announced and reg.binding is not binding:
                 self._notify_offer(binding, reg)
         for reg in list(binding.registrations):
             if not reg.announced:
-                self._announce(reg)
+                self.announce(reg)
 
-    def _withdraw(self, reg: AfRegistration) -> None:
+    def withdraw(self, reg: AfRegistration) -> None:
         reg.withdrawn = True
         if reg in reg.adapter.registrations:
             reg.adapter.registrations.remove(reg)
 
-    def _adapter_init_failed(self, adapter: Adapter) -> None:
-        super()._adapter_init_failed(adapter)
+    def adapter_init_failed(self, adapter: Adapter) -> None:
+        """MiniportInitializeEx failed: the offers made in it go."""
         for reg in list(adapter.registrations):
-            self._withdraw(reg)
+            self.withdraw(reg)
 
-    @staticmethod
-    def _family_arg(ddi_name: str, value: object) -> CO_ADDRESS_FAMILY:
-        if value is None:
-            raise ValueError(f"{ddi_name}: AddressFamily is required (got None)")
-        if not isinstance(value, CO_ADDRESS_FAMILY):
-            raise TypeError(
-                f"{ddi_name}: AddressFamily must be a CO_ADDRESS_FAMILY, not {type(value).__name__}"
-            )
-        if isinstance(value.AddressFamily, bool) or not isinstance(value.AddressFamily, int):
-            raise TypeError(f"{ddi_name}: AddressFamily.AddressFamily must be an int (NDIS_AF)")
-        return value
-
-    # --- registration -------------------------------------------------------------------------
+    # --- registration ----------------------------------------------------------------------
 
     @ddi("NdisMCmRegisterAddressFamilyEx")
     def NdisMCmRegisterAddressFamilyEx(
@@ -149,29 +153,29 @@ class AfRegistrationMixin(BindingMixin):
         when NDIS cannot allocate its tracking state.
         """
         name = "NdisMCmRegisterAddressFamilyEx"
-        family = self._family_arg(name, AddressFamily)
-        adapter = self._adapter_for(name, MiniportAdapterHandle)
+        family = args.family(name, AddressFamily)
+        adapter = self.resolve.adapter(name, MiniportAdapterHandle)
         if adapter is None:
             return NDIS_STATUS_FAILURE
-        with self._begin(name, adapter.driver, handle=MiniportAdapterHandle) as call:
+        with self.k.begin(name, adapter.driver, handle=MiniportAdapterHandle) as call:
             if not adapter.driver.is_mcm:
                 return call.status(NDIS_STATUS_FAILURE)
-            if adapter.state not in (AdapterState.INITIALIZING, AdapterState.RUNNING):
+            if ADAPTER.guard(adapter.state, AdapterInput.REGISTER_AF).refused:
                 return call.status(NDIS_STATUS_FAILURE)
             for reg in adapter.registrations:
                 if reg.is_mcm and reg.family.AddressFamily == family.AddressFamily:
                     return call.status(NDIS_STATUS_FAILURE)
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES)
             for reg in list(adapter.registrations):
                 if reg.family.AddressFamily == family.AddressFamily:
                     reg.displaced = True
-                    self._withdraw(reg)
+                    self.withdraw(reg)
             reg = AfRegistration(family=family, adapter=adapter, cm=adapter.driver, binding=None)
             self._registrations.append(reg)
             adapter.registrations.append(reg)
-            if adapter.state is AdapterState.RUNNING:
-                self._defer("NDIS announces an address family", lambda: self._announce(reg))
+            if adapter.is_up:
+                self.k.defer("NDIS announces an address family", lambda: self.announce(reg))
             return call.status(NDIS_STATUS_SUCCESS)
 
     @ddi("NdisCmRegisterAddressFamilyEx")
@@ -187,21 +191,24 @@ class AfRegistrationMixin(BindingMixin):
         cannot allocate.
         """
         name = "NdisCmRegisterAddressFamilyEx"
-        family = self._family_arg(name, AddressFamily)
-        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        family = args.family(name, AddressFamily)
+        binding = self.resolve.binding(name, "NdisBindingHandle", NdisBindingHandle)
         if binding is None:
             return NDIS_STATUS_FAILURE
-        with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
+        with self.k.begin(name, binding.protocol, handle=NdisBindingHandle) as call:
             if not binding.is_call_manager or binding.co_handlers is None:
                 return call.status(NDIS_STATUS_FAILURE)
             if not binding.adapter.driver.is_co_miniport:
                 return call.status(NDIS_STATUS_FAILURE)
-            if binding.state is BindingState.CLOSING or binding.open_state is not OpenState.OPEN:
+            if (
+                BINDING.guard(binding.state, BindingInput.REGISTER_AF).refused
+                or BINDING_OPEN.guard(binding.open_state, OpenInput.REGISTER_AF).refused
+            ):
                 return call.status(NDIS_STATUS_FAILURE)
             for reg in binding.adapter.registrations:
                 if reg.family.AddressFamily == family.AddressFamily:
                     return call.status(NDIS_STATUS_FAILURE)
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES)
             reg = AfRegistration(
                 family=family, adapter=binding.adapter, cm=binding.protocol, binding=binding
@@ -210,5 +217,5 @@ class AfRegistrationMixin(BindingMixin):
             binding.adapter.registrations.append(reg)
             binding.registrations.append(reg)
             if binding.state is BindingState.RUNNING:
-                self._defer("NDIS announces an address family", lambda: self._announce(reg))
+                self.k.defer("NDIS announces an address family", lambda: self.announce(reg))
             return call.status(NDIS_STATUS_SUCCESS)

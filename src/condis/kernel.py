@@ -68,7 +68,7 @@ from condis.handles import NDIS_HANDLE, HandleTable, new_host_id
 from condis.machines import Transition
 from condis.records import DriverBlock
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind, Policy, Scheduler
-from condis.status import NDIS_STATUS, NDIS_STATUS_FAILURE, NDIS_STATUS_NOT_SUPPORTED
+from condis.status import NDIS_STATUS, NDIS_STATUS_NOT_SUPPORTED
 from condis.trace import Phase, RecordKind, Trace, TraceRecord
 from condis.verifier import FaultInjector, Mode, Verifier
 
@@ -259,7 +259,7 @@ class Kernel:
             self.violation(
                 row.rule, refused=True, ddi=ddi, driver=driver, handle=handle, detail=detail
             )
-        return NDIS_STATUS_FAILURE if row.status is None else row.status
+        return row.refusal
 
     def allocation_fails(self, point: str) -> bool:
         """Ask fault injection whether NDIS's allocation at `point` fails now."""

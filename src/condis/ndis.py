@@ -21,19 +21,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from condis.af import AfEngine
+from condis.af_close import AfCloseEngine
+from condis.af_registration import AfRegistry
 from condis.call import CallEngine
 from condis.call_close import CallCloseEngine
 from condis.call_incoming import IncomingCallEngine
 from condis.data import DataEngine, InFlight
 from condis.handles import VcHandle
-from condis.lifecycle import CallEnd
+from condis.lifecycle import CallEnd, Teardown
 from condis.oid import OidEngine
-from condis.ops import Operation
 from condis.party import PartyEngine
 from condis.qos import QosEngine
-from condis.records import Adapter, Binding, Call, OpenAddressFamily, Party, Vc
+from condis.records import (
+    Adapter,
+    AfRegistration,
+    Binding,
+    Call,
+    OpenAddressFamily,
+    Party,
+    RegisteredSap,
+    Vc,
+)
 from condis.routes import route
-from condis.sap import SapMixin
+from condis.sap import SapEngine
 from condis.scheduler import Policy
 from condis.spinlocks import SyncMixin
 from condis.status_ind import StatusEngine
@@ -49,7 +60,7 @@ from condis.verifier.leaks import Leak
 __all__ = ["Ndis"]
 
 
-class Ndis(SapMixin, TimerMixin, SyncMixin, UnloadMixin):
+class Ndis(TimerMixin, SyncMixin, UnloadMixin):
     """One host's NDIS: drivers, adapters, bindings, AFs, deferred work, verifier.
 
     Args:
@@ -70,6 +81,10 @@ class Ndis(SapMixin, TimerMixin, SyncMixin, UnloadMixin):
     ) -> None:
         super().__init__(policy=policy, mode=mode, watchdog_ms=watchdog_ms)
         core = self.core
+        self._registry = AfRegistry(core)
+        self._afs = AfEngine(core)
+        self._af_close = AfCloseEngine(core, self._afs)
+        self._saps = SapEngine(core)
         self._party = PartyEngine(core)
         self._qos = QosEngine(core)
         self._call_end = CallEnd(self._qos)
@@ -82,8 +97,47 @@ class Ndis(SapMixin, TimerMixin, SyncMixin, UnloadMixin):
         self._status = StatusEngine(self.core)
         self._oid = OidEngine(self.core)
         self._data = DataEngine(self.core)
+        self._teardown = Teardown(
+            self.k,
+            self._registry,
+            self._afs,
+            self._saps,
+            self._vc,
+            self._calls,
+            self._qos,
+            self._party,
+            self._data,
+        )
         self.data_counts = self._data.data_counts
 
+    # --- address families and SAPs ------------------------------------------------------------
+    NdisMCmRegisterAddressFamilyEx = route("_registry", AfRegistry.NdisMCmRegisterAddressFamilyEx)
+    NdisCmRegisterAddressFamilyEx = route("_registry", AfRegistry.NdisCmRegisterAddressFamilyEx)
+    NdisClOpenAddressFamilyEx = route("_afs", AfEngine.NdisClOpenAddressFamilyEx)
+    NdisCmOpenAddressFamilyComplete = route("_afs", AfEngine.NdisCmOpenAddressFamilyComplete)
+    NdisMCmOpenAddressFamilyComplete = route("_afs", AfEngine.NdisMCmOpenAddressFamilyComplete)
+    NdisClCloseAddressFamily = route("_af_close", AfCloseEngine.NdisClCloseAddressFamily)
+    NdisCmCloseAddressFamilyComplete = route(
+        "_af_close", AfCloseEngine.NdisCmCloseAddressFamilyComplete
+    )
+    NdisMCmCloseAddressFamilyComplete = route(
+        "_af_close", AfCloseEngine.NdisMCmCloseAddressFamilyComplete
+    )
+    NdisCmNotifyCloseAddressFamily = route(
+        "_af_close", AfCloseEngine.NdisCmNotifyCloseAddressFamily
+    )
+    NdisMCmNotifyCloseAddressFamily = route(
+        "_af_close", AfCloseEngine.NdisMCmNotifyCloseAddressFamily
+    )
+    NdisClNotifyCloseAddressFamilyComplete = route(
+        "_af_close", AfCloseEngine.NdisClNotifyCloseAddressFamilyComplete
+    )
+    NdisClRegisterSap = route("_saps", SapEngine.NdisClRegisterSap)
+    NdisCmRegisterSapComplete = route("_saps", SapEngine.NdisCmRegisterSapComplete)
+    NdisMCmRegisterSapComplete = route("_saps", SapEngine.NdisMCmRegisterSapComplete)
+    NdisClDeregisterSap = route("_saps", SapEngine.NdisClDeregisterSap)
+    NdisCmDeregisterSapComplete = route("_saps", SapEngine.NdisCmDeregisterSapComplete)
+    NdisMCmDeregisterSapComplete = route("_saps", SapEngine.NdisMCmDeregisterSapComplete)
     # --- VCs -------------------------------------------------------------------------------
     NdisCoCreateVc = route("_vc", VcEngine.NdisCoCreateVc)
     NdisMCmCreateVc = route("_vc", VcEngine.NdisMCmCreateVc)
@@ -185,8 +239,25 @@ class Ndis(SapMixin, TimerMixin, SyncMixin, UnloadMixin):
     def pending_oid_requests(self) -> tuple[NDIS_OID_REQUEST, ...]:
         return self._oid.pending_oid_requests
 
+    @property
+    def registrations(self) -> tuple[AfRegistration, ...]:
+        """Every AF offer that is live, in registration order."""
+        return self._registry.registrations
+
+    @property
+    def address_families(self) -> tuple[OpenAddressFamily, ...]:
+        """Every AF whose handle is still valid for either side."""
+        return self._afs.address_families
+
+    @property
+    def saps(self) -> tuple[RegisteredSap, ...]:
+        """Every SAP whose handle is still valid for either side."""
+        return self._saps.saps
+
     def _leaks(self) -> Iterator[Leak]:
         yield from super()._leaks()
+        yield from self._afs.leaks()
+        yield from self._saps.leaks()
         yield from self._vc.leaks()
         yield from self._calls.leaks()
         yield from self._party.leaks()
@@ -194,26 +265,32 @@ class Ndis(SapMixin, TimerMixin, SyncMixin, UnloadMixin):
 
     def _invariants(self) -> Iterator[str]:
         yield from super()._invariants()
+        yield from self._registry.invariants()
+        yield from self._afs.invariants()
+        yield from self._saps.invariants()
         yield from self._vc.invariants()
         yield from self._calls.invariants()
         yield from self._party.invariants(v.call for v in self._vc.vcs if v.call is not None)
         yield from self._data.invariants(self._vc.vcs)
 
-    def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
-        ops = super()._af_operations(af)
-        ops.extend(self._vc.operations_on(af))
-        ops.extend(self._calls.operations_on(af))
-        ops.extend(self._qos.operations_on(af))
-        ops.extend(self._party.operations_on(af))
-        return ops
+    def _adapter_started(self, adapter: Adapter) -> None:
+        self._registry.adapter_started(adapter)
+        super()._adapter_started(adapter)
+
+    def _adapter_init_failed(self, adapter: Adapter) -> None:
+        super()._adapter_init_failed(adapter)
+        self._registry.adapter_init_failed(adapter)
+
+    def _binding_bound(self, binding: Binding) -> None:
+        super()._binding_bound(binding)
+        self._registry.binding_bound(binding)
 
     def _binding_closing(self, binding: Binding, ddi_name: str) -> None:
-        self._vc.binding_closing(binding, ddi_name)
+        self._teardown.binding_closing(binding, ddi_name)
         super()._binding_closing(binding, ddi_name)
 
     def _adapter_halted(self, adapter: Adapter) -> None:
-        self._data.adapter_halted(adapter)
-        self._vc.adapter_halted(adapter)
+        self._teardown.adapter_halted(adapter)
         super()._adapter_halted(adapter)
 
     def snapshot(self) -> dict[str, Any]:
@@ -247,7 +324,7 @@ class Ndis(SapMixin, TimerMixin, SyncMixin, UnloadMixin):
                     r.withdrawn,
                     tuple(b.label for b in r.notified),
                 )
-                for r in self._registrations
+                for r in self._registry.history
             ],
             "afs": [
                 (
@@ -259,10 +336,11 @@ class Ndis(SapMixin, TimerMixin, SyncMixin, UnloadMixin):
                         (o.kind, o.state.value) for o in (a.open_op, a.close_op, a.notify_op) if o
                     ),
                 )
-                for a in self._afs
+                for a in self._afs.history
             ],
             "saps": [
-                (p.handle.label, p.state.value, p.client_valid, p.cm_valid) for p in self._saps
+                (p.handle.label, p.state.value, p.client_valid, p.cm_valid)
+                for p in self._saps.history
             ],
             "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vc.vcs],
             "calls": [

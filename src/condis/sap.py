@@ -41,15 +41,15 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Final
 
-from condis.af import AfState, OpenAddressFamily
-from condis.af_close import AfCloseMixin
+import condis.args as args
+from condis.core import Core, Engine
 from condis.crossing import Returns, ddi, handler
 from condis.handles import AfHandle, SapHandle
-from condis.machines import SAP, SapInput, SapState
-from condis.ops import Operation
-from condis.records import RegisteredSap
+from condis.machines import AF, SAP, AfInput, SapInput, SapState
+from condis.ops import OPERATIONS, Operation
+from condis.records import OpenAddressFamily, RegisteredSap
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_FAILURE,
@@ -60,7 +60,7 @@ from condis.status import (
 from condis.structs import CO_SAP
 from condis.verifier.leaks import Leak
 
-__all__ = ["SAP_TRANSITIONS", "RegisteredSap", "SapInput", "SapMixin", "SapState"]
+__all__ = ["SAP_TRANSITIONS", "RegisteredSap", "SapEngine", "SapInput", "SapState"]
 
 handler(
     "ProtocolCmRegisterSap",
@@ -74,23 +74,23 @@ handler(
 SAP_TRANSITIONS: Final[Mapping[tuple[SapState, SapInput], SapState]] = SAP.targets()
 
 
-class SapMixin(AfCloseMixin):
-    """The SAP DDIs."""
+class SapEngine(Engine):
+    """The SAP DDIs and every SAP registered."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ("_saps",)
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._saps: list[RegisteredSap] = []
 
-    def _leaks(self) -> Iterator[Leak]:
-        yield from super()._leaks()
+    def leaks(self) -> Iterator[Leak]:
         for sap in self.saps:
             owner = sap.af.client.protocol.name
             yield Leak("SAP", sap.handle.label, owner, f"still {sap.state.value}")
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
+    def invariants(self) -> Iterator[str]:
         for sap in self._saps:
-            if self.handles.is_live(sap.handle) and not self.handles.is_live(sap.af.handle):
+            if self.k.handles.is_live(sap.handle) and not self.k.handles.is_live(sap.af.handle):
                 yield f"{sap.handle.label} is live on {sap.af.handle.label}, which is closed"
             if sap.client_valid and sap.state is not SapState.REGISTERED:
                 yield f"{sap.handle.label}: valid for the client while {sap.state.value}"
@@ -98,22 +98,24 @@ class SapMixin(AfCloseMixin):
     @property
     def saps(self) -> tuple[RegisteredSap, ...]:
         """Every SAP whose handle is still valid for either side."""
-        return tuple(s for s in self._saps if self.handles.is_live(s.handle))
+        return tuple(s for s in self._saps if self.k.handles.is_live(s.handle))
 
-    # --- hooks into af.py -----------------------------------------------------------------
+    @property
+    def history(self) -> tuple[RegisteredSap, ...]:
+        """Every SAP ever registered, live or not, oldest first."""
+        return tuple(self._saps)
 
-    def _af_operations(self, af: OpenAddressFamily) -> list[Operation]:
-        ops = super()._af_operations(af)
-        for s in self._saps:
-            if s.af is af:
-                ops.extend(o for o in (s.register_op, s.deregister_op) if o is not None)
-        return ops
+    @staticmethod
+    def operations_on(af: OpenAddressFamily) -> Iterator[Operation]:
+        """The registrations and deregistrations of `af`'s SAPs."""
+        for sap in af.saps:
+            yield from (o for o in (sap.register_op, sap.deregister_op) if o is not None)
 
     def _release_sap(self, sap: RegisteredSap) -> None:
         if sap.client_valid or sap.cm_valid:
             return
-        if self.handles.is_live(sap.handle):
-            self.handles.close(sap.handle)
+        if self.k.handles.is_live(sap.handle):
+            self.k.handles.close(sap.handle)
 
     # --- register ---------------------------------------------------------------------------
 
@@ -133,42 +135,35 @@ class SapMixin(AfCloseMixin):
             raise ValueError(f"{name}: Sap is required (got None)")
         if not isinstance(Sap, CO_SAP):
             raise TypeError(f"{name}: Sap must be a CO_SAP, not {type(Sap).__name__}")
-        af = self._af_for_client(name, NdisAfHandle)
+        af = self.resolve.af_for_client(name, NdisAfHandle)
         if af is None:
             return NDIS_STATUS_FAILURE, None
-        with self._begin(name, af.client.protocol, handle=af.handle) as call:
-            if af.state is not AfState.OPEN:
-                return call.status(NDIS_STATUS_FAILURE), None
-            if self._allocation_fails(name):
+        with self.k.begin(name, af.client.protocol, handle=af.handle) as call:
+            row = AF.guard(af.state, AfInput.REGISTER_SAP)
+            if row.refused:
+                return call.status(row.refusal), None
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES), None
             reg = af.registration
-            handle = self.handles.issue(SapHandle, None)
-            op = self._new_op(
-                "register-sap",
-                "ProtocolCmRegisterSap",
-                (reg.spelling("RegisterSapComplete"),),
-                handle,
-            )
+            handle = self.k.handles.issue(SapHandle, None)
+            op = self.ops.start(OPERATIONS["register-sap"], handle, mcm=reg.is_mcm)
             sap = RegisteredSap(
                 handle=handle, af=af, sap=Sap, client_context=ProtocolSapContext, register_op=op
             )
-            self.handles.attach(handle, sap)
+            self.k.handles.attach(handle, sap)
             self._saps.append(sap)
             af.saps[sap] = None
             call.handle, call.op = handle, op.id
-            status, context = self._invoke(
+            status, context, delivers = self.ops.run(
+                op,
                 reg.cm,
-                "ProtocolCmRegisterSap",
                 reg.cm_handlers.CmRegisterSapHandler,
                 af.cm_context,
                 Sap,
                 handle,
                 handle=handle,
-                op=op.id,
                 returns=Returns.STATUS_OUT,
             )
-            assert status is not None
-            delivers = self._returned(op, status, "ProtocolCmRegisterSap", reg.cm, handle)
             if not delivers:
                 return call.status(status, result=handle), handle
             self._registered(sap, status, context)
@@ -189,13 +184,13 @@ class SapMixin(AfCloseMixin):
     def _register_sap_complete(
         self, spelling: str, Status: object, NdisSapHandle: object, CallMgrSapContext: object
     ) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        sap = self._sap_for_cm(spelling, NdisSapHandle)
+        status = args.status(spelling, "Status", Status)
+        sap = self.resolve.sap_for_cm(spelling, NdisSapHandle)
         if sap is None:
             return None
         cm = sap.af.cm
-        with self._begin(spelling, cm, handle=sap.handle, op=sap.register_op.id) as call:
-            if not self._complete_op(sap.register_op, spelling, cm, sap.handle, status):
+        with self.k.begin(spelling, cm, handle=sap.handle, op=sap.register_op.id) as call:
+            if not self.ops.complete(sap.register_op, spelling, cm, sap.handle, status):
                 return call.void()
             succeeded = status == NDIS_STATUS_SUCCESS
             if succeeded:
@@ -206,7 +201,7 @@ class SapMixin(AfCloseMixin):
                 sap.move(SapInput.REGISTER_FAILED)
             handlers = sap.af.client.client_handlers
             assert handlers is not None
-            self._call_void(
+            self.k.call_void(
                 sap.af.client.protocol,
                 "ProtocolClRegisterSapComplete",
                 handlers.ClRegisterSapCompleteHandler,
@@ -240,24 +235,6 @@ class SapMixin(AfCloseMixin):
             "NdisMCmRegisterSapComplete", Status, NdisSapHandle, CallMgrSapContext
         )
 
-    # --- handle checks --------------------------------------------------------------------------
-
-    def _sap_for_cm(self, ddi_name: str, handle: object) -> RegisteredSap | None:
-        sap = self._resolve(ddi_name, "NdisSapHandle", handle, SapHandle)
-        if not isinstance(sap, RegisteredSap):
-            return None
-        if not sap.cm_valid:
-            self._violation(
-                "NdisHandleStale",
-                refused=True,
-                ddi=ddi_name,
-                driver=self.current_driver or sap.af.cm,
-                handle=sap.handle,
-                detail=f"NdisSapHandle {sap.handle.label} is no longer valid for the call manager",
-            )
-            return None
-        return sap
-
     # --- deregister -----------------------------------------------------------------------------
 
     @ddi("NdisClDeregisterSap")
@@ -269,47 +246,34 @@ class SapMixin(AfCloseMixin):
         redundant call while a deregistration is in progress.
         """
         name = "NdisClDeregisterSap"
-        sap = self._resolve(name, "NdisSapHandle", NdisSapHandle, SapHandle)
-        if not isinstance(sap, RegisteredSap):
+        sap = self.resolve.sap(name, NdisSapHandle)
+        if sap is None:
             return NDIS_STATUS_FAILURE
         client = sap.af.client.protocol
-        if sap.state is SapState.DEREGISTERING:
-            with self._begin(name, client, handle=sap.handle) as call:
-                return call.status(NDIS_STATUS_FAILURE)
-        if not sap.client_valid:
-            rule = (
-                "NdisHandleNotYetValid" if sap.state is SapState.REGISTERING else "NdisHandleStale"
-            )
-            self._violation(
-                rule,
-                refused=True,
+        row = SAP.guard(sap.state, SapInput.DEREGISTER)
+        if row.refused and row.rule is not None:
+            # the handle is not (or no longer) the client's to use: refused before the call
+            return self.k.refuse(
+                row,
                 ddi=name,
-                driver=self.current_driver or client,
+                driver=self.k.current_driver or client,
                 handle=sap.handle,
                 detail=f"NdisSapHandle {sap.handle.label} is not valid for the client",
             )
-            return NDIS_STATUS_FAILURE
         cm = sap.af.cm
-        with self._begin(name, client, handle=sap.handle) as call:
+        with self.k.begin(name, client, handle=sap.handle) as call:
+            if row.refused:  # a redundant call while the first is in progress
+                return call.status(row.refusal)
             sap.client_valid = False
             sap.move(SapInput.DEREGISTER)
-            op = self._new_op(
-                "deregister-sap",
-                "ProtocolCmDeregisterSap",
-                (sap.af.registration.spelling("DeregisterSapComplete"),),
-                sap.handle,
+            reg = sap.af.registration
+            op = sap.deregister_op = self.ops.start(
+                OPERATIONS["deregister-sap"], sap.handle, mcm=reg.is_mcm
             )
-            sap.deregister_op = op
             call.op = op.id
-            status = self._call_status(
-                cm,
-                "ProtocolCmDeregisterSap",
-                sap.af.registration.cm_handlers.CmDeregisterSapHandler,
-                sap.cm_context,
-                handle=sap.handle,
-                op=op.id,
+            status, _, delivers = self.ops.run(
+                op, cm, reg.cm_handlers.CmDeregisterSapHandler, sap.cm_context, handle=sap.handle
             )
-            delivers = self._returned(op, status, "ProtocolCmDeregisterSap", cm, sap.handle)
             if delivers:
                 self._deregistered(sap, status)
             return call.status(NDIS_STATUS_PENDING)
@@ -323,7 +287,7 @@ class SapMixin(AfCloseMixin):
             sap.client_valid = True
         handlers = sap.af.client.client_handlers
         assert handlers is not None
-        self._call_void(
+        self.k.call_void(
             sap.af.client.protocol,
             "ProtocolClDeregisterSapComplete",
             handlers.ClDeregisterSapCompleteHandler,
@@ -339,14 +303,14 @@ class SapMixin(AfCloseMixin):
     def _deregister_sap_complete(
         self, spelling: str, Status: object, NdisSapHandle: object
     ) -> None:
-        status = self._status_arg(spelling, "Status", Status)
-        sap = self._sap_for_cm(spelling, NdisSapHandle)
+        status = args.status(spelling, "Status", Status)
+        sap = self.resolve.sap_for_cm(spelling, NdisSapHandle)
         if sap is None:
             return None
         cm = sap.af.cm
         op_id = None if sap.deregister_op is None else sap.deregister_op.id
-        with self._begin(spelling, cm, handle=sap.handle, op=op_id) as call:
-            if not self._complete_op(sap.deregister_op, spelling, cm, sap.handle, status):
+        with self.k.begin(spelling, cm, handle=sap.handle, op=op_id) as call:
+            if not self.ops.complete(sap.deregister_op, spelling, cm, sap.handle, status):
                 return call.void()
             self._deregistered(sap, status)
             return call.void()

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from condis.errors import CondisInternalError
 from condis.ops import OpTransition
-from condis.status import NDIS_STATUS
+from condis.status import NDIS_STATUS, NDIS_STATUS_FAILURE
 
 __all__ = ["DDI", "Machine", "Row", "Transition", "refuse", "step", "table"]
 
@@ -35,6 +35,11 @@ class Transition(Generic[S]):
     @property
     def refused(self) -> bool:
         return self.target is None
+
+    @property
+    def refusal(self) -> NDIS_STATUS:
+        """What a DDI refused by this row returns (NDIS_STATUS_FAILURE unless it says)."""
+        return NDIS_STATUS_FAILURE if self.status is None else self.status
 
 
 #: A row of any machine: an entity's Transition, or the pend/complete contract's OpTransition.
