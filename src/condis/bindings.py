@@ -34,18 +34,24 @@ Choices the pages leave open:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final
+from collections.abc import Iterator, Mapping
+from typing import Final, Protocol
 
-from condis.adapters import Adapter, AdapterMixin
+import condis.args as args
 from condis.constants import PASSIVE_LEVEL
+from condis.core import Core, Engine
 from condis.crossing import ddi, handler
-from condis.drivers import DriverBlock, DriverKind
-from condis.errors import CondisInternalError
 from condis.handles import BindContextHandle, BindingHandle, DriverHandle, UnbindContextHandle
-from condis.machines import BINDING, BindingInput, BindingState, OpenState
-from condis.records import Binding, NdisConfig
-from condis.scheduler import TICKS_PER_MS
+from condis.machines import (
+    BINDING,
+    BINDING_OPEN,
+    BindingInput,
+    BindingState,
+    OpenInput,
+    OpenState,
+)
+from condis.ops import OPERATIONS
+from condis.records import Adapter, Binding, DriverBlock, NdisConfig
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_ADAPTER_NOT_FOUND,
@@ -63,19 +69,13 @@ from condis.structs import (
 __all__ = [
     "BINDING_TRANSITIONS",
     "Binding",
+    "BindingEngine",
+    "BindingEvents",
     "BindingInput",
-    "BindingMixin",
     "BindingState",
     "NdisConfig",
     "OpenState",
 ]
-
-#: How long NDIS waits, in simulated time, for a pended unbind when the
-#: watchdog is off (Windows's unbind watchdog, NDIS_BUGCHECK_WATCHDOG_PROTOCOL_UNBIND,
-#: has no documented timeout; ten minutes is far beyond any driver's need).
-DRIVE_LIMIT_MS = 10 * 60 * 1000
-#: How many deferred items NDIS runs while waiting before it gives up.
-DRIVE_MAX_STEPS = 100_000
 
 handler(
     "ProtocolBindAdapterEx",
@@ -91,22 +91,28 @@ BINDING_TRANSITIONS: Final[Mapping[tuple[BindingState, BindingInput], BindingSta
 )
 
 
-def _status(value: NDIS_STATUS | None) -> NDIS_STATUS:
-    if value is None:
-        raise CondisInternalError("a status handler returned no status")
-    return value
+class BindingEvents(Protocol):
+    """What the rest of the host hears of a binding (lifecycle.py)."""
+
+    def binding_bound(self, binding: Binding) -> None:
+        """A bind completed with NDIS_STATUS_SUCCESS (called at PASSIVE_LEVEL)."""
+
+    def binding_closing(self, binding: Binding, ddi: str) -> None:
+        """The protocol called NdisCloseAdapterEx, which has changed nothing yet."""
 
 
-class BindingMixin(AdapterMixin):
+class BindingEngine(Engine):
     """Bindings: bind and unbind, NdisOpenAdapterEx, NdisCloseAdapterEx."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ("_bindings", "_events", "config")
+
+    def __init__(self, core: Core, events: BindingEvents) -> None:
+        super().__init__(core)
+        self._events = events
         self.config = NdisConfig()
         self._bindings: list[Binding] = []
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
+    def invariants(self) -> Iterator[str]:
         for binding in self._bindings:
             listed = binding in binding.adapter.bindings
             if binding.state is BindingState.UNBOUND and listed:
@@ -119,6 +125,11 @@ class BindingMixin(AdapterMixin):
         """Every binding not yet unbound, in bind order."""
         return tuple(b for b in self._bindings if b.state is not BindingState.UNBOUND)
 
+    @property
+    def history(self) -> tuple[Binding, ...]:
+        """Every binding ever made, unbound or not, in bind order."""
+        return tuple(self._bindings)
+
     def binding(self, protocol: str, adapter: str) -> Binding:
         """The live binding of protocol `protocol` to adapter `adapter`."""
         for b in self.bindings:
@@ -126,80 +137,28 @@ class BindingMixin(AdapterMixin):
                 return b
         raise KeyError(f"no binding of {protocol!r} to {adapter!r}")
 
-    # --- hooks from drivers.py and adapters.py ---------------------------------------
+    def unbind_all(self, adapter: Adapter) -> None:
+        """Unbind every running binding of `adapter`: stand-alone call managers first, so
+        that a call manager's unbind can ask its clients to close their AFs, then clients,
+        then other protocols (adapters.py says why)."""
 
-    def _driver_loaded(self, block: DriverBlock) -> None:
-        super()._driver_loaded(block)
-        if block.kind is DriverKind.PROTOCOL:
-            for adapter in self.adapters:
-                if adapter.is_up:
-                    self._bind(block, adapter)
-
-    def _adapter_started(self, adapter: Adapter) -> None:
-        super()._adapter_started(adapter)
-        for block in self.drivers:
-            if block.kind is DriverKind.PROTOCOL and adapter.is_up:
-                self._bind(block, adapter)
-
-    def _unbind_all(self, adapter: Adapter) -> None:
         def order(b: Binding) -> int:
             return 0 if b.is_call_manager else 1 if b.is_client else 2
 
         for binding in sorted(
             (b for b in adapter.bindings if b.state is BindingState.RUNNING), key=order
         ):
-            self._unbind(binding)
-
-    def _binding_bound(self, binding: Binding) -> None:
-        """Hook: a bind completed successfully (af.py announces AFs)."""
-
-    def _binding_closing(self, binding: Binding, ddi_name: str) -> None:
-        """Hook: NdisCloseAdapterEx was called (af.py checks AFs and withdraws them)."""
-
-    def _binding_optional_target(
-        self, ddi_name: str, handle: object
-    ) -> tuple[DriverBlock, Any] | None:
-        binding = self._binding_for(ddi_name, "NdisHandle", handle)
-        return None if binding is None else (binding.protocol, binding)
-
-    # --- host side ----------------------------------------------------------------------
-
-    def unbind_adapter(self, binding: Binding) -> None:
-        """Have NDIS unbind `binding` (as when a user disables the binding)."""
-        self._check_alive()
-        if not isinstance(binding, Binding):
-            raise TypeError(
-                f"unbind_adapter: binding must be a Binding, not {type(binding).__name__}"
-            )
-        if binding.state is not BindingState.RUNNING:
-            raise ValueError(f"unbind_adapter: binding {binding.label} is {binding.state.value}")
-        self._unbind(binding)
-
-    def _drive(self, done: Callable[[], bool]) -> bool:
-        """Run deferred work until `done()` holds; False when NDIS stops waiting.
-
-        NDIS stops waiting when nothing left can make `done()` hold, when the
-        watchdog time passes (DRIVE_LIMIT_MS of simulated time if the watchdog
-        is off), or after DRIVE_MAX_STEPS items (work that keeps requeueing
-        itself without ever finishing).
-        """
-        limit_ms = DRIVE_LIMIT_MS if self.watchdog_ms is None else self.watchdog_ms
-        until = self.scheduler.now + limit_ms * TICKS_PER_MS
-        for _ in range(DRIVE_MAX_STEPS):
-            if done():
-                return True
-            if self.scheduler.step(until=until) is None:
-                return False
-        return done()
+            self.unbind(binding)
 
     # --- bind ----------------------------------------------------------------------------
 
-    def _bind(self, protocol: DriverBlock, adapter: Adapter) -> Binding:
+    def bind(self, protocol: DriverBlock, adapter: Adapter) -> Binding:
+        """NDIS binds `protocol` to `adapter`: ProtocolBindAdapterEx with a BindContext."""
         assert protocol.protocol_chars is not None
-        ctx = self.handles.issue(BindContextHandle, None)
-        op = self._new_op("bind", "ProtocolBindAdapterEx", ("NdisCompleteBindAdapterEx",), ctx)
+        ctx = self.k.handles.issue(BindContextHandle, None)
+        op = self.ops.start(OPERATIONS["bind"], ctx)
         binding = Binding(protocol=protocol, adapter=adapter, bind_context=ctx, bind_op=op)
-        self.handles.attach(ctx, binding)
+        self.k.handles.attach(ctx, binding)
         self._bindings.append(binding)
         adapter.bindings.append(binding)
         params = NDIS_BIND_PARAMETERS(
@@ -207,18 +166,17 @@ class BindingMixin(AdapterMixin):
             MediaType=adapter.medium,
             ConnectionOriented=adapter.driver.is_co_miniport,
         )
-        status = self._call_status(
+        status, _, delivers = self.ops.run(
+            op,
             protocol,
-            "ProtocolBindAdapterEx",
             protocol.protocol_chars.BindAdapterHandlerEx,
             protocol.context,
             ctx,
             params,
             handle=ctx,
-            op=op.id,
             irql=PASSIVE_LEVEL,
         )
-        if self._returned(op, status, "ProtocolBindAdapterEx", protocol, ctx):
+        if delivers:
             self._bind_finished(binding, status)
         return binding
 
@@ -228,10 +186,10 @@ class BindingMixin(AdapterMixin):
             if binding.bind_op.state.name == "DONE_ASYNC"
             else ("ProtocolBindAdapterEx")
         )
-        self.handles.close(binding.bind_context)
+        self.k.handles.close(binding.bind_context)
         if status == NDIS_STATUS_SUCCESS:
             if binding.open_state is not OpenState.OPEN:
-                self._violation(
+                self.k.violation(
                     "NdisBindIncomplete",
                     ddi=where,
                     driver=binding.protocol,
@@ -242,12 +200,12 @@ class BindingMixin(AdapterMixin):
                 status = NDIS_STATUS_FAILURE
             else:
                 binding.move(BindingInput.BIND_COMPLETE)
-                self._call_passive(
-                    "NDIS announces address families", lambda: self._binding_bound(binding)
+                self.k.call_passive(
+                    "NDIS announces address families", lambda: self._events.binding_bound(binding)
                 )
                 return
         if binding.open_state in (OpenState.OPEN, OpenState.OPEN_PENDING):
-            self._violation(
+            self.k.violation(
                 "NdisBindIncomplete",
                 ddi=where,
                 driver=binding.protocol,
@@ -255,7 +213,7 @@ class BindingMixin(AdapterMixin):
                 detail=f"bind of {binding.label} failed ({status}) but left the adapter open",
             )
             if binding.handle is not None:
-                self.handles.close(binding.handle)
+                self.k.handles.close(binding.handle)
         binding.move(BindingInput.BIND_FAILED)
         self._forget_binding(binding)
 
@@ -267,12 +225,14 @@ class BindingMixin(AdapterMixin):
     def NdisCompleteBindAdapterEx(self, BindAdapterContext: BindContextHandle, Status: int) -> None:
         """Complete a bind that ProtocolBindAdapterEx pended (nf-ndis-ndiscompletebindadapterex)."""
         name = "NdisCompleteBindAdapterEx"
-        status = self._status_arg(name, "Status", Status)
-        binding = self._resolve(name, "BindAdapterContext", BindAdapterContext, BindContextHandle)
+        status = args.status(name, "Status", Status)
+        binding = self.resolve.handle(
+            name, "BindAdapterContext", BindAdapterContext, BindContextHandle
+        )
         if not isinstance(binding, Binding):
             return None
-        with self._begin(name, binding.protocol, handle=BindAdapterContext) as call:
-            if self._complete_op(
+        with self.k.begin(name, binding.protocol, handle=BindAdapterContext) as call:
+            if self.ops.complete(
                 binding.bind_op, name, binding.protocol, BindAdapterContext, status
             ):
                 self._bind_finished(binding, status)
@@ -303,13 +263,13 @@ class BindingMixin(AdapterMixin):
                 f"{name}: OpenParameters must be an NDIS_OPEN_PARAMETERS, "
                 f"not {type(OpenParameters).__name__}"
             )
-        protocol = self._resolve(name, "NdisProtocolHandle", NdisProtocolHandle, DriverHandle)
-        binding = self._resolve(name, "BindContext", BindContext, BindContextHandle)
+        protocol = self.resolve.handle(name, "NdisProtocolHandle", NdisProtocolHandle, DriverHandle)
+        binding = self.resolve.handle(name, "BindContext", BindContext, BindContextHandle)
         if not isinstance(protocol, DriverBlock) or not isinstance(binding, Binding):
             return NDIS_STATUS_FAILURE, None
-        with self._begin(name, protocol, handle=BindContext) as call:
+        with self.k.begin(name, protocol, handle=BindContext) as call:
             if binding.protocol is not protocol:
-                self._violation(
+                self.k.violation(
                     "NdisHandleForeign",
                     refused=True,
                     ddi=name,
@@ -318,15 +278,18 @@ class BindingMixin(AdapterMixin):
                     detail=f"BindContext belongs to {binding.protocol.name}'s bind",
                 )
                 return call.status(NDIS_STATUS_FAILURE), None
-            if not binding.bind_op.outstanding or binding.open_state is not OpenState.NOT_OPENED:
+            if (
+                not binding.bind_op.outstanding
+                or BINDING_OPEN.guard(binding.open_state, OpenInput.OPEN).refused
+            ):
                 return call.status(NDIS_STATUS_FAILURE), None
             if OpenParameters.AdapterName != binding.adapter.name:
                 return call.status(NDIS_STATUS_ADAPTER_NOT_FOUND), None
             if binding.adapter.medium not in OpenParameters.MediumArray:
                 return call.status(NDIS_STATUS_UNSUPPORTED_MEDIA), None
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES), None
-            handle = self.handles.issue(BindingHandle, binding)
+            handle = self.k.handles.issue(BindingHandle, binding)
             binding.handle = handle
             binding.context = ProtocolBindingContext
             binding.open_parameters = OpenParameters
@@ -335,16 +298,16 @@ class BindingMixin(AdapterMixin):
             )
             call.handle = handle
             if not self.config.open_adapter_pends:
-                binding.open_state = OpenState.OPEN
+                binding.move_open(OpenInput.OPEN)
                 return call.status(NDIS_STATUS_SUCCESS, result=handle), handle
-            binding.open_state = OpenState.OPEN_PENDING
-            self._defer("NDIS completes NdisOpenAdapterEx", lambda: self._open_completes(binding))
+            binding.move_open(OpenInput.OPEN_PENDED)
+            self.k.defer("NDIS completes NdisOpenAdapterEx", lambda: self._open_completes(binding))
             return call.status(NDIS_STATUS_PENDING, result=handle), handle
 
     def _open_completes(self, binding: Binding) -> None:
         assert binding.protocol.protocol_chars is not None
-        binding.open_state = OpenState.OPEN
-        self._call_void(
+        binding.move_open(OpenInput.OPEN_COMPLETED)
+        self.k.call_void(
             binding.protocol,
             "ProtocolOpenAdapterCompleteEx",
             binding.protocol.protocol_chars.OpenAdapterCompleteHandlerEx,
@@ -363,23 +326,25 @@ class BindingMixin(AdapterMixin):
         now, and none of their operations pending.
         """
         name = "NdisCloseAdapterEx"
-        binding = self._binding_for(name, "NdisBindingHandle", NdisBindingHandle)
+        binding = self.resolve.binding(name, "NdisBindingHandle", NdisBindingHandle)
         if binding is None:
             return NDIS_STATUS_FAILURE
-        with self._begin(name, binding.protocol, handle=NdisBindingHandle) as call:
-            self._binding_closing(binding, name)
-            self.handles.close(NdisBindingHandle)
+        with self.k.begin(name, binding.protocol, handle=NdisBindingHandle) as call:
+            self._events.binding_closing(binding, name)
+            self.k.handles.close(NdisBindingHandle)
             if not self.config.close_adapter_pends:
-                binding.open_state = OpenState.CLOSED
+                binding.move_open(OpenInput.CLOSE)
                 return call.status(NDIS_STATUS_SUCCESS)
-            binding.open_state = OpenState.CLOSE_PENDING
-            self._defer("NDIS completes NdisCloseAdapterEx", lambda: self._close_completes(binding))
+            binding.move_open(OpenInput.CLOSE_PENDED)
+            self.k.defer(
+                "NDIS completes NdisCloseAdapterEx", lambda: self._close_completes(binding)
+            )
             return call.status(NDIS_STATUS_PENDING)
 
     def _close_completes(self, binding: Binding) -> None:
         assert binding.protocol.protocol_chars is not None
-        binding.open_state = OpenState.CLOSED
-        self._call_void(
+        binding.move_open(OpenInput.CLOSE_COMPLETED)
+        self.k.call_void(
             binding.protocol,
             "ProtocolCloseAdapterCompleteEx",
             binding.protocol.protocol_chars.CloseAdapterCompleteHandlerEx,
@@ -388,61 +353,47 @@ class BindingMixin(AdapterMixin):
             irql=PASSIVE_LEVEL,
         )
 
-    def _binding_for(self, ddi_name: str, param: str, handle: object) -> Binding | None:
-        """Resolve an NdisBindingHandle that must be open for its protocol."""
-        binding = self._resolve(ddi_name, param, handle, BindingHandle)
-        if not isinstance(binding, Binding):
-            return None
-        if binding.open_state is OpenState.OPEN_PENDING:
-            self._violation(
-                "NdisHandleNotYetValid",
-                refused=True,
-                ddi=ddi_name,
-                driver=self.current_driver or binding.protocol,
-                handle=binding.handle,
-                detail=f"{param} is not valid until ProtocolOpenAdapterCompleteEx reports the open",
-            )
-            return None
-        return binding
-
     # --- unbind -------------------------------------------------------------------------------
 
-    def _unbind(self, binding: Binding) -> None:
+    def unbind(self, binding: Binding) -> None:
+        """NDIS unbinds `binding`: ProtocolUnbindAdapterEx; a pended unbind is waited for."""
         assert binding.protocol.protocol_chars is not None
         binding.move(BindingInput.UNBIND)
-        ctx = self.handles.issue(UnbindContextHandle, binding)
-        op = self._new_op(
-            "unbind", "ProtocolUnbindAdapterEx", ("NdisCompleteUnbindAdapterEx",), ctx
-        )
+        ctx = self.k.handles.issue(UnbindContextHandle, binding)
+        op = self.ops.start(OPERATIONS["unbind"], ctx)
         binding.unbind_context, binding.unbind_op = ctx, op
-        status = self._call_status(
-            binding.protocol,
-            "ProtocolUnbindAdapterEx",
-            binding.protocol.protocol_chars.UnbindAdapterHandlerEx,
-            ctx,
-            binding.context,
-            handle=ctx,
-            op=op.id,
-            irql=PASSIVE_LEVEL,
-        )
-        if status not in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING):
-            self._violation(
+
+        def check(status: NDIS_STATUS) -> NDIS_STATUS:
+            if status in (NDIS_STATUS_SUCCESS, NDIS_STATUS_PENDING):
+                return status
+            self.k.violation(
                 "CoNdisHandlerStatus",
                 ddi="ProtocolUnbindAdapterEx",
                 driver=binding.protocol,
                 handle=ctx,
                 detail=f"returned {status}; a protocol cannot fail an unbind",
             )
-            status = NDIS_STATUS_SUCCESS
-        if self._returned(op, status, "ProtocolUnbindAdapterEx", binding.protocol, ctx):
+            return NDIS_STATUS_SUCCESS
+
+        _, _, delivers = self.ops.run(
+            op,
+            binding.protocol,
+            binding.protocol.protocol_chars.UnbindAdapterHandlerEx,
+            ctx,
+            binding.context,
+            handle=ctx,
+            check=check,
+            irql=PASSIVE_LEVEL,
+        )
+        if delivers:
             self._unbind_finished(binding, "ProtocolUnbindAdapterEx")
             return
         if (
-            not self._frames
-            and not self._drive(lambda: not op.outstanding)
-            and self.watchdog_ms is None  # else NdisWatchdog has reported the hang
+            not self.k.frames
+            and not self.k.drive(lambda: not op.outstanding)
+            and self.k.watchdog_ms is None  # else NdisWatchdog has reported the hang
         ):
-            self._violation(
+            self.k.violation(
                 "CoNdisPendingOnTeardown",
                 ddi="ProtocolUnbindAdapterEx",
                 driver=binding.protocol,
@@ -453,7 +404,7 @@ class BindingMixin(AdapterMixin):
 
     def _unbind_finished(self, binding: Binding, where: str) -> None:
         if binding.open_state is not OpenState.CLOSED:
-            self._violation(
+            self.k.violation(
                 "CoNdisUnbindIncomplete",
                 ddi=where,
                 driver=binding.protocol,
@@ -462,7 +413,7 @@ class BindingMixin(AdapterMixin):
                 f"{binding.open_state.value}",
             )
         assert binding.unbind_context is not None
-        self.handles.close(binding.unbind_context)
+        self.k.handles.close(binding.unbind_context)
         binding.move(BindingInput.UNBIND_COMPLETE)
         self._forget_binding(binding)
 
@@ -470,10 +421,10 @@ class BindingMixin(AdapterMixin):
     def NdisCompleteUnbindAdapterEx(self, UnbindContext: UnbindContextHandle) -> None:
         """Complete an unbind that ProtocolUnbindAdapterEx pended."""
         name = "NdisCompleteUnbindAdapterEx"
-        binding = self._resolve(name, "UnbindContext", UnbindContext, UnbindContextHandle)
+        binding = self.resolve.handle(name, "UnbindContext", UnbindContext, UnbindContextHandle)
         if not isinstance(binding, Binding) or binding.unbind_op is None:
             return None
-        with self._begin(name, binding.protocol, handle=UnbindContext) as call:
-            if self._complete_op(binding.unbind_op, name, binding.protocol, UnbindContext):
+        with self.k.begin(name, binding.protocol, handle=UnbindContext) as call:
+            if self.ops.complete(binding.unbind_op, name, binding.protocol, UnbindContext):
                 self._unbind_finished(binding, name)
             return call.void()

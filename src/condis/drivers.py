@@ -42,11 +42,11 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from condis.completion import CompletionMixin
 from condis.constants import PASSIVE_LEVEL
-from condis.crossing import Origin, ddi, handler
+from condis.core import Core, Engine
+from condis.crossing import ddi, handler
 from condis.handles import DriverHandle
-from condis.records import DriverBlock, DriverKind
+from condis.records import Binding, DriverBlock, DriverKind
 from condis.status import (
     NDIS_STATUS,
     NDIS_STATUS_BAD_CHARACTERISTICS,
@@ -67,7 +67,7 @@ from condis.structs import (
     OPTIONAL_HANDLER_TYPES,
 )
 
-__all__ = ["REQUIRED_HANDLERS", "DriverBlock", "DriverKind", "DriverMixin"]
+__all__ = ["REQUIRED_HANDLERS", "DriverBlock", "DriverEngine", "DriverKind"]
 
 handler("DriverEntry", "MiniportSetOptions", "ProtocolSetOptions")
 
@@ -127,11 +127,13 @@ def _check_handlers(struct: object, ddi_name: str) -> None:
                 )
 
 
-class DriverMixin(CompletionMixin):
-    """Loading drivers and the registration DDIs."""
+class DriverEngine(Engine):
+    """Loading drivers (DriverEntry) and the registration DDIs."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ("_drivers",)
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._drivers: dict[str, DriverBlock] = {}
 
     # --- host side -------------------------------------------------------------
@@ -148,15 +150,14 @@ class DriverMixin(CompletionMixin):
             raise KeyError(f"no driver named {name!r} is loaded")
         return block
 
-    def load_driver(self, driver: object, name: str | None = None) -> NDIS_STATUS:
+    def load(self, driver: object, name: str | None = None) -> tuple[NDIS_STATUS, DriverBlock]:
         """Load `driver` and run its DriverEntry(DriverObject, RegistryPath).
 
         `driver` is an object with a DriverEntry method, or the DriverEntry
-        callable itself. Returns DriverEntry's status. After a successful
-        DriverEntry that registered a protocol, NDIS binds it to every adapter
-        that is up.
+        callable itself. Returns DriverEntry's status and the driver's block
+        (what follows a successful DriverEntry is lifecycle.py's).
         """
-        self._check_alive()
+        self.k.check_alive()
         entry: Callable[..., Any] | None
         entry = driver if callable(driver) and not hasattr(driver, "DriverEntry") else None
         if entry is None:
@@ -171,7 +172,7 @@ class DriverMixin(CompletionMixin):
         block = DriverBlock(name=name, driver_object=DRIVER_OBJECT(DriverName=name), code=driver)
         self._drivers[name] = block
         registry_path = f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}"
-        status = self._call_status(
+        status = self.k.call_status(
             block,
             "DriverEntry",
             entry,
@@ -182,25 +183,16 @@ class DriverMixin(CompletionMixin):
         assert status is not None
         if status != NDIS_STATUS_SUCCESS:
             block.loaded = False
-            if block.handle is not None and self.handles.is_live(block.handle):
-                self._violation(
+            if block.handle is not None and self.k.handles.is_live(block.handle):
+                self.k.violation(
                     "NdisDriverUnloadLeak",
                     ddi="DriverEntry",
                     driver=block,
                     handle=block.handle,
                     detail=f"DriverEntry failed ({status}) without calling {block.deregistration}",
                 )
-                self.handles.close(block.handle)
-            return status
-        self._driver_loaded(block)
-        return status
-
-    def _driver_loaded(self, block: DriverBlock) -> None:
-        """Hook: a driver's DriverEntry succeeded (bindings.py binds protocols)."""
-
-    def _driver_unloaded(self, block: DriverBlock) -> None:
-        """Hook: `block` was unloaded (unload.py); no callback may run its code again
-        (timers.py and workitems.py withdraw what the driver left queued)."""
+                self.k.handles.close(block.handle)
+        return status, block
 
     def _block_for_object(self, ddi_name: str, driver_object: object) -> DriverBlock:
         if not isinstance(driver_object, DRIVER_OBJECT):
@@ -240,7 +232,7 @@ class DriverMixin(CompletionMixin):
                 f"NDIS_MINIPORT_DRIVER_CHARACTERISTICS, not {type(chars).__name__}"
             )
         _check_handlers(chars, name)
-        with self._begin(name, block) as call:
+        with self.k.begin(name, block) as call:
             if block.kind is not DriverKind.UNREGISTERED:
                 return call.status(NDIS_STATUS_FAILURE), None
             if chars.MajorNdisVersion != 6:
@@ -250,7 +242,7 @@ class DriverMixin(CompletionMixin):
                 or _missing(chars)
             ):
                 return call.status(NDIS_STATUS_BAD_CHARACTERISTICS), None
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES), None
             status = self._register(
                 block, DriverKind.MINIPORT, chars, MiniportDriverContext, "MiniportSetOptions"
@@ -279,17 +271,17 @@ class DriverMixin(CompletionMixin):
                 f"NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, not {type(chars).__name__}"
             )
         _check_handlers(chars, name)
-        block = self.current_driver
-        if block is None or not self._frames or self._frames[-1].name != "DriverEntry":
+        block = self.k.current_driver
+        if block is None or not self.k.frames or self.k.frames[-1].name != "DriverEntry":
             raise ValueError(f"{name}: must be called from the driver's DriverEntry")
-        with self._begin(name, block) as call:
+        with self.k.begin(name, block) as call:
             if block.kind is not DriverKind.UNREGISTERED:
                 return call.status(NDIS_STATUS_FAILURE), None
             if chars.MajorNdisVersion != 6:
                 return call.status(NDIS_STATUS_BAD_VERSION), None
             if chars.Header.Type != 0x95 or _missing(chars):
                 return call.status(NDIS_STATUS_BAD_CHARACTERISTICS), None
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES), None
             status = self._register(
                 block, DriverKind.PROTOCOL, chars, ProtocolDriverContext, "ProtocolSetOptions"
@@ -315,12 +307,12 @@ class DriverMixin(CompletionMixin):
             block.miniport_chars = chars
         else:
             block.protocol_chars = chars
-        block.handle = self.handles.issue(DriverHandle, block)
+        block.handle = self.k.handles.issue(DriverHandle, block)
         status = NDIS_STATUS_SUCCESS
         if chars.SetOptionsHandler is not None:
             block.in_set_options = True
             try:
-                result = self._call_status(
+                result = self.k.call_status(
                     block,
                     set_options,
                     chars.SetOptionsHandler,
@@ -333,7 +325,7 @@ class DriverMixin(CompletionMixin):
             assert result is not None
             status = result
         if status != NDIS_STATUS_SUCCESS:
-            self.handles.close(block.handle)
+            self.k.handles.close(block.handle)
             block.kind = DriverKind.UNREGISTERED
             block.handle = None
             block.miniport_chars = block.protocol_chars = None
@@ -363,7 +355,8 @@ class DriverMixin(CompletionMixin):
         if target is None:
             return NDIS_STATUS_FAILURE
         block, binding = target
-        with self._begin(name, block, handle=NdisHandle) as call:  # type: ignore[arg-type]
+        handle = block.handle if binding is None else binding.handle
+        with self.k.begin(name, block, handle=handle) as call:
             allowed = (
                 _MINIPORT_OPTIONAL if block.kind is DriverKind.MINIPORT else _PROTOCOL_OPTIONAL
             )
@@ -379,31 +372,27 @@ class DriverMixin(CompletionMixin):
                 return call.status(NDIS_STATUS_FAILURE)
             if _missing(OptionalHandlers):
                 return call.status(NDIS_STATUS_FAILURE)
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES)
             self._store_optional(block, binding, OptionalHandlers)
             return call.status(NDIS_STATUS_SUCCESS)
 
     def _optional_handler_target(
         self, ddi_name: str, handle: object
-    ) -> tuple[DriverBlock, Any] | None:
-        """Resolve NdisSetOptionalHandlers' handle to (driver, binding or None)."""
+    ) -> tuple[DriverBlock, Binding | None] | None:
+        """Resolve NdisSetOptionalHandlers' handle: a driver handle, or a protocol's
+        NdisBindingHandle for handlers that apply to that binding only."""
         if isinstance(handle, DriverHandle):
-            obj = self._resolve(ddi_name, "NdisHandle", handle, DriverHandle)
-            return None if obj is None else (obj, None)  # type: ignore[return-value]
-        return self._binding_optional_target(ddi_name, handle)
-
-    def _binding_optional_target(
-        self, ddi_name: str, handle: object
-    ) -> tuple[DriverBlock, Any] | None:
-        """Hook for bindings.py: resolve an NdisBindingHandle for per-binding handlers."""
-        self._resolve(ddi_name, "NdisHandle", handle, DriverHandle)  # reports what it is
-        return None
+            block = self.resolve.driver(ddi_name, "NdisHandle", handle)
+            return None if block is None else (block, None)
+        binding = self.resolve.binding(ddi_name, "NdisHandle", handle)
+        return None if binding is None else (binding.protocol, binding)
 
     @staticmethod
-    def _store_optional(block: DriverBlock, binding: Any, struct: object) -> None:
-        owner = binding if binding is not None else block
+    def _store_optional(block: DriverBlock, binding: Binding | None, struct: object) -> None:
+        owner: DriverBlock | Binding = binding if binding is not None else block
         if isinstance(struct, NDIS_MINIPORT_CO_CHARACTERISTICS):
+            assert isinstance(owner, DriverBlock)
             owner.miniport_co = struct
         elif isinstance(struct, NDIS_PROTOCOL_CO_CHARACTERISTICS):
             owner.protocol_co = struct
@@ -411,6 +400,3 @@ class DriverMixin(CompletionMixin):
             owner.client = struct
         elif isinstance(struct, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS):
             owner.call_manager = struct
-
-
-_ = Origin  # re-exported for entity modules that build frames

@@ -11,24 +11,32 @@ call.CallEvents), so no engine knows who listens.
   been completed first (qos.py).
 * A VC is deleted: the call filed on it ends (above).
 * A binding closes, an adapter halts: what must be gone by then (Teardown).
+* A bind completes: the protocol hears of the AFs offered (BindingLife).
+* An adapter starts or is removed, a driver loads or unloads (Host).
 """
 
 from __future__ import annotations
 
+from condis.adapters import AdapterEngine
 from condis.af import AfEngine
 from condis.af_registration import AfRegistry
+from condis.bindings import BindingEngine
 from condis.call import CallEngine
+from condis.constants import NDIS_HALT_ACTION, NDIS_MEDIUM
 from condis.data import DataEngine
+from condis.drivers import DriverEngine
 from condis.kernel import Kernel
-from condis.machines import AfState
+from condis.machines import AdapterInput, AdapterState, AfState
 from condis.ops import Operation
 from condis.party import PartyEngine
 from condis.qos import QosEngine
-from condis.records import Adapter, Binding, Call, DriverBlock, OpenAddressFamily, Vc
+from condis.records import Adapter, Binding, Call, DriverBlock, DriverKind, OpenAddressFamily, Vc
 from condis.sap import SapEngine
+from condis.timers import TimerEngine
 from condis.vc import VcEngine
+from condis.workitems import WorkItemEngine
 
-__all__ = ["CallEnd", "Teardown"]
+__all__ = ["BindingLife", "CallEnd", "Host", "Teardown"]
 
 
 class CallEnd:
@@ -148,3 +156,133 @@ class Teardown:
             if reg.is_mcm:
                 self.check_afs(self._live(reg.afs), "MiniportHaltEx", reg.cm)
             self._registry.withdraw(reg)
+
+
+class BindingLife:
+    """What a binding's bind and close mean for the rest of the host: `BindingEvents`.
+
+    A bind that completed: the protocol hears of the AFs offered on its adapter
+    (af_registration.py). NdisCloseAdapterEx: the teardown checks above.
+    """
+
+    __slots__ = ("_registry", "_teardown")
+
+    def __init__(self, registry: AfRegistry, teardown: Teardown) -> None:
+        self._registry = registry
+        self._teardown = teardown
+
+    def binding_bound(self, binding: Binding) -> None:
+        self._registry.binding_bound(binding)
+
+    def binding_closing(self, binding: Binding, ddi: str) -> None:
+        self._teardown.binding_closing(binding, ddi)
+
+
+class Host:
+    """The machine around NDIS: Plug and Play starts and removes NICs, drivers load.
+
+    Adapter start (nc-ndis-miniport_initialize): MiniportInitializeEx; if it
+    failed, the offers made in it are withdrawn and whatever was allocated
+    with the adapter handle must have been freed; if it succeeded, the offers
+    it made are announced (each as a protocol's bind completes) and NDIS
+    binds every loaded protocol, in load order.
+
+    Adapter halt (adapters.py says why the order differs): for an MCM,
+    MiniportHaltEx, the halt-time checks (Teardown.adapter_halted), then the
+    protocols are unbound; for any other miniport, the protocols are unbound
+    (call managers first), then MiniportHaltEx and the checks. Either way the
+    work items and timers allocated with the adapter handle must be freed by
+    then, and the adapter handle closes.
+
+    A protocol that loads is bound to every adapter that is up. A driver that
+    unloads leaves nothing queued: its work items, then its timers, are
+    withdrawn unrun.
+    """
+
+    __slots__ = (
+        "_adapters",
+        "_bindings",
+        "_drivers",
+        "_k",
+        "_registry",
+        "_teardown",
+        "_timers",
+        "_work_items",
+    )
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        drivers: DriverEngine,
+        adapters: AdapterEngine,
+        bindings: BindingEngine,
+        registry: AfRegistry,
+        teardown: Teardown,
+        work_items: WorkItemEngine,
+        timers: TimerEngine,
+    ) -> None:
+        self._k = kernel
+        self._drivers = drivers
+        self._adapters = adapters
+        self._bindings = bindings
+        self._registry = registry
+        self._teardown = teardown
+        self._work_items = work_items
+        self._timers = timers
+
+    # --- drivers ---------------------------------------------------------------------------
+
+    def driver_loaded(self, block: DriverBlock) -> None:
+        """DriverEntry succeeded: a protocol is bound to every adapter that is up."""
+        if block.kind is DriverKind.PROTOCOL:
+            for adapter in self._adapters.adapters:
+                if adapter.is_up:
+                    self._bindings.bind(block, adapter)
+
+    def driver_unloaded(self, block: DriverBlock) -> None:
+        """`block` is gone: no callback may run its code again."""
+        self._work_items.driver_unloaded(block)
+        self._timers.driver_unloaded(block)
+
+    # --- adapters --------------------------------------------------------------------------
+
+    def add_adapter(self, block: DriverBlock, name: str, medium: NDIS_MEDIUM) -> Adapter:
+        adapter = self._adapters.initialize(block, name, medium)
+        if adapter.state is not AdapterState.RUNNING:
+            self._registry.adapter_init_failed(adapter)
+            self._resources_freed(adapter, "MiniportInitializeEx")
+            self._k.handles.close(adapter.handle)
+            return adapter
+        self._registry.adapter_started(adapter)
+        for driver in self._drivers.drivers:
+            if driver.kind is DriverKind.PROTOCOL and adapter.is_up:
+                self._bindings.bind(driver, adapter)
+        return adapter
+
+    def halt_adapter(self, adapter: Adapter, action: NDIS_HALT_ACTION) -> None:
+        adapter.move(AdapterInput.HALT)
+        if adapter.driver.is_mcm:
+            self._adapters.halt(adapter, action)
+            # Check the AFs when MiniportHaltEx returns, before the clients' unbind
+            # could close what the MCM left open.
+            self._teardown.adapter_halted(adapter)
+            self._bindings.unbind_all(adapter)
+        else:
+            self._bindings.unbind_all(adapter)
+            self._adapters.halt(adapter, action)
+            self._teardown.adapter_halted(adapter)
+        self._resources_freed(adapter, "MiniportHaltEx")
+        adapter.move(AdapterInput.HALTED)
+        self._k.handles.close(adapter.handle)
+
+    def _resources_freed(self, adapter: Adapter, where: str) -> None:
+        self._work_items.adapter_gone(adapter, where)
+        self._timers.adapter_gone(adapter, where)
+
+    def shutdown(self) -> None:
+        """Run what is pending, halt every adapter still up (running again after each)."""
+        self._k.run()
+        for adapter in list(self._adapters.adapters):
+            if adapter.is_up:
+                self.halt_adapter(adapter, NDIS_HALT_ACTION.NdisHaltDeviceDisabled)
+                self._k.run()

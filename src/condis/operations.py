@@ -35,7 +35,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from condis.constants import DISPATCH_LEVEL
+from condis.constants import DISPATCH_LEVEL, KIRQL
 from condis.crossing import Returns
 from condis.handles import NDIS_HANDLE
 from condis.kernel import Kernel
@@ -91,6 +91,7 @@ class Operations:
         handle: NDIS_HANDLE | None,
         returns: Returns = Returns.STATUS,
         check: Callable[[NDIS_STATUS], NDIS_STATUS] | None = None,
+        irql: KIRQL | None = None,
     ) -> tuple[NDIS_STATUS, object, bool]:
         """Call `op`'s handler in `driver` and feed its return to the contract.
 
@@ -100,7 +101,7 @@ class Operations:
         status now rather than on the completion DDI.
         """
         status, out = self.k.invoke(
-            driver, op.handler, fn, *args, handle=handle, op=op.id, returns=returns
+            driver, op.handler, fn, *args, handle=handle, op=op.id, returns=returns, irql=irql
         )
         assert status is not None
         if check is not None:

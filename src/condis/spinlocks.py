@@ -37,18 +37,17 @@ its deadline and returns FALSE.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from condis.catalogue import IrqlRequirement
 from condis.constants import DISPATCH_LEVEL, PASSIVE_LEVEL
+from condis.core import Core, Engine
 from condis.crossing import NDIS_SPIN_LOCK, ddi
-from condis.drivers import DriverBlock
-from condis.runtime import NdisCore
+from condis.records import DriverBlock
 from condis.scheduler import TICKS_PER_MS
 from condis.structs import NDIS_EVENT
 from condis.verifier.leaks import Leak
 
-__all__ = ["NDIS_EVENT", "NDIS_SPIN_LOCK", "SyncMixin"]
+__all__ = ["NDIS_EVENT", "NDIS_SPIN_LOCK", "SyncEngine"]
 
 
 _PASSIVE = IrqlRequirement(relation="==", level=PASSIVE_LEVEL, text="PASSIVE_LEVEL")
@@ -56,28 +55,35 @@ _DISPATCH_OR_LOWER = IrqlRequirement(relation="<=", level=DISPATCH_LEVEL, text="
 _DISPATCH = IrqlRequirement(relation="==", level=DISPATCH_LEVEL, text="DISPATCH_LEVEL")
 
 
-class SyncMixin(NdisCore):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+class SyncEngine(Engine):
+    """Spin locks and events: the IRQL and blocking DDIs."""
+
+    __slots__ = ("_event_serial", "_lock_serial", "_locks")
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._lock_serial = 0
         self._event_serial = 0
         self._locks: list[NDIS_SPIN_LOCK] = []
 
-    def _leaks(self) -> Iterator[Leak]:
-        yield from super()._leaks()
+    def leaks(self) -> Iterator[Leak]:
         for lock in self._locks:
             if lock.holder is not None:
                 yield Leak("spin lock", lock.label, lock.owner, f"held by {lock.holder.name}")
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
+    def invariants(self) -> Iterator[str]:
         for lock in self._locks:
             if lock.holder is not None and lock not in lock.holder.locks:
                 yield f"{lock.label} names a holder whose frame does not list it"
-        for frame in self._frames:
+        for frame in self.k.frames:
             for lock in frame.locks:
                 if lock.holder is not frame:
                     yield f"frame {frame.name} lists {lock.label}, held by another frame"
+
+    @property
+    def history(self) -> tuple[NDIS_SPIN_LOCK, ...]:
+        """Every spin lock ever allocated, freed or not."""
+        return tuple(self._locks)
 
     @property
     def spin_locks(self) -> tuple[NDIS_SPIN_LOCK, ...]:
@@ -85,7 +91,7 @@ class SyncMixin(NdisCore):
         return tuple(lock for lock in self._locks if not lock.freed)
 
     def _caller(self, ddi_name: str) -> DriverBlock:
-        driver = self.current_driver
+        driver = self.k.current_driver
         if driver is None:
             raise ValueError(
                 f"{ddi_name}: must be called from driver code (a handler, a work item, "
@@ -109,7 +115,7 @@ class SyncMixin(NdisCore):
     def NdisAllocateSpinLock(self) -> NDIS_SPIN_LOCK:
         """Initialize a spin lock (any IRQL). Returns the lock (the C out-parameter)."""
         driver = self._caller("NdisAllocateSpinLock")
-        with self._begin("NdisAllocateSpinLock", driver) as call:
+        with self.k.begin("NdisAllocateSpinLock", driver) as call:
             self._lock_serial += 1
             lock = NDIS_SPIN_LOCK(serial=self._lock_serial, owner=driver.name)
             self._locks.append(lock)
@@ -121,9 +127,9 @@ class SyncMixin(NdisCore):
         lk = self._lock_arg(name, lock)
         requirement = _DISPATCH if dpr else _DISPATCH_OR_LOWER
         rule = "SpinLockDpr" if dpr else None
-        with self._begin(name, driver, irql=requirement, rule=rule) as call:
+        with self.k.begin(name, driver, irql=requirement, rule=rule) as call:
             if lk.held:
-                self._violation(
+                self.k.violation(
                     "SpinLock",
                     refused=True,
                     ddi=name,
@@ -131,7 +137,7 @@ class SyncMixin(NdisCore):
                     detail=f"{lk.label} is already held; acquiring it again deadlocks",
                 )
                 return call.void()
-            frame = self._frames[-1]
+            frame = self.k.frames[-1]
             lk.holder, lk.dpr = frame, dpr
             lk.acquisitions += 1
             frame.locks.append(lk)
@@ -143,9 +149,9 @@ class SyncMixin(NdisCore):
         driver = self._caller(name)
         lk = self._lock_arg(name, lock)
         rule = "SpinLockDpr" if dpr else None
-        with self._begin(name, driver, irql=_DISPATCH, rule=rule) as call:
+        with self.k.begin(name, driver, irql=_DISPATCH, rule=rule) as call:
             if not lk.held:
-                self._violation(
+                self.k.violation(
                     "SpinlockRelease",
                     ddi=name,
                     driver=driver,
@@ -155,7 +161,7 @@ class SyncMixin(NdisCore):
                 return call.void()
             if lk.dpr != dpr:
                 pair = "NdisDprAcquireSpinLock" if lk.dpr else "NdisAcquireSpinLock"
-                self._violation(
+                self.k.violation(
                     "SpinLockDprRelease",
                     refused=True,
                     ddi=name,
@@ -167,7 +173,7 @@ class SyncMixin(NdisCore):
             if lk in holder.locks:
                 holder.locks.remove(lk)
             if not dpr:
-                self._frames[-1].irql = lk.old_irql
+                self.k.frames[-1].irql = lk.old_irql
             lk.holder = None
             return call.void()
 
@@ -197,9 +203,9 @@ class SyncMixin(NdisCore):
         name = "NdisFreeSpinLock"
         driver = self._caller(name)
         lk = self._lock_arg(name, SpinLock)
-        with self._begin(name, driver) as call:
+        with self.k.begin(name, driver) as call:
             if lk.held:
-                self._violation(
+                self.k.violation(
                     "SpinLockBalanced",
                     ddi=name,
                     driver=driver,
@@ -224,7 +230,7 @@ class SyncMixin(NdisCore):
     def NdisInitializeEvent(self) -> NDIS_EVENT:
         """Initialize an event, not signaled (PASSIVE_LEVEL). Returns the event."""
         driver = self._caller("NdisInitializeEvent")
-        with self._begin(
+        with self.k.begin(
             "NdisInitializeEvent", driver, irql=_PASSIVE, rule="Irql_Miscellaneous_Function"
         ) as call:
             self._event_serial += 1
@@ -237,7 +243,7 @@ class SyncMixin(NdisCore):
         """Signal an event (<= DISPATCH_LEVEL)."""
         event = self._event_arg("NdisSetEvent", Event)
         driver = self._caller("NdisSetEvent")
-        with self._begin(
+        with self.k.begin(
             "NdisSetEvent", driver, irql=_DISPATCH_OR_LOWER, rule="Irql_Miscellaneous_Function"
         ) as call:
             event.signaled = True
@@ -248,7 +254,7 @@ class SyncMixin(NdisCore):
         """Clear an event (<= DISPATCH_LEVEL)."""
         event = self._event_arg("NdisResetEvent", Event)
         driver = self._caller("NdisResetEvent")
-        with self._begin(
+        with self.k.begin(
             "NdisResetEvent", driver, irql=_DISPATCH_OR_LOWER, rule="Irql_Miscellaneous_Function"
         ) as call:
             event.signaled = False
@@ -265,21 +271,21 @@ class SyncMixin(NdisCore):
         if isinstance(MsToWait, bool) or not isinstance(MsToWait, int) or MsToWait < 0:
             raise ValueError(f"{name}: MsToWait must be a non-negative int, not {MsToWait!r}")
         driver = self._caller(name)
-        with self._begin(name, driver, irql=_PASSIVE, rule="Irql_Miscellaneous_Function") as call:
-            deadline = None if MsToWait == 0 else self.scheduler.now + MsToWait * TICKS_PER_MS
+        with self.k.begin(name, driver, irql=_PASSIVE, rule="Irql_Miscellaneous_Function") as call:
+            deadline = None if MsToWait == 0 else self.k.scheduler.now + MsToWait * TICKS_PER_MS
             event.waiters += 1
             try:
                 while not event.signaled:
-                    if self.scheduler.step(until=deadline) is None:
+                    if self.k.scheduler.step(until=deadline) is None:
                         break
             finally:
                 event.waiters -= 1
             if event.signaled:
                 return bool(call.result(True))
             if deadline is not None:
-                self.scheduler.now = max(self.scheduler.now, deadline)
+                self.k.scheduler.now = max(self.k.scheduler.now, deadline)
                 return bool(call.result(False))
-            self._violation(
+            self.k.violation(
                 "NdisWaitDeadlock",
                 fatal=True,
                 ddi=name,

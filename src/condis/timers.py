@@ -24,14 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-from condis.adapters import Adapter
 from condis.catalogue import IrqlRequirement
 from condis.constants import DISPATCH_LEVEL, PASSIVE_LEVEL
+from condis.core import Core, Engine
 from condis.crossing import ddi, handler
-from condis.drivers import DriverBlock
 from condis.handles import AdapterHandle, DriverHandle, TimerHandle
+from condis.records import Adapter, DriverBlock
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind
 from condis.status import (
     NDIS_STATUS,
@@ -42,9 +41,8 @@ from condis.status import (
 )
 from condis.structs import NDIS_TIMER_CHARACTERISTICS
 from condis.verifier.leaks import Leak
-from condis.workitems import WorkItemMixin
 
-__all__ = ["Timer", "TimerMixin"]
+__all__ = ["Timer", "TimerEngine"]
 
 handler("NetTimerCallback")
 
@@ -63,35 +61,42 @@ class Timer:
     fired: int = 0
 
 
-class TimerMixin(WorkItemMixin):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+class TimerEngine(Engine):
+    """The NDIS timer object DDIs."""
+
+    __slots__ = ("_timers",)
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._timers: list[Timer] = []
 
-    def _leaks(self) -> Iterator[Leak]:
-        yield from super()._leaks()
+    def leaks(self) -> Iterator[Leak]:
         for timer in self.timers:
             state = "set" if timer.queued is not None else "not set"
             yield Leak("timer", timer.handle.label, timer.driver.name, f"not freed ({state})")
 
-    def _driver_unloaded(self, block: DriverBlock) -> None:
-        super()._driver_unloaded(block)
+    def driver_unloaded(self, block: DriverBlock) -> None:
+        """`block` is gone: a timer it left set is cancelled and never fires."""
         for timer in self.timers:
             if timer.driver is block and timer.queued is not None:
-                self.scheduler.cancel(timer.queued)
+                self.k.scheduler.cancel(timer.queued)
                 timer.queued = None
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
-        waiting = {id(i) for i in self.scheduler.pending()}
+    def invariants(self) -> Iterator[str]:
+        waiting = {id(i) for i in self.k.scheduler.pending()}
         for timer in self._timers:
             if timer.queued is not None and id(timer.queued) not in waiting:
                 yield f"{timer.handle.label} is marked set but the scheduler does not hold it"
 
     @property
+    def history(self) -> tuple[Timer, ...]:
+        """Every timer object ever allocated, freed or not."""
+        return tuple(self._timers)
+
+    @property
     def timers(self) -> tuple[Timer, ...]:
         """Timer objects allocated and not yet freed."""
-        return tuple(t for t in self._timers if self.handles.is_live(t.handle))
+        return tuple(t for t in self._timers if self.k.handles.is_live(t.handle))
 
     @ddi("NdisAllocateTimerObject")
     def NdisAllocateTimerObject(
@@ -106,38 +111,37 @@ class TimerMixin(WorkItemMixin):
                 f"{name}: TimerCharacteristics must be an NDIS_TIMER_CHARACTERISTICS, "
                 f"not {type(TimerCharacteristics).__name__}"
             )
-        owner = self._owner_of(name, NdisHandle)
+        owner = self.resolve.owner_of(name, NdisHandle)
         if owner is None:
             return NDIS_STATUS_FAILURE, None
         driver, adapter = owner
-        with self._begin(name, driver, handle=NdisHandle) as call:
+        with self.k.begin(name, driver, handle=NdisHandle) as call:
             if not callable(TimerCharacteristics.TimerFunction):
                 return call.status(NDIS_STATUS_BAD_CHARACTERISTICS), None
-            if self._allocation_fails(name):
+            if self.k.allocation_fails(name):
                 return call.status(NDIS_STATUS_RESOURCES), None
-            handle = self.handles.issue(TimerHandle, None)
+            handle = self.k.handles.issue(TimerHandle, None)
             timer = Timer(
                 handle=handle,
                 driver=driver,
                 adapter=adapter,
                 characteristics=TimerCharacteristics,
             )
-            self.handles.attach(handle, timer)
+            self.k.handles.attach(handle, timer)
             self._timers.append(timer)
             call.handle = handle
             return call.status(NDIS_STATUS_SUCCESS, result=handle), handle
 
     def _timer(self, ddi_name: str, handle: object) -> Timer | None:
-        timer = self._resolve(ddi_name, "TimerObject", handle, TimerHandle)
-        return timer if isinstance(timer, Timer) else None
+        return self.resolve.typed(ddi_name, "TimerObject", handle, TimerHandle, Timer)
 
     def _arm(self, timer: Timer, due: int) -> None:
         def fire() -> None:
             timer.queued = None
             timer.fired += 1
             if timer.period_ms:
-                self._arm(timer, self.scheduler.now + timer.period_ms * TICKS_PER_MS)
-            self._call_void(
+                self._arm(timer, self.k.scheduler.now + timer.period_ms * TICKS_PER_MS)
+            self.k.call_void(
                 timer.driver,
                 "NetTimerCallback",
                 timer.characteristics.TimerFunction,
@@ -149,7 +153,7 @@ class TimerMixin(WorkItemMixin):
                 irql=DISPATCH_LEVEL,
             )
 
-        timer.queued = self._defer(
+        timer.queued = self.k.defer(
             f"timer {timer.handle.label}", fire, irql=DISPATCH_LEVEL, kind=ItemKind.TIMER, due=due
         )
 
@@ -173,17 +177,17 @@ class TimerMixin(WorkItemMixin):
         timer = self._timer(name, TimerObject)
         if timer is None:
             return False
-        with self._begin(name, timer.driver, handle=timer.handle) as call:
+        with self.k.begin(name, timer.driver, handle=timer.handle) as call:
             was_queued = timer.queued is not None
             if timer.queued is not None:
-                self.scheduler.cancel(timer.queued)
+                self.k.scheduler.cancel(timer.queued)
             timer.period_ms = MillisecondsPeriod
             timer.context = (
                 FunctionContext
                 if FunctionContext is not None
                 else timer.characteristics.FunctionContext
             )
-            due = self.scheduler.now - DueTime if DueTime < 0 else DueTime
+            due = self.k.scheduler.now - DueTime if DueTime < 0 else DueTime
             self._arm(timer, due)
             return bool(call.result(was_queued))
 
@@ -195,10 +199,10 @@ class TimerMixin(WorkItemMixin):
         if timer is None:
             return False
         requirement = _PASSIVE_ONLY if timer.period_ms else None
-        with self._begin(name, timer.driver, handle=timer.handle, irql=requirement) as call:
+        with self.k.begin(name, timer.driver, handle=timer.handle, irql=requirement) as call:
             was_queued = timer.queued is not None
             if timer.queued is not None:
-                self.scheduler.cancel(timer.queued)
+                self.k.scheduler.cancel(timer.queued)
                 timer.queued = None
             timer.period_ms = 0
             return bool(call.result(was_queued))
@@ -210,18 +214,19 @@ class TimerMixin(WorkItemMixin):
         timer = self._timer(name, TimerObject)
         if timer is None:
             return None
-        with self._begin(name, timer.driver, handle=timer.handle) as call:
+        with self.k.begin(name, timer.driver, handle=timer.handle) as call:
             if timer.queued is not None:
-                self.scheduler.cancel(timer.queued)
+                self.k.scheduler.cancel(timer.queued)
                 timer.queued = None
-            self.handles.close(timer.handle)
+            self.k.handles.close(timer.handle)
             return call.void()
 
-    def _check_adapter_resources(self, adapter: Adapter, where: str) -> None:
-        super()._check_adapter_resources(adapter, where)
+    def adapter_gone(self, adapter: Adapter, where: str) -> None:
+        """`where` returned: each timer allocated with the adapter handle must have been
+        freed (NdisTimerLeak)."""
         for timer in self.timers:
             if timer.adapter is adapter:
-                self._violation(
+                self.k.violation(
                     "NdisTimerLeak",
                     ddi=where,
                     driver=timer.driver,

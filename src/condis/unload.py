@@ -49,16 +49,21 @@ Choices the pages leave open, and what condis does:
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from condis.bindings import BindingMixin, BindingState
+from condis.adapters import AdapterEngine
+from condis.audit import Audit
+from condis.bindings import BindingEngine, BindingState
 from condis.catalogue import IrqlRequirement
-from condis.constants import PASSIVE_LEVEL
+from condis.constants import NDIS_HALT_ACTION, PASSIVE_LEVEL
+from condis.core import Core, Engine
 from condis.crossing import ddi, handler
-from condis.drivers import DriverBlock, DriverKind
+from condis.drivers import DriverEngine
 from condis.handles import DriverHandle
+from condis.lifecycle import Host
+from condis.records import DriverBlock, DriverKind
+from condis.structs import Handler
 
-__all__ = ["UnloadMixin"]
+__all__ = ["Unloader"]
 
 handler("MiniportDriverUnload", "DriverUnload")
 
@@ -67,11 +72,26 @@ _PASSIVE = IrqlRequirement(relation="==", level=PASSIVE_LEVEL, text="PASSIVE_LEV
 _DEREGISTER_FROM = frozenset({"DriverEntry", "DriverUnload", "MiniportDriverUnload"})
 
 
-class UnloadMixin(BindingMixin):
+class Unloader(Engine):
     """`unload_driver` and the two deregistration DDIs."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    __slots__ = ("_adapters", "_audit", "_bindings", "_drivers", "_host", "_stuck")
+
+    def __init__(
+        self,
+        core: Core,
+        drivers: DriverEngine,
+        adapters: AdapterEngine,
+        bindings: BindingEngine,
+        host: Host,
+        audit: Audit,
+    ) -> None:
+        super().__init__(core)
+        self._drivers = drivers
+        self._adapters = adapters
+        self._bindings = bindings
+        self._host = host
+        self._audit = audit
         #: drivers whose deregistration waits for a binding that never finishes
         self._stuck: set[str] = set()
 
@@ -80,46 +100,47 @@ class UnloadMixin(BindingMixin):
     def unload_driver(self, name: str) -> None:
         """Unload the driver called `name`: halt its adapters, run its unload routine,
         report what it left behind (module docstring)."""
-        self._check_alive()
-        block = self.driver(name)
-        if self._frames:
+        self.k.check_alive()
+        block = self._drivers.driver(name)
+        if self.k.frames:
             raise ValueError("unload_driver: the host unloads drivers, not driver code")
         routine = self._unload_routine(block)
         label = "MiniportDriverUnload" if block.kind is DriverKind.MINIPORT else "DriverUnload"
         if routine is None:
             raise ValueError(f"unload_driver: {name} has no unload routine ({label})")
         if block.kind is DriverKind.MINIPORT:
-            for adapter in list(self.adapters):
+            for adapter in list(self._adapters.adapters):
                 if adapter.driver is block and adapter.is_up:
-                    self.halt_adapter(adapter)
-                    self.run()
-        self._call_void(block, label, routine, block.driver_object, irql=PASSIVE_LEVEL)
+                    self._host.halt_adapter(adapter, NDIS_HALT_ACTION.NdisHaltDeviceDisabled)
+                    self.k.run()
+        self.k.call_void(block, label, routine, block.driver_object, irql=PASSIVE_LEVEL)
         if block.name in self._stuck:
             return  # the unload never finishes: NDIS still waits for a binding
-        for leak in self.leaks():
+        for leak in self._audit.leaks():
             if leak.driver == block.name and not self._reported(leak.label):
-                self._violation(
+                self.k.violation(
                     "NdisDriverUnloadLeak",
                     ddi=label,
                     driver=block,
                     detail=f"unloading without freeing {leak.describe()}",
                 )
-        if block.handle is not None and self.handles.is_live(block.handle):
-            self._violation(
+        if block.handle is not None and self.k.handles.is_live(block.handle):
+            self.k.violation(
                 "NdisDriverUnloadLeak",
                 ddi=label,
                 driver=block,
                 handle=block.handle,
                 detail=f"unloading without calling {block.deregistration}",
             )
-            self.handles.close(block.handle)
+            self.k.handles.close(block.handle)
         block.loaded = False
-        self._driver_unloaded(block)
+        self._host.driver_unloaded(block)
 
     def _reported(self, label: str) -> bool:
         """Each leak is reported once: what a violation already named is not repeated."""
         named = re.compile(re.escape(label) + r"(?!\d)")
-        return any(v.handle == label or named.search(v.detail) for v in self.verifier.violations)
+        violations = self.k.verifier.violations
+        return any(v.handle == label or named.search(v.detail) for v in violations)
 
     def unload_all(self) -> None:
         """Unload every loaded driver that has an unload routine, last loaded first.
@@ -128,17 +149,18 @@ class UnloadMixin(BindingMixin):
         is then reported (NdisDriverUnloadLeak). A driver with no unload
         routine stays loaded, as the I/O manager would leave it.
         """
-        self._check_alive()
-        for block in reversed(self.drivers):
+        self.k.check_alive()
+        for block in reversed(self._drivers.drivers):
             if self._unload_routine(block) is not None:
                 self.unload_driver(block.name)
 
     @staticmethod
-    def _unload_routine(block: DriverBlock) -> Any:
+    def _unload_routine(block: DriverBlock) -> Handler | None:
         if block.kind is DriverKind.MINIPORT:
             chars = block.miniport_chars
             return None if chars is None else chars.UnloadHandler
-        return getattr(block.code, "DriverUnload", None)
+        routine = getattr(block.code, "DriverUnload", None)
+        return routine if callable(routine) else None
 
     # --- DDIs ----------------------------------------------------------------------
 
@@ -175,18 +197,18 @@ class UnloadMixin(BindingMixin):
     def _deregister(
         self, name: str, param: str, handle: object, kind: DriverKind, irql_rule: str
     ) -> None:
-        block = self._resolve(name, param, handle, DriverHandle)
-        if not isinstance(block, DriverBlock):
+        block = self.resolve.driver(name, param, handle)
+        if block is None:
             return None
         if block.kind is not kind:
             raise ValueError(
                 f"{name}: {param} must be the handle of a {kind.value} driver, "
                 f"not of the {block.kind.value} driver {block.name}"
             )
-        with self._begin(name, block, handle=block.handle, irql=_PASSIVE, rule=irql_rule) as c:
-            where = self._frames[-1].name
+        with self.k.begin(name, block, handle=block.handle, irql=_PASSIVE, rule=irql_rule) as c:
+            where = self.k.frames[-1].name
             if where not in _DEREGISTER_FROM:
-                self._violation(
+                self.k.violation(
                     "NdisDeregisterContext",
                     refused=True,
                     ddi=name,
@@ -199,20 +221,20 @@ class UnloadMixin(BindingMixin):
             if kind is DriverKind.PROTOCOL and not self._unbind_protocol(block, name):
                 return c.void()
             assert block.handle is not None
-            self.handles.close(block.handle)
+            self.k.handles.close(block.handle)
             return c.void()
 
     def _unbind_protocol(self, block: DriverBlock, ddi_name: str) -> bool:
         """Unbind every binding of `block`, waiting for each; False if one never finishes."""
-        for binding in [b for b in self.bindings if b.protocol is block]:
-            if self._drive(lambda: binding.state is not BindingState.OPENING):  # noqa: B023
+        for binding in [b for b in self._bindings.bindings if b.protocol is block]:
+            if self.k.drive(lambda: binding.state is not BindingState.OPENING):  # noqa: B023
                 if binding.state is BindingState.RUNNING:
-                    self._unbind(binding)
-                if self._drive(lambda: binding.state is BindingState.UNBOUND):  # noqa: B023
+                    self._bindings.unbind(binding)
+                if self.k.drive(lambda: binding.state is BindingState.UNBOUND):  # noqa: B023
                     continue
             self._stuck.add(block.name)
-            if self.watchdog_ms is None:  # else NdisWatchdog has reported the hang
-                self._violation(
+            if self.k.watchdog_ms is None:  # else NdisWatchdog has reported the hang
+                self.k.violation(
                     "CoNdisPendingOnTeardown",
                     ddi=ddi_name,
                     driver=block,

@@ -25,15 +25,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from condis.adapters import Adapter, AdapterMixin
 from condis.constants import PASSIVE_LEVEL
+from condis.core import Core, Engine
 from condis.crossing import ddi, handler
-from condis.drivers import DriverBlock, DriverKind
 from condis.handles import AdapterHandle, DriverHandle, WorkItemHandle
+from condis.records import Adapter, DriverBlock, DriverKind
 from condis.scheduler import Item, ItemKind
 from condis.verifier.leaks import Leak
 
-__all__ = ["WorkItem", "WorkItemMixin"]
+__all__ = ["WorkItem", "WorkItemEngine"]
 
 handler("NdisIoWorkItemRoutine")
 
@@ -47,42 +47,41 @@ class WorkItem:
     runs: int = 0
 
 
-class WorkItemMixin(AdapterMixin):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+class WorkItemEngine(Engine):
+    """The NDIS I/O work item DDIs."""
+
+    __slots__ = ("_work_items",)
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self._work_items: list[WorkItem] = []
 
-    def _leaks(self) -> Iterator[Leak]:
-        yield from super()._leaks()
+    def leaks(self) -> Iterator[Leak]:
         for item in self.work_items:
             yield Leak("work item", item.handle.label, item.driver.name, "not freed")
 
-    def _driver_unloaded(self, block: DriverBlock) -> None:
-        super()._driver_unloaded(block)
+    def driver_unloaded(self, block: DriverBlock) -> None:
+        """`block` is gone: a work item it left queued is withdrawn unrun."""
         for item in self.work_items:
             if item.driver is block and item.queued is not None:
-                self.scheduler.cancel(item.queued)
+                self.k.scheduler.cancel(item.queued)
                 item.queued = None
 
-    def _invariants(self) -> Iterator[str]:
-        yield from super()._invariants()
-        waiting = {id(i) for i in self.scheduler.pending()}
+    def invariants(self) -> Iterator[str]:
+        waiting = {id(i) for i in self.k.scheduler.pending()}
         for item in self._work_items:
             if item.queued is not None and id(item.queued) not in waiting:
                 yield f"{item.handle.label} is marked queued but the scheduler does not hold it"
 
     @property
+    def history(self) -> tuple[WorkItem, ...]:
+        """Every work item ever allocated, freed or not."""
+        return tuple(self._work_items)
+
+    @property
     def work_items(self) -> tuple[WorkItem, ...]:
         """Work items allocated and not yet freed."""
-        return tuple(w for w in self._work_items if self.handles.is_live(w.handle))
-
-    def _owner_of(self, ddi_name: str, handle: object) -> tuple[DriverBlock, Adapter | None] | None:
-        """Resolve an NDIS object handle: an adapter handle or a driver handle."""
-        if isinstance(handle, AdapterHandle):
-            adapter = self._adapter_for(ddi_name, handle)
-            return None if adapter is None else (adapter.driver, adapter)
-        block = self._resolve(ddi_name, "NdisObjectHandle", handle, DriverHandle)
-        return (block, None) if isinstance(block, DriverBlock) else None
+        return tuple(w for w in self._work_items if self.k.handles.is_live(w.handle))
 
     @ddi("NdisAllocateIoWorkItem")
     def NdisAllocateIoWorkItem(
@@ -90,23 +89,24 @@ class WorkItemMixin(AdapterMixin):
     ) -> WorkItemHandle | None:
         """Allocate a work item; None (NULL) for a protocol's handle or when allocation fails."""
         name = "NdisAllocateIoWorkItem"
-        owner = self._owner_of(name, NdisObjectHandle)
+        owner = self.resolve.owner_of(name, NdisObjectHandle)
         if owner is None:
             return None
         driver, adapter = owner
-        with self._begin(name, driver, handle=NdisObjectHandle) as call:
-            if driver.kind is not DriverKind.MINIPORT or self._allocation_fails(name):
+        with self.k.begin(name, driver, handle=NdisObjectHandle) as call:
+            if driver.kind is not DriverKind.MINIPORT or self.k.allocation_fails(name):
                 return call.result(None)
-            handle = self.handles.issue(WorkItemHandle, None)
+            handle = self.k.handles.issue(WorkItemHandle, None)
             item = WorkItem(handle=handle, driver=driver, adapter=adapter)
-            self.handles.attach(handle, item)
+            self.k.handles.attach(handle, item)
             self._work_items.append(item)
             call.handle = handle
             return call.result(handle)
 
     def _work_item(self, ddi_name: str, handle: object) -> WorkItem | None:
-        item = self._resolve(ddi_name, "NdisIoWorkItemHandle", handle, WorkItemHandle)
-        return item if isinstance(item, WorkItem) else None
+        return self.resolve.typed(
+            ddi_name, "NdisIoWorkItemHandle", handle, WorkItemHandle, WorkItem
+        )
 
     @ddi("NdisQueueIoWorkItem")
     def NdisQueueIoWorkItem(
@@ -122,9 +122,9 @@ class WorkItemMixin(AdapterMixin):
         item = self._work_item(name, NdisIoWorkItemHandle)
         if item is None:
             return None
-        with self._begin(name, item.driver, handle=item.handle) as call:
+        with self.k.begin(name, item.driver, handle=item.handle) as call:
             if item.queued is not None:
-                self._violation(
+                self.k.violation(
                     "NdisWorkItemQueued",
                     refused=True,
                     ddi=name,
@@ -137,7 +137,7 @@ class WorkItemMixin(AdapterMixin):
             def run() -> None:
                 item.queued = None
                 item.runs += 1
-                self._call_void(
+                self.k.call_void(
                     item.driver,
                     "NdisIoWorkItemRoutine",
                     Routine,
@@ -147,7 +147,7 @@ class WorkItemMixin(AdapterMixin):
                     irql=PASSIVE_LEVEL,
                 )
 
-            item.queued = self._defer(
+            item.queued = self.k.defer(
                 f"work item {item.handle.label}", run, irql=PASSIVE_LEVEL, kind=ItemKind.WORK_ITEM
             )
             return call.void()
@@ -159,9 +159,9 @@ class WorkItemMixin(AdapterMixin):
         item = self._work_item(name, NdisIoWorkItemHandle)
         if item is None:
             return None
-        with self._begin(name, item.driver, handle=item.handle) as call:
+        with self.k.begin(name, item.driver, handle=item.handle) as call:
             if item.queued is not None:
-                self._violation(
+                self.k.violation(
                     "NdisWorkItemQueued",
                     refused=True,
                     ddi=name,
@@ -170,14 +170,15 @@ class WorkItemMixin(AdapterMixin):
                     detail=f"{item.handle.label} is freed while queued",
                 )
                 return call.void()
-            self.handles.close(item.handle)
+            self.k.handles.close(item.handle)
             return call.void()
 
-    def _check_adapter_resources(self, adapter: Adapter, where: str) -> None:
-        super()._check_adapter_resources(adapter, where)
+    def adapter_gone(self, adapter: Adapter, where: str) -> None:
+        """`where` (MiniportHaltEx, a failed MiniportInitializeEx) returned: each work item
+        allocated with the adapter handle must have been freed (NdisWorkItemLeak)."""
         for item in self.work_items:
             if item.adapter is adapter:
-                self._violation(
+                self.k.violation(
                     "NdisWorkItemLeak",
                     ddi=where,
                     driver=item.driver,

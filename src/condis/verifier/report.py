@@ -17,7 +17,7 @@ from condis.verifier.rules import rule
 from condis.verifier.verifier import Violation
 
 if TYPE_CHECKING:
-    from condis.runtime import NdisCore
+    from condis.ndis import Ndis
 
 __all__ = ["Finding", "Report"]
 
@@ -80,7 +80,7 @@ class Report:
     injected: list[tuple[str, int]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, ndis: NdisCore) -> Report:
+    def of(cls, ndis: Ndis) -> Report:
         """The report for `ndis` as it stands (run teardown first for leaks to mean leaks)."""
         injected = list(ndis.faults.injected)
         findings = []
