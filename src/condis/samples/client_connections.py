@@ -26,6 +26,11 @@ from condis.structs import CO_CALL_PARAMETERS
 __all__ = ["ClientConnections"]
 
 
+#: a call not yet over: the close of its AF waits for it (making, or closing, or waiting to
+#: close once its parties are dropped or its sends are back)
+_CALL_UNDER_WAY = ("making", "connected", "accepted", "closing")
+
+
 class ClientConnections(ProtocolDriver):
     """What the sample client does on an open AF."""
 
@@ -44,7 +49,9 @@ class ClientConnections(ProtocolDriver):
     # --- closing an AF ----------------------------------------------------------------------------
 
     def close_af(self, af: ClientAf) -> NDIS_STATUS:
-        """Close one open AF: deregister its SAPs first, then NdisClCloseAddressFamily.
+        """Close one open AF in the order ProtocolClNotifyCloseAf's page gives: drop the
+        parties of multipoint calls, close the calls, deregister the SAPs, then
+        NdisClCloseAddressFamily (after deleting the VCs this client created).
 
         Returns NDIS_STATUS_PENDING while the close is under way, else its
         final status.
@@ -60,12 +67,16 @@ class ClientConnections(ProtocolDriver):
     def _continue_close(self, af: ClientAf) -> None:
         if af.state != "closing" or af.close_issued:
             return
-        for entry in list(af.saps):
-            if entry.state == "registered":
-                self.deregister_sap(entry)
         for vc in list(af.vcs):
             if vc.call in ("connected", "accepted"):
-                self.close_call(vc)  # calls first
+                self.close_call(vc)  # parties and calls first (close_call drops the parties)
+            elif vc.call == "offered":
+                self.answer(vc, NDIS_STATUS_NOT_ACCEPTED)  # an offer still pending is refused
+        if any(vc.call in _CALL_UNDER_WAY for vc in af.vcs):
+            return  # each call's completion continues the close
+        for entry in list(af.saps):
+            if entry.state == "registered":
+                self.deregister_sap(entry)  # then the SAPs
         for vc in list(af.vcs):
             if not vc.incoming and vc.call in (None, "closed", "failed"):
                 self.delete_vc(vc)  # then the VCs we created; the call manager deletes its own
@@ -241,6 +252,7 @@ class ClientConnections(ProtocolDriver):
 
     def ProtocolClCallConnected(self, ProtocolVcContext: ClientVc) -> None:
         ProtocolVcContext.call = "connected"
+        self._continue_close(ProtocolVcContext.af)  # an AF close may wait for this call
 
     def close_call(self, vc: ClientVc) -> NDIS_STATUS:
         """Close the call on `vc` (NdisClCloseCall), once its sends have come back.
