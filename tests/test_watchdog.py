@@ -1,4 +1,4 @@
-"""NdisWatchdog: a pended operation not completed in time (completion.py)."""
+"""NdisWatchdog: a pended operation not completed in time (operations.py)."""
 
 from __future__ import annotations
 

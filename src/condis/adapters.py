@@ -9,8 +9,9 @@ nc-ndis-miniport_initialize.md, nc-ndis-miniport_halt.md):
   MiniportAdapterContext) and, if it is an MCM, NdisMCmRegisterAddressFamilyEx
   once per AF. When MiniportInitializeEx returns NDIS_STATUS_SUCCESS the
   adapter is up and NDIS binds every loaded protocol to it, then tells each
-  bound CoNDIS protocol about each registered AF (bindings.py, af.py).
-* `Ndis.halt_adapter` is the host's removal of the NIC.
+  bound CoNDIS protocol about each registered AF (lifecycle.Host runs that
+  sequence; bindings.py and af_registration.py do each step).
+* `Ndis.halt_adapter` is the host's removal of the NIC (lifecycle.Host again).
 
 Choices the pages leave open:
 

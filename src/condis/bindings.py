@@ -10,7 +10,8 @@ guide/protocol-binding-states-and-operations.md and the bind/unbind pages):
   through ProtocolOpenAdapterCompleteEx. ProtocolBindAdapterEx then returns
   a status, or NDIS_STATUS_PENDING and later NdisCompleteBindAdapterEx.
 * When the bind has completed successfully, NDIS tells the CoNDIS protocol
-  about the address families registered on the adapter (af.py).
+  about the address families registered on the adapter (af_registration.py,
+  reached through `BindingEvents`, which lifecycle.BindingLife implements).
 * To unbind, NDIS calls ProtocolUnbindAdapterEx with an UnbindContext. The
   protocol closes its AFs, calls NdisCloseAdapterEx (the binding handle is
   invalid from that call on; the close completes at once or through

@@ -10,9 +10,10 @@ incoming-request-to-close-a-call.md):
     remote    Ndis(M)CmDispatchIncomingCloseCall -> ProtocolClIncomingCloseCall,
               in which the client calls NdisClCloseCall
 
-A close that completes with NDIS_STATUS_SUCCESS ends the call (`_call_ends`):
-what was still pending on it is checked there (qos.py: a QoS change the call
-manager pended must be completed before the close is).
+A close that completes with NDIS_STATUS_SUCCESS ends the call
+(`CallEvents.call_ended`, lifecycle.CallEnd): what was still pending on it is
+checked there (qos.py: a QoS change the call manager pended must be completed
+before the close is).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from condis.catalogue import CATALOGUE
-from condis.crossing import IMPLEMENTED
+from condis.crossing import HANDLERS, IMPLEMENTED
 from condis.errors import BugCheck
 from condis.scheduler import Policy, RandomPolicy
 from condis.trace import TraceRecord, to_jsonl, to_mermaid, to_table_rows
@@ -81,7 +81,16 @@ def demo(scenario: str, as_json: bool, diagram: str | None, seed: int | None) ->
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per DDI.")
 def ddi(as_json: bool) -> None:
-    """List every DDI and handler in the spec index, with IRQL, rule and status."""
+    """List every DDI and handler in the spec index, with IRQL, rule and where it lives.
+
+    A DDI lives in the engine method the Ndis facade routes it to; a handler
+    is called from the engine module that registered it. "guards" are the
+    state-machine inputs it drives (condis states).
+    """
+    from condis.machines.render import inputs_for
+    from condis.ndis import Ndis
+
+    routes = Ndis.routes()
     rows = [
         {
             "name": e.name,
@@ -91,6 +100,8 @@ def ddi(as_json: bool) -> None:
             "irql": None if e.irql is None else e.irql.text,
             "rule": e.primary_rule,
             "implemented": e.name in IMPLEMENTED,
+            "lives_in": routes[e.name].implementation if e.name in routes else HANDLERS.get(e.name),
+            "guards": inputs_for(e.name),
         }
         for e in CATALOGUE.values()
         if e.kind.value != "structure"
@@ -101,17 +112,68 @@ def ddi(as_json: bool) -> None:
         return
     done = sum(1 for r in rows if r["implemented"])
     table = Table(title=f"{done} of {len(rows)} implemented")
-    for column in ("name", "kind", "role", "irql", "rule", "implemented"):
+    for column in ("name", "kind", "role", "irql", "rule", "lives in", "guards"):
         table.add_column(column)
     for row in rows:
         table.add_row(
             *(
                 str(row[c] if row[c] is not None else "")
-                for c in ("name", "kind", "role", "irql", "rule")
+                for c in ("name", "kind", "role", "irql", "rule", "lives_in")
             ),
-            "yes" if row["implemented"] else "no",
+            " ".join(row["guards"]),  # type: ignore[arg-type]
         )
-    Console(width=200).print(table)
+    Console(width=240).print(table)
+
+
+@main.command()
+@click.argument("machine", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per machine.")
+@click.option(
+    "--diagram", type=click.Choice(["mermaid"]), default=None, help="Print state diagrams."
+)
+@click.option("--markdown", is_flag=True, help="The docs page (docs/STATES.md).")
+def states(machine: str | None, as_json: bool, diagram: str | None, markdown: bool) -> None:
+    """Print the state machines: adapters, bindings, AFs, SAPs, VCs, calls, parties, operations.
+
+    MACHINE picks one by name (adapter, binding, binding-open, af, sap, vc,
+    call, party, operation). The rows printed are the ones the DDIs read as
+    their preconditions.
+    """
+    from condis.machines import MACHINES
+    from condis.machines.render import markdown as states_markdown
+    from condis.machines.render import to_json, to_mermaid
+
+    chosen = [m for m in MACHINES if machine is None or m.name == machine]
+    if not chosen:
+        names = ", ".join(m.name for m in MACHINES)
+        raise click.BadParameter(f"no machine {machine!r}; machines: {names}")
+    if markdown:
+        sys.stdout.write(states_markdown())
+        return
+    if as_json:
+        for m in chosen:
+            click.echo(json.dumps(to_json(m)))
+        return
+    if diagram == "mermaid":
+        for m in chosen:
+            click.echo(f"%% {m.name}: {m.title}")
+            sys.stdout.write(to_mermaid(m))
+        return
+    console = Console(width=200)
+    for m in chosen:
+        table = Table(title=f"{m.name}: {m.title}")
+        for column in ("state", "input", "target", "status", "rule", "page"):
+            table.add_column(column)
+        for row in to_json(m)["rows"]:
+            table.add_row(
+                row["state"],
+                row["input"],
+                row["target"] or "(refused)",
+                row["status"] or "",
+                row["rule"] or "",
+                row["page"] or "",
+            )
+        console.print(table)
 
 
 @main.command()

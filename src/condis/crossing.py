@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,6 +24,7 @@ from condis.status import NDIS_STATUS
 from condis.trace import Phase, RecordKind
 
 __all__ = [
+    "HANDLERS",
     "IMPLEMENTED",
     "NDIS_SPIN_LOCK",
     "DdiCall",
@@ -36,6 +38,8 @@ __all__ = [
 
 #: Every DDI name condis implements, filled by the `ddi` decorator.
 IMPLEMENTED: set[str] = set()
+#: Every handler NDIS calls, with the module that calls it (filled by `handler`).
+HANDLERS: dict[str, str] = {}
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -52,8 +56,11 @@ def ddi(*names: str) -> Callable[[F], F]:
 
 
 def handler(*names: str) -> None:
-    """Record handler names that NDIS calls (for `condis ddi`)."""
+    """Record handler names that NDIS calls from the calling module (for `condis ddi`)."""
     IMPLEMENTED.update(names)
+    module = sys._getframe(1).f_globals.get("__name__", "?")
+    for name in names:
+        HANDLERS.setdefault(name, module)
 
 
 class Returns(Enum):

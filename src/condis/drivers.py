@@ -14,7 +14,7 @@ Theory of operation (guide/condis-*-registration.md, set_options page):
   NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS. Those structures decide the
   driver's CoNDIS roles (`DriverBlock.is_mcm`, `.is_client`...).
 * After DriverEntry returns NDIS_STATUS_SUCCESS, NDIS binds a new protocol to
-  every adapter that is up (bindings.py).
+  every adapter that is up (lifecycle.Host).
 
 Choices the pages leave open, and what condis does:
 
@@ -33,7 +33,7 @@ Choices the pages leave open, and what condis does:
   NDIS_STATUS_FAILURE; a miniport that declared an NDIS version below 6.0
   gets NDIS_STATUS_NOT_SUPPORTED (both as the page's return table says).
 * A protocol may also call NdisSetOptionalHandlers with an NdisBindingHandle;
-  the handlers then apply to that binding only (bindings.py).
+  the handlers then apply to that binding only (stored on the binding's record).
 """
 
 from __future__ import annotations

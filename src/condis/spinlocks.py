@@ -8,7 +8,7 @@ condis checks the Static Driver Verifier rules on every call: acquiring a
 lock that is held (on Windows, a deadlock: condis's single thread of
 execution can never see it released), releasing a lock that is not held,
 mixing the Dpr and non-Dpr pairs, freeing a held lock, and returning from a
-handler with a lock still held (runtime.py).
+handler with a lock still held (kernel.py).
 
 A release that does not match its acquire (SpinLockDprRelease) is refused in
 strict mode. Collecting, condis releases the lock as Windows would, with

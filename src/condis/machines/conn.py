@@ -157,15 +157,18 @@ class VcState(Enum):
 
 
 class VcInput(Enum):
-    ACTIVATE = "activation requested"
+    ACTIVATE = "NdisCmActivateVc or NdisMCmActivateVc"
     ACTIVATE_SUCCEEDED = "activation completed with NDIS_STATUS_SUCCESS"
     ACTIVATE_FAILED = "activation failed"
-    DEACTIVATE = "deactivation requested"
+    DEACTIVATE = "NdisCmDeactivateVc or NdisMCmDeactivateVc"
     DEACTIVATE_SUCCEEDED = "deactivation completed with NDIS_STATUS_SUCCESS"
     DEACTIVATE_FAILED = "deactivation failed"
-    DELETE = "deleted by its creator"
-    SEND = "data sent or indicated on the VC"
-    CONNECT = "a call set up on the VC"
+    DELETE = "NdisCoDeleteVc or NdisMCmDeleteVc by the VC's creator"
+    SEND = "NdisCoSendNetBufferLists or NdisMCoIndicateReceiveNetBufferLists on the VC"
+    CONNECT = (
+        "a call made (ProtocolCmMakeCall, Ndis(M)CmMakeCallComplete) or dispatched "
+        "(Ndis(M)CmDispatchIncomingCall) on the VC"
+    )
 
 
 _V, _VI = VcState, VcInput
@@ -195,6 +198,8 @@ VC: Final = Machine(
             (_V.DEACTIVATING, _VI.DEACTIVATE_FAILED): Transition(_V.ACTIVE, _DEACT),
             (_V.CREATED, _VI.DELETE): Transition(_V.DELETED, _DEL),
             (_V.DEACTIVATING, _VI.DELETE): refuse(_DEL, NDIS_STATUS_CLOSING),
+            # a deleted VC's handle is stale: resolution refuses it before this row
+            (_V.DELETED, _VI.DELETE): refuse(_DEL, NDIS_STATUS_FAILURE, "NdisHandleStale"),
             (_V.ACTIVE, _VI.SEND): Transition(_V.ACTIVE, _SEND),
             (_V.REACTIVATING, _VI.SEND): Transition(_V.REACTIVATING, _SEND),
             (_V.ACTIVE, _VI.CONNECT): Transition(_V.ACTIVE, _CONNECT),
@@ -237,8 +242,8 @@ class CallInput(Enum):
     MODIFY_QOS = "NdisClModifyCallQoS"
     INCOMING_QOS = "Ndis(M)CmDispatchIncomingCallQoSChange"
     ADD_PARTY = "NdisClAddParty"
-    SEND = "data sent or indicated on the call's VC"
-    REPLACE = "a new call made or dispatched on the VC"
+    SEND = "NdisCoSendNetBufferLists or NdisMCoIndicateReceiveNetBufferLists on the call's VC"
+    REPLACE = "NdisClMakeCall or Ndis(M)CmDispatchIncomingCall on the call's VC"
 
 
 _C, _CI = CallState, CallInput

@@ -84,7 +84,7 @@ class BindingInput(Enum):
     UNBIND_COMPLETE = "unbind completed"
     REGISTER_AF = "NdisCmRegisterAddressFamilyEx on the binding"
     OPEN_AF = "NdisClOpenAddressFamilyEx on the binding"
-    SERVE_OPEN = "a client opens an AF that the binding's call manager offers"
+    SERVE_OPEN = "NdisClOpenAddressFamilyEx of an AF the binding's call manager offers"
 
 
 _B, _BI = BindingState, BindingInput
@@ -167,6 +167,11 @@ BINDING_OPEN: Final = Machine(
                 "NdisHandleNotYetValid",
             ),
             (_O.OPEN, _OI.REGISTER_AF): Transition(_O.OPEN, _CM_AF),
+            # before the open and after the close there is no live handle to use: resolution
+            # refuses it before these rows
+            (_O.NOT_OPENED, _OI.USE): refuse(_OPEN, NDIS_STATUS_FAILURE, "NdisHandleNotYetValid"),
+            (_O.CLOSE_PENDING, _OI.USE): refuse(_CLOSE, NDIS_STATUS_FAILURE, "NdisHandleStale"),
+            (_O.CLOSED, _OI.USE): refuse(_CLOSE, NDIS_STATUS_FAILURE, "NdisHandleStale"),
         },
         # a bind opens its adapter once
         (OpenState, _OI.OPEN, refuse(_OPEN, NDIS_STATUS_FAILURE)),
