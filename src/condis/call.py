@@ -47,7 +47,7 @@ from condis.core import Core, Engine
 from condis.crossing import Returns, ddi, handler
 from condis.handles import PartyHandle, VcHandle
 from condis.kernel import Kernel
-from condis.machines import CALL, VC, CallInput, CallState, PartyState, VcInput
+from condis.machines import CALL, VC, CallInput, CallState, PartyState, Transition, VcInput
 from condis.ops import OPERATIONS, Operation
 from condis.party import PartyEngine
 from condis.records import Call, DriverBlock, OpenAddressFamily, Party, Vc
@@ -68,6 +68,7 @@ __all__ = [
     "CallInput",
     "CallState",
     "Party",
+    "refused_by_call",
     "require_active",
 ]
 
@@ -93,6 +94,25 @@ class CallEvents(Protocol):
     def call_ended(self, call: Call, where: str, driver: DriverBlock) -> None:
         """`call` is over for good: its close completed with NDIS_STATUS_SUCCESS, or NDIS
         forgets it (its VC is deleted, or carries a new call)."""
+
+
+def refused_by_call(
+    k: Kernel, vc: Vc, event: CallInput, *, ddi: str, driver: DriverBlock, wanted: str
+) -> Transition[CallState] | None:
+    """The refusing row of `event` for the call on `vc`, reported, or None when the call
+    (there is one) may take it. `wanted` ends the detail: what the DDI needs."""
+    row = CALL.guard(vc.call_state, event)
+    if not row.refused:
+        return None
+    state = "no call" if vc.call is None else f"a call {vc.call.state.value}"
+    k.refuse(
+        row,
+        ddi=ddi,
+        driver=driver,
+        handle=vc.handle,
+        detail=f"{vc.handle.label} has {state}{wanted}",
+    )
+    return row
 
 
 def require_active(k: Kernel, name: str, driver: DriverBlock, vc: Vc, *, refused: bool) -> None:

@@ -19,11 +19,11 @@ before the close is).
 from __future__ import annotations
 
 import condis.args as args
-from condis.call import CallEvents
+from condis.call import CallEvents, refused_by_call
 from condis.core import Core, Engine
 from condis.crossing import ddi
 from condis.handles import PartyHandle, VcHandle
-from condis.machines import CALL, CallInput
+from condis.machines import CallInput
 from condis.ops import OPERATIONS
 from condis.party import PartyEngine
 from condis.records import Call, Party
@@ -70,18 +70,12 @@ class CallCloseEngine(Engine):
         client = vc.af.client.protocol
         with self.k.begin(name, client, handle=vc.handle) as c:
             call = vc.call
-            row = CALL.guard(vc.call_state, CallInput.CLOSE)
-            if row.refused or call is None:
-                state = "no call" if call is None else f"a call {call.state.value}"
-                return c.status(
-                    self.k.refuse(
-                        row,
-                        ddi=name,
-                        driver=client,
-                        handle=vc.handle,
-                        detail=f"{vc.handle.label} has {state}; nothing to close",
-                    )
-                )
+            refused = refused_by_call(
+                self.k, vc, CallInput.CLOSE, ddi=name, driver=client, wanted="; nothing to close"
+            )
+            if refused is not None:
+                return c.status(refused.refusal)
+            assert call is not None
             party = None
             if NdisPartyHandle is not None:
                 found = self.resolve.handle(name, "NdisPartyHandle", NdisPartyHandle, PartyHandle)
@@ -180,17 +174,16 @@ class CallCloseEngine(Engine):
         cm = vc.af.cm
         with self.k.begin(spelling, cm, handle=vc.handle) as c:
             call = vc.call
-            row = CALL.guard(vc.call_state, CallInput.INCOMING_CLOSE)
-            if row.refused or call is None:
-                state = "no call" if call is None else f"a call {call.state.value}"
-                self.k.refuse(
-                    row,
-                    ddi=spelling,
-                    driver=cm,
-                    handle=vc.handle,
-                    detail=f"{vc.handle.label} has {state}; no call to close",
-                )
+            if refused_by_call(
+                self.k,
+                vc,
+                CallInput.INCOMING_CLOSE,
+                ddi=spelling,
+                driver=cm,
+                wanted="; no call to close",
+            ):
                 return c.void()
+            assert call is not None
             call.move(CallInput.INCOMING_CLOSE)
             self.k.call_void(
                 vc.af.client.protocol,

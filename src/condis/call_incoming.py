@@ -12,7 +12,7 @@ call.py's docstring; this module holds the incoming path
 from __future__ import annotations
 
 import condis.args as args
-from condis.call import CallEngine, require_active
+from condis.call import CallEngine, refused_by_call, require_active
 from condis.core import Core, Engine
 from condis.crossing import ddi
 from condis.handles import SapHandle, VcHandle
@@ -157,17 +157,16 @@ class IncomingCallEngine(Engine):
         cm = vc.af.cm
         with self.k.begin(spelling, cm, handle=vc.handle) as c:
             call = vc.call
-            row = CALL.guard(vc.call_state, CallInput.CONNECTED)
-            if row.refused or call is None:
-                state = "no call" if call is None else f"a call {call.state.value}"
-                self.k.refuse(
-                    row,
-                    ddi=spelling,
-                    driver=cm,
-                    handle=vc.handle,
-                    detail=f"{vc.handle.label} has {state}, not an accepted incoming call",
-                )
+            if refused_by_call(
+                self.k,
+                vc,
+                CallInput.CONNECTED,
+                ddi=spelling,
+                driver=cm,
+                wanted=", not an accepted incoming call",
+            ):
                 return c.void()
+            assert call is not None
             call.move(CallInput.CONNECTED)
             self.k.call_void(
                 vc.af.client.protocol,

@@ -63,6 +63,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import condis.args as args
+from condis.call import refused_by_call
 from condis.core import Engine
 from condis.crossing import ddi, handler
 from condis.handles import VcHandle
@@ -226,17 +227,14 @@ class QosEngine(Engine):
             return None
         cm = vc.af.cm
         with self.k.begin(spelling, cm, handle=vc.handle) as c:
-            call = vc.call
-            row = CALL.guard(vc.call_state, CallInput.INCOMING_QOS)
-            if row.refused:
-                state = "no call" if call is None else f"a call {call.state.value}"
-                self.k.refuse(
-                    row,
-                    ddi=spelling,
-                    driver=cm,
-                    handle=vc.handle,
-                    detail=f"{vc.handle.label} has {state}, not a connected call",
-                )
+            if refused_by_call(
+                self.k,
+                vc,
+                CallInput.INCOMING_QOS,
+                ddi=spelling,
+                driver=cm,
+                wanted=", not a connected call",
+            ):
                 return c.void()
             self.k.call_void(
                 vc.af.client.protocol,
