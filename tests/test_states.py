@@ -181,22 +181,22 @@ PARTY_EXPECTED: dict[
     **{(s, PI.CALL_CLOSED): (P.DROPPED, None, None) for s in P if s is not P.DROPPED},
 }
 
-O, OI = OpenState, OpenInput
+OS, OI = OpenState, OpenInput
 OPEN_EXPECTED: dict[tuple[OpenState, OpenInput], tuple[OpenState | None, object, str | None]] = {
-    (O.NOT_OPENED, OI.OPEN): (O.OPEN, None, None),
-    **{(s, OI.OPEN): (None, NDIS_STATUS_FAILURE, None) for s in O if s is not O.NOT_OPENED},
-    (O.NOT_OPENED, OI.OPEN_PENDED): (O.OPEN_PENDING, None, None),
-    (O.OPEN_PENDING, OI.OPEN_COMPLETED): (O.OPEN, None, None),
-    (O.OPEN, OI.CLOSE): (O.CLOSED, None, None),
-    (O.OPEN, OI.CLOSE_PENDED): (O.CLOSE_PENDING, None, None),
-    (O.CLOSE_PENDING, OI.CLOSE_COMPLETED): (O.CLOSED, None, None),
-    (O.OPEN, OI.USE): (O.OPEN, None, None),
-    (O.OPEN_PENDING, OI.USE): (None, NDIS_STATUS_FAILURE, "NdisHandleNotYetValid"),
-    (O.NOT_OPENED, OI.USE): (None, NDIS_STATUS_FAILURE, "NdisHandleNotYetValid"),
-    (O.CLOSE_PENDING, OI.USE): (None, NDIS_STATUS_FAILURE, "NdisHandleStale"),
-    (O.CLOSED, OI.USE): (None, NDIS_STATUS_FAILURE, "NdisHandleStale"),
-    (O.OPEN, OI.REGISTER_AF): (O.OPEN, None, None),
-    **{(s, OI.REGISTER_AF): (None, NDIS_STATUS_FAILURE, None) for s in O if s is not O.OPEN},
+    (OS.NOT_OPENED, OI.OPEN): (OS.OPEN, None, None),
+    **{(s, OI.OPEN): (None, NDIS_STATUS_FAILURE, None) for s in OS if s is not OS.NOT_OPENED},
+    (OS.NOT_OPENED, OI.OPEN_PENDED): (OS.OPEN_PENDING, None, None),
+    (OS.OPEN_PENDING, OI.OPEN_COMPLETED): (OS.OPEN, None, None),
+    (OS.OPEN, OI.CLOSE): (OS.CLOSED, None, None),
+    (OS.OPEN, OI.CLOSE_PENDED): (OS.CLOSE_PENDING, None, None),
+    (OS.CLOSE_PENDING, OI.CLOSE_COMPLETED): (OS.CLOSED, None, None),
+    (OS.OPEN, OI.USE): (OS.OPEN, None, None),
+    (OS.OPEN_PENDING, OI.USE): (None, NDIS_STATUS_FAILURE, "NdisHandleNotYetValid"),
+    (OS.NOT_OPENED, OI.USE): (None, NDIS_STATUS_FAILURE, "NdisHandleNotYetValid"),
+    (OS.CLOSE_PENDING, OI.USE): (None, NDIS_STATUS_FAILURE, "NdisHandleStale"),
+    (OS.CLOSED, OI.USE): (None, NDIS_STATUS_FAILURE, "NdisHandleStale"),
+    (OS.OPEN, OI.REGISTER_AF): (OS.OPEN, None, None),
+    **{(s, OI.REGISTER_AF): (None, NDIS_STATUS_FAILURE, None) for s in OS if s is not OS.OPEN},
 }
 
 

@@ -26,8 +26,9 @@ from condis.structs import CO_CALL_PARAMETERS
 __all__ = ["ClientConnections"]
 
 
-#: a call not yet over: the close of its AF waits for it (making, or closing, or waiting to
-#: close once its parties are dropped or its sends are back)
+#: a call not yet over: the close of its AF waits for it (being made, accepted and not yet
+#: connected, closing, or connected and waiting to close once its parties are dropped or
+#: its sends are back)
 _CALL_UNDER_WAY = ("making", "connected", "accepted", "closing")
 
 
@@ -68,18 +69,22 @@ class ClientConnections(ProtocolDriver):
         if af.state != "closing" or af.close_issued:
             return
         for vc in list(af.vcs):
-            if vc.call in ("connected", "accepted"):
-                self.close_call(vc)  # parties and calls first (close_call drops the parties)
+            if vc.call == "connected":
+                # parties and calls first (close_call drops the parties); an accepted
+                # incoming call is closed once connected (NdisClCloseCall needs that)
+                self.close_call(vc)
             elif vc.call == "offered":
                 self.answer(vc, NDIS_STATUS_NOT_ACCEPTED)  # an offer still pending is refused
+        for vc in list(af.vcs):
+            if not vc.incoming and vc.call in (None, "closed", "failed"):
+                # the idle VCs we created go at once (the call manager deletes its own);
+                # the page leaves VCs out of its order, so they need not wait for the calls
+                self.delete_vc(vc)
         if any(vc.call in _CALL_UNDER_WAY for vc in af.vcs):
             return  # each call's completion continues the close
         for entry in list(af.saps):
             if entry.state == "registered":
                 self.deregister_sap(entry)  # then the SAPs
-        for vc in list(af.vcs):
-            if not vc.incoming and vc.call in (None, "closed", "failed"):
-                self.delete_vc(vc)  # then the VCs we created; the call manager deletes its own
         # A deregistration may complete inside NdisClDeregisterSap and re-enter
         # here; whoever finds the last SAP (and VC) gone issues the close, once.
         if af.saps or af.vcs or af.state != "closing" or af.close_issued:
