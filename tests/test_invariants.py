@@ -69,10 +69,11 @@ def test_a_handle_closed_behind_ndis_back_is_caught() -> None:
     ndis, client = open_host()
     af = client.afs("open")[0]
     assert af.handle is not None
+    record = ndis.handles.lookup(af.handle)
     ndis.handles.close(af.handle)  # as no DDI would: the AF is still open for both sides
     broken = ndis.check_invariants()
     assert any(af.handle.label in line and "closed" in line for line in broken), broken
-    ndis.handles.reopen(af.handle)
+    ndis.handles.reopen(af.handle, record)
     assert ndis.check_invariants() == []
 
 
@@ -80,9 +81,10 @@ def test_a_vc_handle_closed_behind_ndis_back_is_caught() -> None:
     ndis, client = open_host()
     vc = client.create_vc(client.afs("open")[0])
     assert vc is not None and vc.handle is not None
+    record = ndis.handles.lookup(vc.handle)
     ndis.handles.close(vc.handle)
     assert ndis.check_invariants() == [f"{vc.handle.label} is listed as live but is deleted"]
-    ndis.handles.reopen(vc.handle)
+    ndis.handles.reopen(vc.handle, record)
     assert ndis.check_invariants() == []
 
 
@@ -100,12 +102,13 @@ def test_an_operation_outstanding_on_a_closed_handle_is_caught() -> None:
     assert vc is not None and vc.handle is not None
     assert alice.modify_qos(vc, called_party(sap)) == NDIS_STATUS_PENDING
     (op,) = ndis.operations
+    record = ndis.handles.lookup(vc.handle)
     ndis.handles.close(vc.handle)  # as no DDI would: the VC still carries the call
     broken = ndis.check_invariants()
     assert (
         f"modify-qos operation #{op.id} is outstanding on {vc.handle.label}, "
         "which no longer stands for a live object"
     ) in broken
-    ndis.handles.reopen(vc.handle)
+    ndis.handles.reopen(vc.handle, record)
     ndis.run()
     assert (ndis.operations, ndis.check_invariants()) == ((), [])

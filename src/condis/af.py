@@ -114,7 +114,9 @@ class AfEngine(Engine):
 
     def leaks(self) -> Iterator[Leak]:
         for af in self.address_families:
-            yield Leak("AF", af.handle.label, af.client.protocol.name, f"still {af.state.value}")
+            yield Leak(
+                "AF", af.handle.label, af.client.protocol.name, f"still {af.state.value}"
+            ).at(af.handle.born)
 
     def invariants(self) -> Iterator[str]:
         for af in self._afs:

@@ -116,7 +116,7 @@ class Audit:
         yield from self._data.invariants(live)
 
     def held(self) -> Iterator[Leak]:
-        """What drivers still hold, engine by engine, not yet placed in the trace."""
+        """What drivers still hold, engine by engine, each placed where it was born."""
         yield from self._ops.leaks()
         yield from self._sync.leaks()
         yield from self._work_items.leaks()
@@ -130,31 +130,7 @@ class Audit:
 
     def leaks(self) -> list[Leak]:
         """Everything drivers allocated through NDIS and still hold, oldest first."""
-        found = list(self.held())
-        firsts: dict[str, tuple[int, str]] = {}
-        ops: dict[int, tuple[int, str]] = {}
-        names: dict[int, str] = {}
-        labels = {leak.label for leak in found}
-        wanted_ops = {leak.op for leak in found if leak.op is not None}
-        wanted_seqs = {leak.allocated_seq for leak in found if leak.allocated_seq is not None}
-        for record in self._k.trace:
-            for label in (record.handle, record.result):
-                if label in labels and label not in firsts:
-                    firsts[label] = (record.seq, record.name)
-            if record.op in wanted_ops and record.op not in ops:
-                ops[record.op] = (record.seq, record.name)
-            if record.seq in wanted_seqs:
-                names[record.seq] = record.name
-        placed = []
-        for leak in found:
-            if leak.op is not None and leak.op in ops:
-                leak = leak.placed(*ops[leak.op])
-            elif leak.allocated_seq is not None:
-                leak = leak.placed(leak.allocated_seq, names.get(leak.allocated_seq, "?"))
-            elif leak.label in firsts:
-                leak = leak.placed(*firsts[leak.label])
-            placed.append(leak)
-        return sorted(placed, key=lambda k: (k.allocated_seq is None, k.allocated_seq or 0))
+        return sorted(self.held(), key=lambda k: (k.allocated_seq is None, k.allocated_seq or 0))
 
     def snapshot(self) -> dict[str, Any]:
         """A comparable picture of every table, in plain values (names, labels, states)."""

@@ -170,7 +170,9 @@ class CallEngine(Engine):
     def leaks(self) -> Iterator[Leak]:
         for call in self.calls:
             client = None if call.vc.af is None else call.vc.af.client.protocol.name
-            yield Leak("call", call.vc.handle.label, client, f"still {call.state.value}")
+            yield Leak("call", call.vc.handle.label, client, f"still {call.state.value}").at(
+                call.vc.handle.born
+            )
 
     def invariants(self) -> Iterator[str]:
         for vc in self._vcs.vcs:

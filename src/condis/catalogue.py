@@ -32,9 +32,9 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal
 
 from condis.catalogue_data import ROWS
 from condis.constants import KIRQL
@@ -83,6 +83,9 @@ class IrqlRequirement:
     relation: IrqlRelation
     level: KIRQL | None
     text: str
+    #: the IRQLs allowed, as bits (``(mask >> irql) & 1``): the kernel's hot path tests
+    #: a bit instead of comparing relations
+    mask: int = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.relation not in ("==", "<=", "any"):
@@ -92,6 +95,15 @@ class IrqlRequirement:
                 f"IRQL relation {self.relation!r} "
                 + ("takes no level" if self.relation == "any" else "needs a level")
             )
+        mask = (
+            self.ANY_MASK
+            if self.relation == "any"
+            else sum(1 << level for level in KIRQL if self.allows(level))
+        )
+        object.__setattr__(self, "mask", mask)
+
+    #: `mask` of a requirement that allows every IRQL
+    ANY_MASK: ClassVar[int] = (1 << 32) - 1
 
     def allows(self, irql: KIRQL) -> bool:
         """Return True if a call at `irql` meets this requirement."""

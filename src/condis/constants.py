@@ -171,6 +171,18 @@ __all__ = [
 ]
 
 
+class Key(enum.Enum):
+    """An Enum that hashes by identity, in C.
+
+    `Enum.__hash__` is Python code (it hashes the member's name); the state
+    and input enums are dict keys on every crossing (the machines' rows,
+    the operation contract), so they hash as the singletons they are. Dicts
+    keep insertion order, so nothing iterates in hash order.
+    """
+
+    __hash__ = object.__hash__
+
+
 class _NamedIntEnum(enum.IntEnum):
     """An IntEnum whose ``str()`` is the bare member name, as the WDK spells it."""
 

@@ -10,11 +10,13 @@ contract) and `self.resolve` (resolve.py: handles to records).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TextIO
 
 from condis.kernel import Kernel
 from condis.operations import Operations
 from condis.resolve import Resolver
 from condis.scheduler import Policy
+from condis.trace import Trace
 from condis.verifier import Mode
 
 __all__ = ["Core", "Engine"]
@@ -33,8 +35,18 @@ class Core:
         policy: Policy | None = None,
         mode: Mode = Mode.STRICT,
         watchdog_ms: int | None = None,
+        trace: bool | Trace = True,
+        trace_limit: int | None = None,
+        trace_sink: TextIO | None = None,
     ) -> Core:
-        kernel = Kernel(policy=policy, mode=mode, watchdog_ms=watchdog_ms)
+        kernel = Kernel(
+            policy=policy,
+            mode=mode,
+            watchdog_ms=watchdog_ms,
+            trace=trace,
+            trace_limit=trace_limit,
+            trace_sink=trace_sink,
+        )
         return cls(kernel, Operations(kernel), Resolver(kernel))
 
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Protocol, TypeVar
 
-from condis.constants import KIRQL, PASSIVE_LEVEL
+from condis.constants import KIRQL, PASSIVE_LEVEL, Key
 from condis.handles import NDIS_HANDLE
 from condis.records import DriverBlock
 from condis.status import NDIS_STATUS
 from condis.trace import Phase, RecordKind
+from condis.trace.records import summary
 
 __all__ = [
     "HANDLERS",
@@ -63,7 +63,7 @@ def handler(*names: str) -> None:
         HANDLERS.setdefault(name, module)
 
 
-class Returns(Enum):
+class Returns(Key):
     """What a WDK handler returns."""
 
     VOID = "VOID"
@@ -71,16 +71,7 @@ class Returns(Enum):
     STATUS_OUT = "NDIS_STATUS and an out-parameter"
 
 
-def summary(value: object) -> str:
-    if isinstance(value, NDIS_HANDLE):
-        return value.label
-    if isinstance(value, NDIS_STATUS | KIRQL):
-        return str(value)
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-class Origin(Enum):
+class Origin(Key):
     """What started an execution frame."""
 
     HANDLER = "handler"
@@ -116,6 +107,8 @@ class NDIS_SPIN_LOCK:
     old_irql: KIRQL = PASSIVE_LEVEL
     dpr: bool = False
     acquisitions: int = 0
+    #: where the lock first appears in the trace (kernel.py stamps it): (seq, name)
+    born: tuple[int, str] | None = None
 
     @property
     def label(self) -> str:
@@ -132,18 +125,24 @@ class Recorder(Protocol):
     depth: int
     frames: list[Frame]
 
-    def record(
+    def row(
         self,
         phase: Phase,
         kind: RecordKind,
         name: str,
         driver: DriverBlock | None,
-        *,
-        handle: NDIS_HANDLE | None = ...,
-        status: NDIS_STATUS | None = ...,
-        result: str | None = ...,
-        op: int | None = ...,
-    ) -> object: ...
+        depth: int,
+        handle: NDIS_HANDLE | None,
+        status: NDIS_STATUS | None,
+        result: object,
+        op: int | None,
+        irql: KIRQL,
+        args: Any = None,
+    ) -> int: ...
+
+
+_RETURN, _DDI = Phase.RETURN, RecordKind.DDI
+_PLAIN = (bool, int, str, NDIS_HANDLE)
 
 
 class DdiCall:
@@ -160,6 +159,7 @@ class DdiCall:
         pushed: bool,
         handle: NDIS_HANDLE | None,
         op: int | None,
+        depth0: int,
     ) -> None:
         self.kernel = kernel
         self.name = name
@@ -168,7 +168,7 @@ class DdiCall:
         self.pushed = pushed
         self.handle = handle
         self.op = op
-        self.depth0 = kernel.depth
+        self.depth0 = depth0
 
     def __enter__(self) -> DdiCall:
         return self
@@ -176,24 +176,25 @@ class DdiCall:
     def __exit__(self, *exc: object) -> None:
         kernel = self.kernel
         kernel.depth = self.depth0
-        if self.pushed and kernel.frames and kernel.frames[-1] is self.frame:
-            kernel.frames.pop()
+        if self.pushed:
+            frames = kernel.frames
+            if frames and frames[-1] is self.frame:
+                frames.pop()
 
     def _finish(self, status: NDIS_STATUS | None, result: object) -> None:
-        self.kernel.record(
-            Phase.RETURN,
-            RecordKind.DDI,
-            self.name,
-            self.driver,
-            handle=self.handle,
-            status=status,
-            result=None if result is None else summary(result),
-            op=self.op,
+        kernel = self.kernel
+        depth = kernel.depth = self.depth0
+        frames = kernel.frames
+        irql = frames[-1].irql if frames else PASSIVE_LEVEL
+        if result is not None and not isinstance(result, _PLAIN) and not hasattr(result, "born"):
+            result = summary(result)  # what it is now, not when someone reads the trace
+        kernel.row(
+            _RETURN, _DDI, self.name, self.driver, depth, self.handle, status, result, self.op, irql
         )
 
     def status(self, status: int, *, result: object = None) -> NDIS_STATUS:
         """Record the return of a DDI that returns an NDIS_STATUS."""
-        st = NDIS_STATUS(status)
+        st = status if type(status) is NDIS_STATUS else NDIS_STATUS(status)
         self._finish(st, result)
         return st
 

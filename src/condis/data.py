@@ -93,7 +93,13 @@ class InFlight:
     vc: Vc
     #: "send" (a protocol's NBL at the miniport) or "receive" (a miniport's NBL at a protocol)
     direction: str
-    seq: int
+    #: the record the NBL went out with (the handler NDIS calls next), stamped by the kernel
+    born: tuple[int, str] | None = None
+
+    @property
+    def seq(self) -> int:
+        """The seq of the record the NBL went out with (-1 before it is made)."""
+        return -1 if self.born is None else self.born[0]
 
 
 @dataclass(slots=True)
@@ -120,7 +126,8 @@ class DataEngine(Engine):
 
     def _lend(self, nbl: NET_BUFFER_LIST, vc: Vc, direction: str) -> None:
         """Enter `nbl` in the ledger as out of its owner's hands on `vc`."""
-        self._in_flight[nbl] = InFlight(nbl, vc, direction, self.k.trace.next_seq)
+        entry = self._in_flight[nbl] = InFlight(nbl, vc, direction)
+        self.k.unborn.append(entry)
         if direction == "send":
             vc.sends_out += 1
         else:
@@ -147,9 +154,7 @@ class DataEngine(Engine):
                 except StopIteration:
                     holder = None
                 detail = "indicated and never returned (NdisReturnNetBufferLists)"
-            yield Leak(
-                "NBL", f"NBL on {entry.vc.handle.label}", holder, detail, allocated_seq=entry.seq
-            )
+            yield Leak("NBL", f"NBL on {entry.vc.handle.label}", holder, detail).at(entry.born)
 
     def invariants(self, vcs: Iterable[Vc]) -> Iterator[str]:
         """The ledger against the VCs' own counts; `vcs` are the live VCs."""

@@ -9,8 +9,7 @@ handle stands for. A DDI that receives a handle looks it up in that table
 
 * a live handle of the right kind (the normal case);
 * a handle of another kind (rule NdisHandleWrongKind);
-* a handle that this host issued but that was closed or whose object is gone
-  (rule NdisHandleStale);
+* a handle that this host issued but that was closed (rule NdisHandleStale);
 * a handle from another `Ndis` host (rule NdisHandleForeign).
 
 Whether a live handle may be used by *this* driver (the client vs the call
@@ -23,9 +22,8 @@ handles: they are arbitrary Python objects that NDIS hands back untouched.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 __all__ = [
     "NDIS_HANDLE",
@@ -34,7 +32,6 @@ __all__ = [
     "BindContextHandle",
     "BindingHandle",
     "DriverHandle",
-    "HandleState",
     "HandleTable",
     "PartyHandle",
     "Resolution",
@@ -53,19 +50,25 @@ def new_host_id() -> int:
     return next(_host_ids)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class NDIS_HANDLE:
-    """An opaque handle issued by NDIS. Compared by identity, printed by label."""
+    """An opaque handle issued by NDIS. Compared by identity, printed by label.
 
-    host: int
-    serial: int
+    `born` is where the handle first appears in the trace, (seq, name of the
+    DDI or handler): the kernel stamps it on the first record that names the
+    handle, kept or not, so a leak is placed without reading the trace back.
+    """
+
+    __slots__ = ("_table", "born", "host", "label", "serial")
     #: what a debugger would call the object, e.g. "NdisAfHandle"
     KIND = "NDIS_HANDLE"
 
-    @property
-    def label(self) -> str:
-        """A short printable name, e.g. ``NdisAfHandle#3``."""
-        return f"{self.KIND}#{self.serial}"
+    def __init__(self, host: int, serial: int, table: HandleTable | None = None) -> None:
+        self.host = host
+        self.serial = serial
+        #: a short printable name, e.g. ``NdisAfHandle#3``
+        self.label = f"{self.KIND}#{serial}"
+        self.born: tuple[int, str] | None = None
+        self._table = table
 
     def __repr__(self) -> str:
         return f"<{self.label}>"
@@ -148,11 +151,6 @@ class TimerHandle(NDIS_HANDLE):
     KIND = "NdisTimerObject"
 
 
-class HandleState(Enum):
-    LIVE = "live"
-    CLOSED = "closed"
-
-
 class Resolution(Enum):
     """What `HandleTable.resolve` found."""
 
@@ -162,61 +160,69 @@ class Resolution(Enum):
     FOREIGN = "foreign"
 
 
-T = TypeVar("T")
 H = TypeVar("H", bound=NDIS_HANDLE)
 
 
-@dataclass(slots=True)
-class _Entry(Generic[T]):
-    obj: T
-    state: HandleState = HandleState.LIVE
-
-
-@dataclass(slots=True)
 class HandleTable:
-    """Every handle one host issued, live or closed, and what it stands for."""
+    """The live handles of one host and what each stands for.
 
-    host: int
-    _serials: dict[str, itertools.count[int]] = field(default_factory=dict)
-    _entries: dict[NDIS_HANDLE, _Entry[object]] = field(default_factory=dict)
+    A closed handle leaves the table, so the table holds nothing for history;
+    it is still told from a foreign one because every handle knows the table
+    that issued it. Serials count per kind, so labels read as a debugger's
+    would (the third AF opened is NdisAfHandle#3).
+    """
+
+    __slots__ = ("_live", "_serials", "host")
+
+    def __init__(self, host: int) -> None:
+        self.host = host
+        self._serials: dict[str, int] = {}
+        self._live: dict[NDIS_HANDLE, object] = {}
 
     def issue(self, kind: type[H], obj: object) -> H:
         """Make a new live handle of `kind` standing for `obj`."""
-        counter = self._serials.setdefault(kind.KIND, itertools.count(1))
-        handle = kind(self.host, next(counter))
-        self._entries[handle] = _Entry(obj)
+        serial = self._serials.get(kind.KIND, 0) + 1
+        self._serials[kind.KIND] = serial
+        handle = kind(self.host, serial, self)
+        self._live[handle] = obj
         return handle
 
     def attach(self, handle: NDIS_HANDLE, obj: object) -> None:
-        """Point an issued handle at the object it stands for (two-step creation)."""
-        self._entries[handle].obj = obj
+        """Point a live handle at the object it stands for (two-step creation)."""
+        if handle not in self._live:
+            raise KeyError(f"{handle.label} is not live")
+        self._live[handle] = obj
 
     def close(self, handle: NDIS_HANDLE) -> None:
-        """Mark a handle closed: it stays known, so later use reads as stale."""
-        self._entries[handle].state = HandleState.CLOSED
+        """Close a handle: later use of it reads as stale."""
+        self._live.pop(handle, None)
 
-    def reopen(self, handle: NDIS_HANDLE) -> None:
-        """Undo `close` (used when an operation that closed a handle is refused)."""
-        self._entries[handle].state = HandleState.LIVE
+    def reopen(self, handle: NDIS_HANDLE, obj: object) -> None:
+        """Undo `close`: the handle stands for `obj` again (a test's repair)."""
+        if handle._table is not self:
+            raise KeyError(f"{handle.label} was not issued by this table")
+        self._live[handle] = obj
 
     def is_live(self, handle: NDIS_HANDLE) -> bool:
-        entry = self._entries.get(handle)
-        return entry is not None and entry.state is HandleState.LIVE
+        return handle in self._live
 
     def lookup(self, handle: NDIS_HANDLE) -> object:
-        """The object a known handle (live or closed) stands for."""
-        return self._entries[handle].obj
+        """The object a live handle stands for (None for a closed one)."""
+        return self._live.get(handle)
 
     def resolve(self, handle: NDIS_HANDLE, kind: type[NDIS_HANDLE]) -> Resolution:
         """Classify `handle` as used where a `kind` handle is expected."""
-        if handle.host != self.host or handle not in self._entries:
+        if handle._table is not self:
             return Resolution.FOREIGN
         if not isinstance(handle, kind):
             return Resolution.WRONG_KIND
-        if self._entries[handle].state is not HandleState.LIVE:
+        if handle not in self._live:
             return Resolution.STALE
         return Resolution.OK
 
     def live(self) -> list[tuple[NDIS_HANDLE, object]]:
         """Every live handle with its object, in issue order."""
-        return [(h, e.obj) for h, e in self._entries.items() if e.state is HandleState.LIVE]
+        return list(self._live.items())
+
+    def __len__(self) -> int:
+        return len(self._live)

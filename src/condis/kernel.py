@@ -56,9 +56,10 @@ DRIVE_MAX_STEPS items (work that requeues itself without ever finishing).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 from condis.catalogue import CATALOGUE, IrqlRequirement
 from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
@@ -69,7 +70,7 @@ from condis.machines import Transition
 from condis.records import DriverBlock
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind, Policy, Scheduler
 from condis.status import NDIS_STATUS, NDIS_STATUS_NOT_SUPPORTED
-from condis.trace import Phase, RecordKind, Trace, TraceRecord
+from condis.trace import Phase, RecordKind, Trace
 from condis.verifier import FaultInjector, Mode, Verifier
 
 __all__ = ["DRIVE_LIMIT_MS", "DRIVE_MAX_STEPS", "Kernel"]
@@ -79,11 +80,55 @@ DRIVE_LIMIT_MS = 10 * 60 * 1000
 #: How many deferred items NDIS runs while waiting before it gives up.
 DRIVE_MAX_STEPS = 100_000
 
+_CALL, _RETURN = Phase.CALL, Phase.RETURN
+_DDI, _HANDLER_KIND = RecordKind.DDI, RecordKind.HANDLER
+_EXTERNAL, _HANDLER = Origin.EXTERNAL, Origin.HANDLER
+_VOID, _STATUS_OUT = Returns.VOID, Returns.STATUS_OUT
+#: every IRQL, as an `IrqlRequirement.mask` (no requirement)
+_ANY = IrqlRequirement.ANY_MASK
+
+
+@functools.cache
+def _ddi_check(name: str) -> tuple[int, str | None]:
+    """(mask of the IRQLs `name` may be called at, its rule), from the catalogue, once."""
+    entry = CATALOGUE.get(name)
+    if entry is None or entry.irql is None:
+        return _ANY, None if entry is None else entry.primary_rule
+    return entry.irql.mask, entry.primary_rule
+
+
+@functools.cache
+def _handler_mask(name: str) -> int:
+    """The IRQLs NDIS may call handler `name` at, from the catalogue, once."""
+    entry = CATALOGUE.get(name)
+    return _ANY if entry is None or entry.irql is None else entry.irql.mask
+
+
 _ORIGINS = {
     ItemKind.NDIS: Origin.NDIS,
     ItemKind.WORK_ITEM: Origin.WORK_ITEM,
     ItemKind.TIMER: Origin.TIMER,
 }
+
+
+def _trace(trace: bool | Trace, limit: int | None, sink: TextIO | None) -> Trace:
+    """The trace `Ndis(trace=..., trace_limit=..., trace_sink=...)` asks for."""
+    if isinstance(trace, Trace):
+        if limit is not None or sink is not None:
+            raise ValueError("Ndis: give trace_limit and trace_sink to the Trace, not beside it")
+        return trace
+    if not isinstance(trace, bool):
+        raise TypeError(f"Ndis: trace must be True, False or a Trace, not {type(trace).__name__}")
+    if not trace and limit is not None:
+        raise ValueError("Ndis: trace=False keeps no records; trace_limit would keep some")
+    try:
+        return Trace(keep=trace, limit=limit, sink=sink)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"Ndis: {exc}".replace("Trace: limit", "trace_limit").replace(
+                "Trace: sink", "trace_sink"
+            )
+        ) from None
 
 
 class Kernel:
@@ -95,6 +140,9 @@ class Kernel:
         policy: Policy | None = None,
         mode: Mode = Mode.STRICT,
         watchdog_ms: int | None = None,
+        trace: bool | Trace = True,
+        trace_limit: int | None = None,
+        trace_sink: TextIO | None = None,
     ) -> None:
         if watchdog_ms is not None and (
             isinstance(watchdog_ms, bool) or not isinstance(watchdog_ms, int) or watchdog_ms <= 0
@@ -104,7 +152,14 @@ class Kernel:
             )
         self.host = new_host_id()
         self.handles = HandleTable(self.host)
-        self.trace = Trace()
+        self.trace = _trace(trace, trace_limit, trace_sink)
+        #: what the trace takes each row with (None when it keeps and streams nothing)
+        self._add = self.trace.recorder()
+        #: where each outstanding operation first appears: op id -> (seq, name), or
+        #: None until a record names it (operations.py files and retires the ids)
+        self.op_born: dict[int, tuple[int, str] | None] = {}
+        #: objects born with the next record, whatever it is (an NBL lent to a driver)
+        self.unborn: list[Any] = []
         self.verifier = Verifier(mode=mode)
         self.faults = FaultInjector()
         self.scheduler = Scheduler() if policy is None else Scheduler(policy=policy)
@@ -172,36 +227,76 @@ class Kernel:
         *,
         handle: NDIS_HANDLE | None = None,
         status: NDIS_STATUS | None = None,
-        result: str | None = None,
+        result: object = None,
         op: int | None = None,
         args: Mapping[str, object] | None = None,
         irql: KIRQL | None = None,
-    ) -> TraceRecord:
-        # Depth is the nesting of calls: everything a DDI or handler does before
-        # it returns is one deeper than its call record.
-        if phase is Phase.CALL:
+    ) -> int:
+        """Record one crossing; returns its seq. Depth is the nesting of calls:
+        everything a DDI or handler does before it returns is one deeper than its
+        call record."""
+        if phase is _CALL:
             depth = self.depth
-            self.depth += 1
+            self.depth = depth + 1
         else:
-            self.depth = max(0, self.depth - 1)
-            depth = self.depth
-        record = TraceRecord(
-            seq=self.trace.next_seq,
-            phase=phase,
-            kind=kind,
-            name=name,
-            driver=None if driver is None else driver.name,
-            irql=self.current_irql if irql is None else irql,
-            time=self.scheduler.now,
-            depth=depth,
-            handle=None if handle is None else handle.label,
-            status=status,
-            result=result,
-            op=op,
-            args=tuple((k, summary(v)) for k, v in (args or {}).items()),
-        )
-        self.trace.append(record)
-        return record
+            self.depth = depth = max(0, self.depth - 1)
+        level = self.current_irql if irql is None else irql
+        return self.row(phase, kind, name, driver, depth, handle, status, result, op, level, args)
+
+    def row(
+        self,
+        phase: Phase,
+        kind: RecordKind,
+        name: str,
+        driver: DriverBlock | None,
+        depth: int,
+        handle: NDIS_HANDLE | None,
+        status: NDIS_STATUS | None,
+        result: object,
+        op: int | None,
+        irql: KIRQL,
+        args: Mapping[str, object] | None = None,
+    ) -> int:
+        """`record` with everything given: the one place a record is made.
+
+        The first record to name a handle (or an object with a `born` slot, as
+        a spin lock) or an operation stamps where it was born, so leaks are
+        placed in every trace mode.
+        """
+        trace = self.trace
+        seq = trace.next_seq
+        trace.next_seq = seq + 1
+        if handle is not None and handle.born is None:
+            handle.born = (seq, name)
+        if result is not None and getattr(result, "born", 0) is None:
+            result.born = (seq, name)  # type: ignore[attr-defined]
+        if op is not None and self.op_born.get(op, 0) is None:
+            self.op_born[op] = (seq, name)
+        unborn = self.unborn
+        if unborn:
+            for obj in unborn:
+                obj.born = (seq, name)
+            unborn.clear()
+        add = self._add
+        if add is not None:
+            add(
+                (
+                    seq,
+                    phase,
+                    kind,
+                    name,
+                    None if driver is None else driver.name,
+                    irql,
+                    self.scheduler.now,
+                    depth,
+                    handle,
+                    status,
+                    result,
+                    op,
+                    () if args is None else tuple((k, summary(v)) for k, v in args.items()),
+                )
+            )
+        return seq
 
     # --- verifier ------------------------------------------------------------------------------
 
@@ -283,42 +378,50 @@ class Kernel:
         `irql` and `rule` override the catalogue for DDIs spec/INDEX.md does not
         list (NdisWaitEvent and friends).
         """
-        self.check_alive()
-        pushed = False
-        if not self.frames:
-            frame = Frame(driver, PASSIVE_LEVEL, name, Origin.EXTERNAL)
-            self.frames.append(frame)
-            pushed = True
+        if self.crashed is not None:
+            self.check_alive()
+        frames = self.frames
+        if frames:
+            frame = frames[-1]
+            pushed = False
         else:
-            frame = self.frames[-1]
-        call = DdiCall(self, name, driver, frame, pushed, handle, op)
-        self.record(Phase.CALL, RecordKind.DDI, name, driver, handle=handle, op=op, args=args)
+            frame = Frame(driver, PASSIVE_LEVEL, name, _EXTERNAL)
+            frames.append(frame)
+            pushed = True
+        depth = self.depth
+        call = DdiCall(self, name, driver, frame, pushed, handle, op, depth)
+        self.depth = depth + 1
+        level = frame.irql
+        self.row(_CALL, _DDI, name, driver, depth, handle, None, None, op, level, args)
+        caller = frame.driver
+        allowed, rule_id = _ddi_check(name)
+        if irql is not None:
+            allowed = irql.mask
+        if rule is not None:
+            rule_id = rule
+        if (caller is None or caller is driver or driver is None or pushed) and (
+            allowed >> level
+        ) & 1:
+            return call
         try:
-            if (
-                driver is not None
-                and frame.driver is not None
-                and frame.driver is not driver
-                and not pushed
-            ):
+            if driver is not None and caller is not None and caller is not driver and not pushed:
                 self.violation(
                     "NdisHandleForeign",
                     refused=True,
                     ddi=name,
-                    driver=frame.driver,
+                    driver=caller,
                     handle=handle,
-                    detail=f"{frame.driver.name} passed a handle that belongs to {driver.name}",
+                    detail=f"{caller.name} passed a handle that belongs to {driver.name}",
                 )
-            entry = CATALOGUE.get(name)
-            requirement = irql if irql is not None else (entry.irql if entry else None)
-            rule_id = rule if rule is not None else (entry.primary_rule if entry else None)
-            if requirement is not None and not requirement.allows(frame.irql):
+            if not (allowed >> level) & 1:
+                requirement = irql if irql is not None else CATALOGUE[name].irql
                 self.violation(
                     rule_id or "Irql_Miscellaneous_Function",
                     refused=True,
                     ddi=name,
-                    driver=frame.driver or driver,
+                    driver=caller or driver,
                     handle=handle,
-                    detail=f"called at {frame.irql}; {name} requires IRQL {requirement}",
+                    detail=f"called at {level}; {name} requires IRQL {requirement}",
                 )
         except BaseException:
             call.__exit__(None, None, None)
@@ -346,22 +449,23 @@ class Kernel:
         just ``status`` when it has no value to give (PENDING, a failure).
         Returns (status or None, out-value or None).
         """
-        self.check_alive()
-        level = self.current_irql if irql is None else irql
+        if self.crashed is not None:
+            self.check_alive()
+        frames = self.frames
+        level = irql if irql is not None else frames[-1].irql if frames else PASSIVE_LEVEL
         if fn is None:
             fn = self._missing_entry_point(driver, name, handle, returns)
-        entry = CATALOGUE.get(name)
         # Above DISPATCH_LEVEL NDIS only runs because a driver called a DDI there, which
         # its IRQL rule has already reported; like Windows, NDIS calls on at that level.
-        required = None if entry is None else entry.irql
-        if required is not None and not required.allows(level) and level <= DISPATCH_LEVEL:
+        if not (_handler_mask(name) >> level) & 1 and level <= DISPATCH_LEVEL:
             raise CondisInternalError(
-                f"NDIS would call {name} at {level}; its page says {required}"
+                f"NDIS would call {name} at {level}; its page says {CATALOGUE[name].irql}"
             )
-        frame = Frame(driver, level, name, Origin.HANDLER)
-        self.frames.append(frame)
+        frame = Frame(driver, level, name, _HANDLER)
+        frames.append(frame)
         depth0 = self.depth
-        self.record(Phase.CALL, RecordKind.HANDLER, name, driver, handle=handle, op=op)
+        self.depth = depth0 + 1
+        self.row(_CALL, _HANDLER_KIND, name, driver, depth0, handle, None, None, op, level)
         status: NDIS_STATUS | None = None
         out: object = None
         try:
@@ -375,40 +479,34 @@ class Kernel:
                     handle=handle,
                     detail=f"{name} returned to NDIS holding spin lock {held}",
                 )
-            if returns is Returns.STATUS_OUT and isinstance(result, tuple):
-                if len(result) != 2:
-                    raise TypeError(
-                        f"{name} of {driver.name} returned {result!r}; "
-                        f"it returns (NDIS_STATUS, value) or NDIS_STATUS"
-                    )
-                result, out = result
-            if returns is Returns.VOID:
+            if returns is _VOID:
                 if result is not None:
                     raise TypeError(f"{name} of {driver.name} returned {result!r}; it is VOID")
-            elif isinstance(result, bool) or not isinstance(result, int):
-                raise TypeError(
-                    f"{name} of {driver.name} returned {result!r}; "
-                    f"{name} must return an NDIS_STATUS"
-                )
             else:
-                status = NDIS_STATUS(result)
+                if returns is _STATUS_OUT and type(result) is tuple:
+                    if len(result) != 2:
+                        raise TypeError(
+                            f"{name} of {driver.name} returned {result!r}; "
+                            f"it returns (NDIS_STATUS, value) or NDIS_STATUS"
+                        )
+                    result, out = result
+                if type(result) is NDIS_STATUS:
+                    status = result
+                elif isinstance(result, bool) or not isinstance(result, int):
+                    raise TypeError(
+                        f"{name} of {driver.name} returned {result!r}; "
+                        f"{name} must return an NDIS_STATUS"
+                    )
+                else:
+                    status = NDIS_STATUS(result)
         except BaseException as exc:
             self.crashed = exc
             raise
         finally:
-            if self.frames and self.frames[-1] is frame:
-                self.frames.pop()
-            self.depth = depth0 + 1
-        self.record(
-            Phase.RETURN,
-            RecordKind.HANDLER,
-            name,
-            driver,
-            handle=handle,
-            status=status,
-            op=op,
-            irql=level,
-        )
+            if frames and frames[-1] is frame:
+                frames.pop()
+            self.depth = depth0
+        self.row(_RETURN, _HANDLER_KIND, name, driver, depth0, handle, status, None, op, level)
         return status, out
 
     def _missing_entry_point(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TextIO
 
 from condis.adapters import AdapterEngine
 from condis.af import AfEngine
@@ -88,6 +88,13 @@ class Ndis:
         watchdog_ms: simulated milliseconds a pended operation may stay
             uncompleted before the NdisWatchdog rule fires (operations.py);
             None (default) turns the watchdog off.
+        trace: True (default) keeps every trace record; False keeps none
+            (sequence numbers still count every crossing, and leaks are still
+            placed); or a `Trace` to record into.
+        trace_limit: keep only the last N records (a ring), enough for the
+            excerpt a violation carries; `trace.first_seq` says where it starts.
+        trace_sink: a text stream that receives every record as a JSON line
+            as it is made (the `condis demo --json` format), kept or not.
     """
 
     def __init__(
@@ -96,11 +103,20 @@ class Ndis:
         policy: Policy | None = None,
         mode: Mode = Mode.STRICT,
         watchdog_ms: int | None = None,
+        trace: bool | Trace = True,
+        trace_limit: int | None = None,
+        trace_sink: TextIO | None = None,
     ) -> None:
-        core = self._core = Core.build(policy=policy, mode=mode, watchdog_ms=watchdog_ms)
+        core = self._core = Core.build(
+            policy=policy,
+            mode=mode,
+            watchdog_ms=watchdog_ms,
+            trace=trace,
+            trace_limit=trace_limit,
+            trace_sink=trace_sink,
+        )
         k = self._k = core.kernel
         self.handles: HandleTable = k.handles
-        self.trace: Trace = k.trace
         self.verifier: Verifier = k.verifier
         self.faults: FaultInjector = k.faults
         self.scheduler: Scheduler = k.scheduler
@@ -171,6 +187,11 @@ class Ndis:
         )
         self.config: NdisConfig = self._bindings.config
         self.data_counts: DataCounts = self._data.data_counts
+
+    @property
+    def trace(self) -> Trace:
+        """The records of this host's crossings (see the `trace` arguments)."""
+        return self._k.trace
 
     # --- the DDIs, by area, each routed to its engine ------------------------------------------
 

@@ -80,6 +80,7 @@ class Operations:
             started=self.k.scheduler.now,
         )
         self._ops[op.id] = op
+        self.k.op_born[op.id] = None
         return op
 
     def run(
@@ -218,6 +219,7 @@ class Operations:
         if op.outstanding:
             return
         self._ops.pop(op.id, None)
+        self.k.op_born.pop(op.id, None)
         item = self._watchdogs.pop(op.id, None)
         if item is not None:
             self.k.scheduler.cancel(item)
@@ -230,6 +232,7 @@ class Operations:
         (qos.py: a QoS change still pending when its call's close completed).
         """
         self._ops.pop(op.id, None)
+        self.k.op_born.pop(op.id, None)
         item = self._watchdogs.pop(op.id, None)
         if item is not None:
             self.k.scheduler.cancel(item)
@@ -268,7 +271,7 @@ class Operations:
                 None,
                 f"{op.handler} left it {op.state.value}; it ends with {' or '.join(op.completers)}",
                 op=op.id,
-            )
+            ).at(self.k.op_born.get(op.id))
 
     def invariants(self) -> Iterator[str]:
         for op in self._ops.values():

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
+from condis.constants import Key
 from condis.handles import NDIS_HANDLE
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 
-class OpState(Enum):
+class OpState(Key):
     IN_HANDLER = "in handler"
     COMPLETED_IN_HANDLER = "completed in handler"
     PENDING = "pending"
@@ -50,7 +50,7 @@ class OpState(Enum):
     DONE_ASYNC = "done (completed)"
 
 
-class OpInput(Enum):
+class OpInput(Key):
     RETURNED_PENDING = "handler returned NDIS_STATUS_PENDING"
     RETURNED = "handler returned a final status"
     COMPLETED = "completion DDI called"
@@ -66,23 +66,23 @@ class OpTransition:
 
 
 _S, _I = OpState, OpInput
-OP_TRANSITIONS: Final[Mapping[tuple[OpState, OpInput], OpTransition]] = MappingProxyType(
-    {
-        (_S.IN_HANDLER, _I.RETURNED): OpTransition(_S.DONE_SYNC, delivers=True),
-        (_S.IN_HANDLER, _I.RETURNED_PENDING): OpTransition(_S.PENDING),
-        (_S.IN_HANDLER, _I.COMPLETED): OpTransition(_S.COMPLETED_IN_HANDLER, delivers=True),
-        (_S.COMPLETED_IN_HANDLER, _I.RETURNED_PENDING): OpTransition(_S.DONE_ASYNC),
-        (_S.COMPLETED_IN_HANDLER, _I.RETURNED): OpTransition(
-            _S.DONE_ASYNC, rule="CoNdisCompletedButNotPended"
-        ),
-        (_S.COMPLETED_IN_HANDLER, _I.COMPLETED): OpTransition(
-            _S.COMPLETED_IN_HANDLER, rule="CoNdisDoubleComplete"
-        ),
-        (_S.PENDING, _I.COMPLETED): OpTransition(_S.DONE_ASYNC, delivers=True),
-        (_S.DONE_SYNC, _I.COMPLETED): OpTransition(_S.DONE_SYNC, rule="CoNdisCompleteNotPending"),
-        (_S.DONE_ASYNC, _I.COMPLETED): OpTransition(_S.DONE_ASYNC, rule="CoNdisDoubleComplete"),
-    }
-)
+_ROWS: Final[dict[tuple[OpState, OpInput], OpTransition]] = {
+    (_S.IN_HANDLER, _I.RETURNED): OpTransition(_S.DONE_SYNC, delivers=True),
+    (_S.IN_HANDLER, _I.RETURNED_PENDING): OpTransition(_S.PENDING),
+    (_S.IN_HANDLER, _I.COMPLETED): OpTransition(_S.COMPLETED_IN_HANDLER, delivers=True),
+    (_S.COMPLETED_IN_HANDLER, _I.RETURNED_PENDING): OpTransition(_S.DONE_ASYNC),
+    (_S.COMPLETED_IN_HANDLER, _I.RETURNED): OpTransition(
+        _S.DONE_ASYNC, rule="CoNdisCompletedButNotPended"
+    ),
+    (_S.COMPLETED_IN_HANDLER, _I.COMPLETED): OpTransition(
+        _S.COMPLETED_IN_HANDLER, rule="CoNdisDoubleComplete"
+    ),
+    (_S.PENDING, _I.COMPLETED): OpTransition(_S.DONE_ASYNC, delivers=True),
+    (_S.DONE_SYNC, _I.COMPLETED): OpTransition(_S.DONE_SYNC, rule="CoNdisCompleteNotPending"),
+    (_S.DONE_ASYNC, _I.COMPLETED): OpTransition(_S.DONE_ASYNC, rule="CoNdisDoubleComplete"),
+}
+OP_TRANSITIONS: Final[Mapping[tuple[OpState, OpInput], OpTransition]] = MappingProxyType(_ROWS)
+_OUTSTANDING: Final = frozenset((_S.IN_HANDLER, _S.COMPLETED_IN_HANDLER, _S.PENDING))
 del _S, _I
 
 
@@ -102,11 +102,11 @@ class Operation:
     @property
     def outstanding(self) -> bool:
         """True until the operation has reached a DONE state."""
-        return self.state in (OpState.IN_HANDLER, OpState.COMPLETED_IN_HANDLER, OpState.PENDING)
+        return self.state in _OUTSTANDING
 
     def step(self, event: OpInput) -> OpTransition:
         """Take the row for (state, event); the caller reports its rule if any."""
-        row = OP_TRANSITIONS.get((self.state, event))
+        row = _ROWS.get((self.state, event))
         if row is None:
             raise ValueError(f"operation {self.kind}#{self.id}: no row for {self.state} x {event}")
         self.state = row.target

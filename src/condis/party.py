@@ -116,7 +116,9 @@ class PartyEngine(Engine):
             if self.k.handles.is_live(party.handle):
                 vc = party.call.vc
                 client = None if vc.af is None else vc.af.client.protocol.name
-                yield Leak("party", party.handle.label, client, f"still {party.state}")
+                yield Leak("party", party.handle.label, client, f"still {party.state}").at(
+                    party.handle.born
+                )
 
     def invariants(self, live_calls: Iterable[Call]) -> Iterator[str]:
         calls = set(live_calls)

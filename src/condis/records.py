@@ -190,12 +190,10 @@ class Adapter:
     vc_names: int = 0
 
     def move(self, event: AdapterInput) -> None:
-        self.state = step(
-            ADAPTER,
-            self.state,
-            event,
-            lambda: ValueError(f"adapter {self.name}: {event.value} is not legal in {self.state}"),
-        )
+        self.state = step(ADAPTER, self.state, event, self._illegal)
+
+    def _illegal(self, event: AdapterInput) -> Exception:
+        return ValueError(f"adapter {self.name}: {event.value} is not legal in {self.state}")
 
     @property
     def is_up(self) -> bool:
@@ -237,21 +235,17 @@ class Binding:
     afs: list[OpenAddressFamily] = field(default_factory=list)
 
     def move(self, event: BindingInput) -> None:
-        self.state = step(
-            BINDING,
-            self.state,
-            event,
-            lambda: CondisInternalError(f"binding: {event.value} is not legal in {self.state}"),
-        )
+        self.state = step(BINDING, self.state, event, self._illegal)
+
+    def _illegal(self, event: BindingInput) -> Exception:
+        return CondisInternalError(f"binding: {event.value} is not legal in {self.state}")
 
     def move_open(self, event: OpenInput) -> None:
-        self.open_state = step(
-            BINDING_OPEN,
-            self.open_state,
-            event,
-            lambda: CondisInternalError(
-                f"binding {self.label}: {event.value} is not legal while {self.open_state.value}"
-            ),
+        self.open_state = step(BINDING_OPEN, self.open_state, event, self._illegal_open)
+
+    def _illegal_open(self, event: OpenInput) -> Exception:
+        return CondisInternalError(
+            f"binding {self.label}: {event.value} is not legal while {self.open_state.value}"
         )
 
     @property
@@ -347,12 +341,10 @@ class OpenAddressFamily:
     vcs: dict[Vc, None] = field(default_factory=dict)
 
     def move(self, event: AfInput) -> None:
-        self.state = step(
-            AF,
-            self.state,
-            event,
-            lambda: CondisInternalError(f"AF {self.handle.label}: {event.value} in {self.state}"),
-        )
+        self.state = step(AF, self.state, event, self._illegal)
+
+    def _illegal(self, event: AfInput) -> Exception:
+        return CondisInternalError(f"AF {self.handle.label}: {event.value} in {self.state}")
 
     @property
     def cm(self) -> DriverBlock:
@@ -379,14 +371,12 @@ class RegisteredSap:
     deregister_op: Operation | None = None
 
     def move(self, event: SapInput) -> None:
-        self.state = step(
-            SAP,
-            self.state,
-            event,
-            lambda: CondisInternalError(f"SAP {self.handle.label}: {event.value} in {self.state}"),
-        )
+        self.state = step(SAP, self.state, event, self._illegal)
         if self.state is SapState.DEREGISTERED:
             self.af.saps.pop(self, None)  # the AF lists the SAPs that still live
+
+    def _illegal(self, event: SapInput) -> Exception:
+        return CondisInternalError(f"SAP {self.handle.label}: {event.value} in {self.state}")
 
     @property
     def live(self) -> bool:
@@ -423,12 +413,10 @@ class Vc:
     instance_name: str | None = None
 
     def move(self, event: VcInput) -> None:
-        self.state = step(
-            VC,
-            self.state,
-            event,
-            lambda: CondisInternalError(f"VC {self.handle.label}: {event.value} in {self.state}"),
-        )
+        self.state = step(VC, self.state, event, self._illegal)
+
+    def _illegal(self, event: VcInput) -> Exception:
+        return CondisInternalError(f"VC {self.handle.label}: {event.value} in {self.state}")
 
     @property
     def mcm(self) -> bool:
@@ -491,13 +479,11 @@ class Party:
     drop_op: Operation | None = None
 
     def move(self, event: PartyInput) -> None:
-        self.state = step(
-            PARTY,
-            self.state,
-            event,
-            lambda: CondisInternalError(
-                f"party {self.handle.label}: {event.value} in {self.state.value}"
-            ),
+        self.state = step(PARTY, self.state, event, self._illegal)
+
+    def _illegal(self, event: PartyInput) -> Exception:
+        return CondisInternalError(
+            f"party {self.handle.label}: {event.value} in {self.state.value}"
         )
 
 
@@ -520,14 +506,10 @@ class Call:
     qos_done: Operation | None = None
 
     def move(self, event: CallInput) -> None:
-        self.state = step(
-            CALL,
-            self.state,
-            event,
-            lambda: CondisInternalError(
-                f"call on {self.vc.handle.label}: {event.value} in {self.state}"
-            ),
-        )
+        self.state = step(CALL, self.state, event, self._illegal)
+
+    def _illegal(self, event: CallInput) -> Exception:
+        return CondisInternalError(f"call on {self.vc.handle.label}: {event.value} in {self.state}")
 
     @property
     def live(self) -> bool:

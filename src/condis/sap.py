@@ -86,7 +86,9 @@ class SapEngine(Engine):
     def leaks(self) -> Iterator[Leak]:
         for sap in self.saps:
             owner = sap.af.client.protocol.name
-            yield Leak("SAP", sap.handle.label, owner, f"still {sap.state.value}")
+            yield Leak("SAP", sap.handle.label, owner, f"still {sap.state.value}").at(
+                sap.handle.born
+            )
 
     def invariants(self) -> Iterator[str]:
         for sap in self._saps:

@@ -23,10 +23,9 @@ import itertools
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Protocol
 
-from condis.constants import KIRQL
+from condis.constants import KIRQL, Key
 from condis.errors import SchedulerError
 
 __all__ = [
@@ -46,7 +45,7 @@ TICKS_PER_MS = 10_000
 DEFAULT_MAX_STEPS = 1_000_000
 
 
-class ItemKind(Enum):
+class ItemKind(Key):
     WORK_ITEM = "work item"
     TIMER = "timer"
     NDIS = "NDIS"

@@ -69,7 +69,9 @@ class SyncEngine(Engine):
     def leaks(self) -> Iterator[Leak]:
         for lock in self._locks:
             if lock.holder is not None:
-                yield Leak("spin lock", lock.label, lock.owner, f"held by {lock.holder.name}")
+                yield Leak("spin lock", lock.label, lock.owner, f"held by {lock.holder.name}").at(
+                    lock.born
+                )
 
     def invariants(self) -> Iterator[str]:
         for lock in self._locks:
@@ -119,7 +121,7 @@ class SyncEngine(Engine):
             self._lock_serial += 1
             lock = NDIS_SPIN_LOCK(serial=self._lock_serial, owner=driver.name)
             self._locks.append(lock)
-            call.result(lock.label)
+            call.result(lock)
             return lock
 
     def _acquire(self, name: str, lock: object, dpr: bool) -> None:

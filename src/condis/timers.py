@@ -73,7 +73,9 @@ class TimerEngine(Engine):
     def leaks(self) -> Iterator[Leak]:
         for timer in self.timers:
             state = "set" if timer.queued is not None else "not set"
-            yield Leak("timer", timer.handle.label, timer.driver.name, f"not freed ({state})")
+            yield Leak("timer", timer.handle.label, timer.driver.name, f"not freed ({state})").at(
+                timer.handle.born
+            )
 
     def driver_unloaded(self, block: DriverBlock) -> None:
         """`block` is gone: a timer it left set is cancelled and never fires."""

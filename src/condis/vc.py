@@ -105,7 +105,9 @@ class VcEngine(Engine):
 
     def leaks(self) -> Iterator[Leak]:
         for vc in self._vcs:
-            yield Leak("VC", vc.handle.label, vc.creator.name, f"not deleted ({vc.state.value})")
+            yield Leak(
+                "VC", vc.handle.label, vc.creator.name, f"not deleted ({vc.state.value})"
+            ).at(vc.handle.born)
 
     def invariants(self) -> Iterator[str]:
         for vc in self._vcs:

@@ -58,7 +58,9 @@ class WorkItemEngine(Engine):
 
     def leaks(self) -> Iterator[Leak]:
         for item in self.work_items:
-            yield Leak("work item", item.handle.label, item.driver.name, "not freed")
+            yield Leak("work item", item.handle.label, item.driver.name, "not freed").at(
+                item.handle.born
+            )
 
     def driver_unloaded(self, block: DriverBlock) -> None:
         """`block` is gone: a work item it left queued is withdrawn unrun."""

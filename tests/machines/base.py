@@ -60,8 +60,8 @@ class HostBase(RuleBasedStateMachine):
     def start(self, *, seed: int | None, mode: Mode) -> Ndis:
         """The host: scheduled FIFO or at random from `seed`, strict or collecting."""
         self.mode = mode
-        self.ndis = Ndis(policy=None if seed is None else RandomPolicy(seed), mode=mode)
-        self.ndis.trace = BoundedTrace()
+        policy = None if seed is None else RandomPolicy(seed)
+        self.ndis = Ndis(policy=policy, mode=mode, trace=BoundedTrace())
         return self.ndis
 
     def load_clients(
@@ -83,7 +83,7 @@ class HostBase(RuleBasedStateMachine):
     def budget(self) -> None:
         """Allow the next step STEP_RECORDS more trace records."""
         if self.ndis is not None and isinstance(self.ndis.trace, BoundedTrace):
-            self.ndis.trace.limit = len(self.ndis.trace) + STEP_RECORDS
+            self.ndis.trace.budget_end = self.ndis.trace.next_seq + STEP_RECORDS
 
     def name_of(self, client: SampleClient) -> str:
         return next(name for name, c in self.clients.items() if c is client)

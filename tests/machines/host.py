@@ -9,7 +9,6 @@ import functools
 from collections.abc import Sequence
 
 from condis import NDIS_STATUS_NOT_ACCEPTED
-from condis.trace import Trace
 from machines.actions import ClientActions
 from machines.misuse import Misuse
 from machines.vocabulary import AF_STATES, LIVE_AF_STATES, TEARDOWN_ROUNDS
@@ -71,7 +70,7 @@ class HostMachine(ClientActions, Misuse):
             assert ndis.verifier.violations == []
         # conftest.py keeps every host of a test for its final check: let the trace of
         # a host that passed go, or thousands of examples fill the memory.
-        ndis.trace = Trace()
+        ndis.trace.clear()
 
     def close_everything(self) -> None:
         """One thing at a time, the scheduler drained between: let go of whatever the

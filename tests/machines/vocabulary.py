@@ -32,7 +32,7 @@ from condis.handles import (
     new_host_id,
 )
 from condis.samples.mcm import called_party
-from condis.trace import Trace, TraceRecord
+from condis.trace import Row, Trace
 
 if TYPE_CHECKING:
     from machines.base import HostBase
@@ -185,12 +185,19 @@ class BoundedTrace(Trace):
 
     def __init__(self) -> None:
         super().__init__()
-        self.limit = STEP_RECORDS
+        #: the seq at which the current step has recorded too much
+        self.budget_end = STEP_RECORDS
 
-    def append(self, record: TraceRecord) -> None:
-        if len(self) >= self.limit:
-            raise Livelock(f"one step recorded {STEP_RECORDS} trace records; last: {record}")
-        super().append(record)
+    def recorder(self) -> Callable[[Row], None]:
+        add = super().recorder()
+        assert add is not None
+
+        def bounded(row: Row) -> None:
+            if row[0] >= self.budget_end:
+                raise Livelock(f"one step recorded {STEP_RECORDS} trace records; last: {row}")
+            add(row)
+
+        return bounded
 
 
 def step(fn: Callable[..., None]) -> Callable[..., None]:

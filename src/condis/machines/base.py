@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
@@ -31,10 +31,11 @@ class Transition(Generic[S]):
     page: str
     status: NDIS_STATUS | None = None
     rule: str | None = None
+    #: the row refuses its input (it has no target)
+    refused: bool = field(init=False, compare=False, repr=False)
 
-    @property
-    def refused(self) -> bool:
-        return self.target is None
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "refused", self.target is None)
 
     @property
     def refusal(self) -> NDIS_STATUS:
@@ -57,24 +58,29 @@ class Machine(Generic[S, I]):
     inputs: type[I]
     initial: S
     rows: Mapping[tuple[S, I], Row]
+    #: the rows again as a plain dict, and the targets of those that have one: what
+    #: `guard` and `step` read on every crossing
+    _rows: dict[tuple[S, I], Row] = field(init=False, compare=False, repr=False)
+    _next: dict[tuple[S, I], S] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_rows", dict(self.rows))
+        targets = {p: cast(S, r.target) for p, r in self.rows.items() if r.target is not None}
+        object.__setattr__(self, "_next", targets)
 
     def row(self, state: S, event: I) -> Row | None:
-        return self.rows.get((state, event))
+        return self._rows.get((state, event))
 
     def guard(self, state: S, event: I) -> Transition[S]:
         """The row a DDI's precondition reads; a missing one is condis's own bug."""
-        row = self.rows.get((state, event))
+        row = self._rows.get((state, event))
         if not isinstance(row, Transition):
             raise CondisInternalError(f"{self.name} machine: no row for {event.value} in {state}")
         return row
 
     def targets(self) -> Mapping[tuple[S, I], S]:
         """The legal rows, as (state, input) -> next state."""
-        out: dict[tuple[S, I], S] = {}
-        for pair, row in self.rows.items():
-            if row.target is not None:
-                out[pair] = cast(S, row.target)
-        return MappingProxyType(out)
+        return MappingProxyType(dict(self._next))
 
     def legal(self) -> Mapping[tuple[S, I], Row]:
         """The legal rows themselves (those with a target and no rule)."""
@@ -83,12 +89,13 @@ class Machine(Generic[S, I]):
         )
 
 
-def step(machine: Machine[S, I], state: S, event: I, error: Callable[[], Exception]) -> S:
-    """The one transition function: the next state, or `error()` raised, state unchanged."""
-    row = machine.rows.get((state, event))
-    if row is None or row.target is None:
-        raise error()
-    return cast(S, row.target)
+def step(machine: Machine[S, I], state: S, event: I, error: Callable[[I], Exception]) -> S:
+    """The one transition function: the next state, or `error(event)` raised, state
+    unchanged."""
+    target = machine._next.get((state, event))
+    if target is None:
+        raise error(event)
+    return target
 
 
 def table(

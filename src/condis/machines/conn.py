@@ -7,9 +7,10 @@ cites; the package docstring says how the tables are read.)
 
 from __future__ import annotations
 
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import Final
 
+from condis.constants import Key
 from condis.machines.base import DDI, Machine, Transition, refuse, table
 from condis.status import (
     NDIS_STATUS_CALL_ACTIVE,
@@ -41,14 +42,14 @@ __all__ = [
 # --- address families (guide/registering-and-opening-an-address-family.md) -----------------------
 
 
-class AfState(Enum):
+class AfState(Key):
     OPENING = "opening"
     OPEN = "open"
     CLOSING = "closing"
     CLOSED = "closed"
 
 
-class AfInput(Enum):
+class AfInput(Key):
     OPEN_SUCCEEDED = "open completed with NDIS_STATUS_SUCCESS"
     OPEN_FAILED = "open completed with a failure"
     CLOSE = "NdisClCloseAddressFamily"
@@ -98,14 +99,14 @@ AF: Final = Machine(
 # --- SAPs (guide/registering-a-sap.md, deregistering-a-sap.md) -----------------------------------
 
 
-class SapState(Enum):
+class SapState(Key):
     REGISTERING = "registering"
     REGISTERED = "registered"
     DEREGISTERING = "deregistering"
     DEREGISTERED = "deregistered"
 
 
-class SapInput(Enum):
+class SapInput(Key):
     REGISTER_SUCCEEDED = "registration completed with NDIS_STATUS_SUCCESS"
     REGISTER_FAILED = "registration completed with a failure"
     DEREGISTER = "NdisClDeregisterSap"
@@ -147,7 +148,7 @@ SAP: Final = Machine(
 # --- VCs (guide/creating-a-vc.md, activating-a-vc.md, deactivating-a-vc.md, deleting-a-vc.md) ----
 
 
-class VcState(Enum):
+class VcState(Key):
     CREATED = "created"
     ACTIVATING = "activating"
     REACTIVATING = "reactivating"
@@ -156,7 +157,7 @@ class VcState(Enum):
     DELETED = "deleted"
 
 
-class VcInput(Enum):
+class VcInput(Key):
     ACTIVATE = "NdisCmActivateVc or NdisMCmActivateVc"
     ACTIVATE_SUCCEEDED = "activation completed with NDIS_STATUS_SUCCESS"
     ACTIVATE_FAILED = "activation failed"
@@ -219,7 +220,7 @@ VC: Final = Machine(
 # --- calls (guide/making-a-call.md, indicating-an-incoming-call.md, the close pages) -------------
 
 
-class CallState(Enum):
+class CallState(Key):
     MAKING = "making"
     OFFERED = "offered"
     ACCEPTED = "accepted"
@@ -229,7 +230,7 @@ class CallState(Enum):
     CLOSED = "closed"
 
 
-class CallInput(Enum):
+class CallInput(Key):
     MAKE_SUCCEEDED = "outgoing call completed with NDIS_STATUS_SUCCESS"
     MAKE_FAILED = "outgoing call failed"
     ACCEPTED = "client accepted the incoming call"
@@ -313,7 +314,7 @@ class PartyState(StrEnum):
     DROPPED = "dropped"
 
 
-class PartyInput(Enum):
+class PartyInput(Key):
     ADD_SUCCEEDED = "the add (or the party's call) completed with NDIS_STATUS_SUCCESS"
     ADD_FAILED = "the add (or the party's call) failed"
     DROP = "NdisClDropParty"

@@ -6,9 +6,9 @@ the package docstring says how the tables are read.)
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Final
 
+from condis.constants import Key
 from condis.machines.base import DDI, Machine, Transition, refuse, table
 from condis.status import NDIS_STATUS_FAILURE
 
@@ -27,14 +27,14 @@ __all__ = [
 # --- adapters (guide/adapter-states-of-a-miniport-driver.md) -------------------------------------
 
 
-class AdapterState(Enum):
+class AdapterState(Key):
     HALTED = "halted"
     INITIALIZING = "initializing"
     RUNNING = "running"
     HALTING = "halting"
 
 
-class AdapterInput(Enum):
+class AdapterInput(Key):
     INITIALIZE = "MiniportInitializeEx called"
     INIT_SUCCEEDED = "MiniportInitializeEx returned NDIS_STATUS_SUCCESS"
     INIT_FAILED = "MiniportInitializeEx returned a failure"
@@ -70,14 +70,14 @@ ADAPTER: Final = Machine(
 # --- bindings (guide/binding-states-of-a-protocol-driver.md) -------------------------------------
 
 
-class BindingState(Enum):
+class BindingState(Key):
     OPENING = "opening"
     RUNNING = "running"
     CLOSING = "closing"
     UNBOUND = "unbound"
 
 
-class BindingInput(Enum):
+class BindingInput(Key):
     BIND_COMPLETE = "bind completed with NDIS_STATUS_SUCCESS"
     BIND_FAILED = "bind completed with a failure"
     UNBIND = "ProtocolUnbindAdapterEx called"
@@ -118,7 +118,7 @@ BINDING: Final = Machine(
 )
 
 
-class OpenState(Enum):
+class OpenState(Key):
     """The NdisOpenAdapterEx / NdisCloseAdapterEx side of a binding."""
 
     NOT_OPENED = "not opened"
@@ -128,7 +128,7 @@ class OpenState(Enum):
     CLOSED = "closed"
 
 
-class OpenInput(Enum):
+class OpenInput(Key):
     OPEN = "NdisOpenAdapterEx"
     OPEN_PENDED = "NDIS pended NdisOpenAdapterEx"
     OPEN_COMPLETED = "NDIS completed the open (ProtocolOpenAdapterCompleteEx)"

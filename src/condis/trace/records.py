@@ -15,23 +15,24 @@ pended operation to the DDI that later completes it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from enum import Enum
-from typing import Any, overload
+import json
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO, overload
 
-from condis.constants import KIRQL
+from condis.constants import KIRQL, Key
 from condis.status import NDIS_STATUS
 
-__all__ = ["Phase", "RecordKind", "Trace", "TraceRecord"]
+__all__ = ["Phase", "RecordKind", "Row", "Trace", "TraceRecord", "materialize", "summary"]
 
 
-class Phase(Enum):
+class Phase(Key):
     CALL = "call"
     RETURN = "return"
 
 
-class RecordKind(Enum):
+class RecordKind(Key):
     """What crossed: a DDI the driver called, or a handler NDIS called."""
 
     DDI = "ddi"
@@ -90,20 +91,129 @@ class TraceRecord:
         return f"#{self.seq} {arrow} {self.name}{handle} [{who} @ {self.irql}]{tail}"
 
 
-@dataclass(slots=True)
-class Trace(Sequence[TraceRecord]):
-    """The append-only record of one host's run."""
+#: A record as the kernel keeps it until someone reads it: the TraceRecord fields in
+#: order, with `handle` the handle object and `result` the value (labels come later).
+Row = tuple[Any, ...]
 
-    _records: list[TraceRecord] = field(default_factory=list)
+
+def summary(value: object) -> str:
+    """How a value reads in a trace record: a handle or a lock by its label, a status
+    by its name, anything else by its repr, cut to 60 characters."""
+    label = getattr(value, "label", None)
+    if isinstance(label, str):
+        return label
+    if isinstance(value, NDIS_STATUS | KIRQL):
+        return str(value)
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def materialize(row: Row | TraceRecord) -> TraceRecord:
+    """The `TraceRecord` a kept row stands for."""
+    if type(row) is not tuple:
+        return row  # type: ignore[return-value]
+    seq, phase, kind, name, driver, irql, time, depth, handle, status, result, op, args = row
+    return TraceRecord(
+        seq=seq,
+        phase=phase,
+        kind=kind,
+        name=name,
+        driver=driver,
+        irql=irql,
+        time=time,
+        depth=depth,
+        handle=None if handle is None else handle.label,
+        status=status,
+        result=None if result is None else summary(result),
+        op=op,
+        args=args,
+    )
+
+
+class Trace(Sequence[TraceRecord]):
+    """The record of one host's run: all of it, the last `limit` records, or none.
+
+    The kernel appends each crossing as a plain tuple (`Row`), the fields of a
+    `TraceRecord` with the handle object in place of its label; a record is
+    built the first time someone reads it and kept in the row's place, so
+    recording costs a tuple and reading costs what it did. Sequence numbers
+    count every record made, kept or not: `next_seq` is the number of the
+    next one, `first_seq` that of the oldest kept (records before it were
+    dropped by the limit), and a violation's `seq` means the same in every
+    mode.
+
+    ``Trace(keep=False)`` keeps nothing; ``Trace(limit=N)`` keeps the last N
+    (a ring); `sink`, a text stream, receives every record as one JSON line
+    (the `to_jsonl` format) as it is made, kept or not. Indexing and `len`
+    are over the kept records. A subclass may override `recorder` to watch
+    every row on its way in (tests/machines bound a step's records that way).
+    """
+
+    __slots__ = ("_rows", "keep", "limit", "next_seq", "sink")
+
+    def __init__(
+        self, *, keep: bool = True, limit: int | None = None, sink: TextIO | None = None
+    ) -> None:
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0
+        ):
+            raise ValueError(f"Trace: limit must be a positive int or None, not {limit!r}")
+        if sink is not None and not callable(getattr(sink, "write", None)):
+            raise TypeError(f"Trace: sink must be a text stream, not {type(sink).__name__}")
+        self.keep = keep
+        self.limit = limit
+        self.sink = sink
+        self.next_seq = 0
+        self._rows: list[Row | TraceRecord] | deque[Row | TraceRecord] = (
+            [] if limit is None else deque(maxlen=limit)
+        )
+
+    def recorder(self) -> Callable[[Row], None] | None:
+        """What the kernel calls with each row; None when nothing is kept or streamed."""
+        add = self._rows.append if self.keep else None
+        sink = self.sink
+        if sink is None:
+            return add
+
+        def stream(row: Row) -> None:
+            if add is not None:
+                add(row)
+            sink.write(json.dumps(materialize(row).to_json()) + "\n")
+
+        return stream
 
     def append(self, record: TraceRecord) -> None:
-        if record.seq != len(self._records):
+        """Add a finished record (its seq must be `next_seq`)."""
+        if record.seq != self.next_seq:
             raise ValueError(f"trace record seq {record.seq} out of order")
-        self._records.append(record)
+        self.next_seq += 1
+        if self.keep:
+            self._rows.append(record)
+        if self.sink is not None:
+            self.sink.write(json.dumps(record.to_json()) + "\n")
+
+    def clear(self) -> None:
+        """Drop every kept record; numbering goes on from `next_seq`."""
+        self._rows.clear()
 
     @property
-    def next_seq(self) -> int:
-        return len(self._records)
+    def first_seq(self) -> int:
+        """The seq of the oldest kept record (`next_seq` when none is kept)."""
+        return self.next_seq - len(self._rows)
+
+    @property
+    def dropped(self) -> int:
+        """How many records were made and not kept."""
+        return self.first_seq
+
+    def _at(self, index: int) -> TraceRecord:
+        rows = self._rows
+        row = rows[index]
+        if type(row) is tuple:
+            record = materialize(row)
+            rows[index] = record
+            return record
+        return row  # type: ignore[return-value]
 
     @overload
     def __getitem__(self, index: int) -> TraceRecord: ...
@@ -111,19 +221,28 @@ class Trace(Sequence[TraceRecord]):
     def __getitem__(self, index: slice) -> Sequence[TraceRecord]: ...
     def __getitem__(self, index: int | slice) -> TraceRecord | Sequence[TraceRecord]:
         if isinstance(index, slice):
-            return tuple(self._records[index])
-        return self._records[index]
+            return tuple(self._at(i) for i in range(*index.indices(len(self._rows))))
+        if index < 0:
+            index += len(self._rows)
+        if not 0 <= index < len(self._rows):
+            raise IndexError("trace index out of range")
+        return self._at(index)
 
     def __len__(self) -> int:
-        return len(self._records)
+        return len(self._rows)
 
     def __iter__(self) -> Iterator[TraceRecord]:
-        return iter(self._records)
+        for i in range(len(self._rows)):
+            yield self._at(i)
 
     def tail(self, n: int) -> tuple[TraceRecord, ...]:
-        """The last `n` records."""
-        return tuple(self._records[-n:]) if n > 0 else ()
+        """The last `n` kept records."""
+        return self[-n:] if n > 0 else ()  # type: ignore[return-value]
+
+    def since(self, seq: int) -> tuple[TraceRecord, ...]:
+        """The kept records numbered `seq` and later."""
+        return self[max(0, seq - self.first_seq) :]  # type: ignore[return-value]
 
     def names(self, phase: Phase | None = None) -> list[str]:
         """Record names in order, optionally only one phase (handy in tests)."""
-        return [r.name for r in self._records if phase is None or r.phase is phase]
+        return [r.name for r in self if phase is None or r.phase is phase]

@@ -4,7 +4,8 @@ Driver Verifier reports, when a driver unloads or an adapter halts, the
 resources the driver still holds. `Ndis.leaks()` asks every entity module
 for what is still allocated (each module knows its own tables) and places
 each leak in the trace: the first record that names its handle, its
-operation or its NBL is where it came from.
+operation or its NBL is where it came from (the kernel stamps that record's
+seq and name on the object as it records, so placing needs no trace kept).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class Leak:
 
     def placed(self, seq: int, name: str) -> Leak:
         return replace(self, allocated_seq=seq, allocated_by=name)
+
+    def at(self, born: tuple[int, str] | None) -> Leak:
+        """Placed where the kernel saw it born, (seq, name), if it was seen."""
+        return self if born is None else replace(self, allocated_seq=born[0], allocated_by=born[1])
 
     def describe(self) -> str:
         where = (
