@@ -210,6 +210,12 @@ class HandleTable:
         """The object a live handle stands for (None for a closed one)."""
         return self._live.get(handle)
 
+    def live_object(self, handle: NDIS_HANDLE) -> object:
+        """The object `handle` stands for if this table issued it and it is live, else None."""
+        if handle._table is self:
+            return self._live.get(handle)
+        return None
+
     def resolve(self, handle: NDIS_HANDLE, kind: type[NDIS_HANDLE]) -> Resolution:
         """Classify `handle` as used where a `kind` handle is expected."""
         if handle._table is not self:

@@ -39,7 +39,15 @@ from condis.constants import DISPATCH_LEVEL, KIRQL
 from condis.crossing import Returns
 from condis.handles import NDIS_HANDLE
 from condis.kernel import Kernel
-from condis.ops import Operation, OpInput, OpTransition, Pendable
+from condis.ops import (
+    OP_TRANSITIONS,
+    OUTSTANDING,
+    Operation,
+    OpInput,
+    OpState,
+    OpTransition,
+    Pendable,
+)
 from condis.records import DriverBlock
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind
 from condis.status import NDIS_STATUS, NDIS_STATUS_PENDING
@@ -47,12 +55,17 @@ from condis.verifier.leaks import Leak
 
 __all__ = ["Operations"]
 
+#: the row a handler that finishes takes: no rule, delivers now
+_FINISHED: OpTransition = OP_TRANSITIONS[(OpState.IN_HANDLER, OpInput.RETURNED)]
+assert _FINISHED.rule is None
+
 
 class Operations:
     """The operations outstanding on one host, and how each one runs."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.k = kernel
+        self._born = kernel.op_born
         self._ops: dict[int, Operation] = {}
         self._ids = itertools.count(1)
         self._watchdogs: dict[int, Item] = {}
@@ -71,16 +84,10 @@ class Operations:
     def new(
         self, kind: str, handler_name: str, completers: tuple[str, ...], handle: NDIS_HANDLE | None
     ) -> Operation:
-        op = Operation(
-            id=next(self._ids),
-            kind=kind,
-            handler=handler_name,
-            completers=completers,
-            handle=handle,
-            started=self.k.scheduler.now,
-        )
+        now = self.k.scheduler.now
+        op = Operation(next(self._ids), kind, handler_name, completers, handle, now)
         self._ops[op.id] = op
-        self.k.op_born[op.id] = None
+        self._born[op.id] = None
         return op
 
     def run(
@@ -107,6 +114,11 @@ class Operations:
         assert status is not None
         if check is not None:
             status = check(status)
+        if status != NDIS_STATUS_PENDING and op.state is OpState.IN_HANDLER:
+            # the common row, taken without the general step: the handler finished
+            op.state = _FINISHED.target
+            self.retire(op)
+            return status, out, _FINISHED.delivers
         return status, out, self.returned(op, status, op.handler, driver, handle)
 
     def returned(
@@ -216,13 +228,14 @@ class Operations:
 
     def retire(self, op: Operation) -> None:
         """Forget `op` once it is done, and stop its watchdog."""
-        if op.outstanding:
+        if op.state in OUTSTANDING:
             return
         self._ops.pop(op.id, None)
-        self.k.op_born.pop(op.id, None)
-        item = self._watchdogs.pop(op.id, None)
-        if item is not None:
-            self.k.scheduler.cancel(item)
+        self._born.pop(op.id, None)
+        if self._watchdogs:
+            item = self._watchdogs.pop(op.id, None)
+            if item is not None:
+                self.k.scheduler.cancel(item)
 
     def forget(self, op: Operation) -> None:
         """Stop tracking `op` although it is outstanding, and stop its watchdog.

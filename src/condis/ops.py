@@ -24,7 +24,7 @@ completing inside the handler and then not returning PENDING.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
@@ -34,6 +34,7 @@ from condis.handles import NDIS_HANDLE
 __all__ = [
     "OPERATIONS",
     "OP_TRANSITIONS",
+    "OUTSTANDING",
     "OpInput",
     "OpState",
     "OpTransition",
@@ -82,7 +83,7 @@ _ROWS: Final[dict[tuple[OpState, OpInput], OpTransition]] = {
     (_S.DONE_ASYNC, _I.COMPLETED): OpTransition(_S.DONE_ASYNC, rule="CoNdisDoubleComplete"),
 }
 OP_TRANSITIONS: Final[Mapping[tuple[OpState, OpInput], OpTransition]] = MappingProxyType(_ROWS)
-_OUTSTANDING: Final = frozenset((_S.IN_HANDLER, _S.COMPLETED_IN_HANDLER, _S.PENDING))
+OUTSTANDING: Final = frozenset((_S.IN_HANDLER, _S.COMPLETED_IN_HANDLER, _S.PENDING))
 del _S, _I
 
 
@@ -102,7 +103,7 @@ class Operation:
     @property
     def outstanding(self) -> bool:
         """True until the operation has reached a DONE state."""
-        return self.state in _OUTSTANDING
+        return self.state in OUTSTANDING
 
     def step(self, event: OpInput) -> OpTransition:
         """Take the row for (state, event); the caller reports its rule if any."""
@@ -128,9 +129,19 @@ class Pendable:
     spelled: bool = False
     #: a second spelling an MCM may also use (a macro that expands to `completion`)
     mcm_alias: str | None = None
+    #: `completers(False)` and `completers(True)`, worked out once
+    _spellings: tuple[tuple[str, ...], tuple[str, ...]] = field(
+        init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_spellings", (self._completers(False), self._completers(True)))
 
     def completers(self, mcm: bool = False) -> tuple[str, ...]:
         """The completion DDI spellings allowed when the completer is (or is not) an MCM."""
+        return self._spellings[mcm]
+
+    def _completers(self, mcm: bool) -> tuple[str, ...]:
         if self.spelled:
             return (("NdisMCm" if mcm else "NdisCm") + self.completion,)
         if mcm and self.mcm_alias is not None:

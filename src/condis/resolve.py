@@ -71,7 +71,12 @@ class Resolver:
         Raises TypeError if `handle` is not an NDIS handle at all.
         """
         k = self.k
-        k.check_alive()
+        if k.crashed is not None:
+            k.check_alive()
+        if handle.__class__ is kind:  # the common case: one dict read
+            obj = k.handles.live_object(handle)
+            if obj is not None:
+                return obj
         if handle is None:
             raise ValueError(f"{ddi_name}: {param} is required (got None)")
         if not isinstance(handle, NDIS_HANDLE):
