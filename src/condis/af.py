@@ -110,7 +110,7 @@ class AfEngine(Engine):
 
     def __init__(self, core: Core) -> None:
         super().__init__(core)
-        self._afs: list[OpenAddressFamily] = []
+        self._afs: dict[OpenAddressFamily, None] = {}
 
     def leaks(self) -> Iterator[Leak]:
         for af in self.address_families:
@@ -133,13 +133,9 @@ class AfEngine(Engine):
 
     @property
     def address_families(self) -> tuple[OpenAddressFamily, ...]:
-        """Every AF whose handle is still valid for either side."""
-        return tuple(a for a in self._afs if self.k.handles.is_live(a.handle))
-
-    @property
-    def history(self) -> tuple[OpenAddressFamily, ...]:
-        """Every AF ever opened, live or closed, oldest first."""
+        """Every AF whose handle is still valid for either side, oldest first."""
         return tuple(self._afs)
+
 
     @staticmethod
     def children(af: OpenAddressFamily) -> list[str]:
@@ -157,6 +153,7 @@ class AfEngine(Engine):
             return
         if self.k.handles.is_live(af.handle):
             self.k.handles.close(af.handle)
+        self._afs.pop(af, None)  # a closed AF leaves every table
         if af in af.client.afs:
             af.client.afs.remove(af)
         if af in af.registration.afs:
@@ -215,7 +212,7 @@ class AfEngine(Engine):
                 open_op=op,
             )
             self.k.handles.attach(handle, af)
-            self._afs.append(af)
+            self._afs[af] = None
             binding.afs.append(af)
             reg.afs.append(af)
             call.handle = handle

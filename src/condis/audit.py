@@ -133,7 +133,11 @@ class Audit:
         return sorted(self.held(), key=lambda k: (k.allocated_seq is None, k.allocated_seq or 0))
 
     def snapshot(self) -> dict[str, Any]:
-        """A comparable picture of every table, in plain values (names, labels, states)."""
+        """A comparable picture of every table, in plain values (names, labels, states).
+
+        It holds what is live (closed objects have left the tables), so it costs
+        O(live objects) however long the host has run.
+        """
         k = self._k
         return {
             "drivers": [
@@ -171,11 +175,11 @@ class Audit:
                         (o.kind, o.state.value) for o in (a.open_op, a.close_op, a.notify_op) if o
                     ),
                 )
-                for a in self._afs.history
+                for a in self._afs.address_families
             ],
             "saps": [
                 (p.handle.label, p.state.value, p.client_valid, p.cm_valid)
-                for p in self._saps.history
+                for p in self._saps.saps
             ],
             "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vcs.vcs],
             "calls": [
@@ -183,17 +187,17 @@ class Audit:
                 for v in self._vcs.vcs
                 if v.call is not None
             ],
-            "parties": [(p.handle.label, p.state.value) for p in self._parties.history],
+            "parties": [(p.handle.label, p.state.value) for p in self._parties.parties],
             "in_flight": [(e.direction, e.vc.handle.label) for e in self._data.in_flight],
             "operations": [(o.id, o.kind, o.state.value) for o in self._ops.outstanding],
             "handles": [h.label for h, _ in k.handles.live()],
             "work_items": [
-                (w.handle.label, w.queued is not None, w.runs) for w in self._work_items.history
+                (w.handle.label, w.queued is not None, w.runs) for w in self._work_items.work_items
             ],
             "timers": [
-                (t.handle.label, t.queued is not None, t.period_ms) for t in self._timers.history
+                (t.handle.label, t.queued is not None, t.period_ms) for t in self._timers.timers
             ],
-            "spin_locks": [(s.label, s.held, s.freed) for s in self._sync.history],
+            "spin_locks": [(s.label, s.held, s.freed) for s in self._sync.spin_locks],
             "scheduler": [(i.label, i.kind.value, i.due) for i in k.scheduler.pending()],
             "now": k.scheduler.now,
         }

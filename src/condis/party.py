@@ -62,17 +62,13 @@ class PartyEngine(Engine):
 
     def __init__(self, core: Core) -> None:
         super().__init__(core)
-        self._parties: list[Party] = []
+        self._parties: dict[Party, None] = {}
 
     @property
     def parties(self) -> tuple[Party, ...]:
-        """Every party not yet dropped."""
-        return tuple(p for p in self._parties if p.state is not PartyState.DROPPED)
-
-    @property
-    def history(self) -> tuple[Party, ...]:
-        """Every party any call had, dropped or not, oldest first."""
+        """Every party not yet dropped, oldest first."""
         return tuple(self._parties)
+
 
     # --- the records -----------------------------------------------------------------------
 
@@ -81,7 +77,7 @@ class PartyEngine(Engine):
         handle = self.k.handles.issue(PartyHandle, None)
         party = Party(handle=handle, call=call, client_context=context)
         self.k.handles.attach(handle, party)
-        self._parties.append(party)
+        self._parties[party] = None
         call.parties.append(party)
         return party
 
@@ -92,6 +88,7 @@ class PartyEngine(Engine):
             party.call.parties.remove(party)
         if self.k.handles.is_live(party.handle):
             self.k.handles.close(party.handle)
+        self._parties.pop(party, None)  # a dropped party leaves every table
 
     def close_call(self, call: Call) -> None:
         """A call closed: every party still on it goes with it."""

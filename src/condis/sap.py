@@ -81,7 +81,7 @@ class SapEngine(Engine):
 
     def __init__(self, core: Core) -> None:
         super().__init__(core)
-        self._saps: list[RegisteredSap] = []
+        self._saps: dict[RegisteredSap, None] = {}
 
     def leaks(self) -> Iterator[Leak]:
         for sap in self.saps:
@@ -99,13 +99,9 @@ class SapEngine(Engine):
 
     @property
     def saps(self) -> tuple[RegisteredSap, ...]:
-        """Every SAP whose handle is still valid for either side."""
-        return tuple(s for s in self._saps if self.k.handles.is_live(s.handle))
-
-    @property
-    def history(self) -> tuple[RegisteredSap, ...]:
-        """Every SAP ever registered, live or not, oldest first."""
+        """Every SAP whose handle is still valid for either side, oldest first."""
         return tuple(self._saps)
+
 
     @staticmethod
     def operations_on(af: OpenAddressFamily) -> Iterator[Operation]:
@@ -118,6 +114,7 @@ class SapEngine(Engine):
             return
         if self.k.handles.is_live(sap.handle):
             self.k.handles.close(sap.handle)
+        self._saps.pop(sap, None)  # a released SAP leaves every table
 
     # --- register ---------------------------------------------------------------------------
 
@@ -153,7 +150,7 @@ class SapEngine(Engine):
                 handle=handle, af=af, sap=Sap, client_context=ProtocolSapContext, register_op=op
             )
             self.k.handles.attach(handle, sap)
-            self._saps.append(sap)
+            self._saps[sap] = None
             af.saps[sap] = None
             call.handle, call.op = handle, op.id
             status, context, delivers = self.ops.run(

@@ -64,7 +64,7 @@ class SyncEngine(Engine):
         super().__init__(core)
         self._lock_serial = 0
         self._event_serial = 0
-        self._locks: list[NDIS_SPIN_LOCK] = []
+        self._locks: dict[NDIS_SPIN_LOCK, None] = {}
 
     def leaks(self) -> Iterator[Leak]:
         for lock in self._locks:
@@ -82,15 +82,11 @@ class SyncEngine(Engine):
                 if lock.holder is not frame:
                     yield f"frame {frame.name} lists {lock.label}, held by another frame"
 
-    @property
-    def history(self) -> tuple[NDIS_SPIN_LOCK, ...]:
-        """Every spin lock ever allocated, freed or not."""
-        return tuple(self._locks)
 
     @property
     def spin_locks(self) -> tuple[NDIS_SPIN_LOCK, ...]:
-        """Spin locks allocated and not freed."""
-        return tuple(lock for lock in self._locks if not lock.freed)
+        """Spin locks allocated and not freed, oldest first."""
+        return tuple(self._locks)
 
     def _caller(self, ddi_name: str) -> DriverBlock:
         driver = self.k.current_driver
@@ -120,7 +116,7 @@ class SyncEngine(Engine):
         with self.k.begin("NdisAllocateSpinLock", driver) as call:
             self._lock_serial += 1
             lock = NDIS_SPIN_LOCK(serial=self._lock_serial, owner=driver.name)
-            self._locks.append(lock)
+            self._locks[lock] = None
             call.result(lock)
             return lock
 
@@ -216,6 +212,7 @@ class SyncEngine(Engine):
                 )
                 return call.void()
             lk.freed = True
+            del self._locks[lk]
             return call.void()
 
     # --- events -------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ class TimerEngine(Engine):
 
     def __init__(self, core: Core) -> None:
         super().__init__(core)
-        self._timers: list[Timer] = []
+        self._timers: dict[Timer, None] = {}
 
     def leaks(self) -> Iterator[Leak]:
         for timer in self.timers:
@@ -90,15 +90,11 @@ class TimerEngine(Engine):
             if timer.queued is not None and id(timer.queued) not in waiting:
                 yield f"{timer.handle.label} is marked set but the scheduler does not hold it"
 
-    @property
-    def history(self) -> tuple[Timer, ...]:
-        """Every timer object ever allocated, freed or not."""
-        return tuple(self._timers)
 
     @property
     def timers(self) -> tuple[Timer, ...]:
-        """Timer objects allocated and not yet freed."""
-        return tuple(t for t in self._timers if self.k.handles.is_live(t.handle))
+        """Timer objects allocated and not yet freed, oldest first."""
+        return tuple(self._timers)
 
     @ddi("NdisAllocateTimerObject")
     def NdisAllocateTimerObject(
@@ -130,7 +126,7 @@ class TimerEngine(Engine):
                 characteristics=TimerCharacteristics,
             )
             self.k.handles.attach(handle, timer)
-            self._timers.append(timer)
+            self._timers[timer] = None
             call.handle = handle
             return call.status(NDIS_STATUS_SUCCESS, result=handle), handle
 
@@ -221,6 +217,7 @@ class TimerEngine(Engine):
                 self.k.scheduler.cancel(timer.queued)
                 timer.queued = None
             self.k.handles.close(timer.handle)
+            del self._timers[timer]
             return call.void()
 
     def adapter_gone(self, adapter: Adapter, where: str) -> None:

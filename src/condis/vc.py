@@ -101,7 +101,7 @@ class VcEngine(Engine):
     def __init__(self, core: Core, events: VcEvents) -> None:
         super().__init__(core)
         self._events = events
-        self._vcs: list[Vc] = []
+        self._vcs: dict[Vc, None] = {}
 
     def leaks(self) -> Iterator[Leak]:
         for vc in self._vcs:
@@ -218,7 +218,7 @@ class VcEngine(Engine):
         else:
             vc.cm_context = context
         self.k.handles.attach(handle, vc)
-        self._vcs.append(vc)
+        self._vcs[vc] = None
         adapter.vcs[vc] = None
         if af is not None:
             af.vcs[vc] = None
@@ -227,7 +227,7 @@ class VcEngine(Engine):
     def _drop_vc(self, vc: Vc) -> None:
         vc.move(VcInput.DELETE)
         self.k.handles.close(vc.handle)
-        self._vcs.remove(vc)
+        del self._vcs[vc]
         vc.adapter.vcs.pop(vc, None)
         if vc.af is not None:
             vc.af.vcs.pop(vc, None)

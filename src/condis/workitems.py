@@ -54,7 +54,7 @@ class WorkItemEngine(Engine):
 
     def __init__(self, core: Core) -> None:
         super().__init__(core)
-        self._work_items: list[WorkItem] = []
+        self._work_items: dict[WorkItem, None] = {}
 
     def leaks(self) -> Iterator[Leak]:
         for item in self.work_items:
@@ -75,15 +75,11 @@ class WorkItemEngine(Engine):
             if item.queued is not None and id(item.queued) not in waiting:
                 yield f"{item.handle.label} is marked queued but the scheduler does not hold it"
 
-    @property
-    def history(self) -> tuple[WorkItem, ...]:
-        """Every work item ever allocated, freed or not."""
-        return tuple(self._work_items)
 
     @property
     def work_items(self) -> tuple[WorkItem, ...]:
-        """Work items allocated and not yet freed."""
-        return tuple(w for w in self._work_items if self.k.handles.is_live(w.handle))
+        """Work items allocated and not yet freed, oldest first."""
+        return tuple(self._work_items)
 
     @ddi("NdisAllocateIoWorkItem")
     def NdisAllocateIoWorkItem(
@@ -101,7 +97,7 @@ class WorkItemEngine(Engine):
             handle = self.k.handles.issue(WorkItemHandle, None)
             item = WorkItem(handle=handle, driver=driver, adapter=adapter)
             self.k.handles.attach(handle, item)
-            self._work_items.append(item)
+            self._work_items[item] = None
             call.handle = handle
             return call.result(handle)
 
@@ -173,6 +169,7 @@ class WorkItemEngine(Engine):
                 )
                 return call.void()
             self.k.handles.close(item.handle)
+            del self._work_items[item]
             return call.void()
 
     def adapter_gone(self, adapter: Adapter, where: str) -> None:
