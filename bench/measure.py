@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.scenarios import Config, Op, Sample, Scenario
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport, SampleMcm
+from condis.samples.mcm_state import called_party
 from condis.verify.runner import plan, verify
 
 __all__ = [
@@ -79,14 +80,19 @@ def scale_cases(vcs: list[int], calls: list[int]) -> list[ScaleCase]:
 
 
 def populate(config: Config, what: str, live: int) -> tuple[Sample, Any]:
-    """A sync-MCM host with `live` idle VCs or connected calls, and one more connected call."""
-    s = Sample.build(config.host(), "sync", callee=True)
-    af = s.alice.afs("open")[0]
+    """A sync-MCM host with `live` idle VCs (carol's) or connected calls (carol to dave),
+    and one connected call from alice to bob."""
+    s = Sample.build(config.host(), "sync", callee=True, crowd=True)
+    carol = s.carol
+    assert carol is not None and s.dave_sap is not None
+    af = carol.afs("open")[0]
     for _ in range(live):
         if what == "VCs":
-            s.alice.create_vc(af)
+            carol.create_vc(af)
         else:
-            s.call()
+            vc = carol.make_call(af, called_party(s.dave_sap))
+            s.host.run()
+            assert vc is not None and vc.call == "connected"
     return s, s.call()
 
 
@@ -116,7 +122,8 @@ def scale_op(s: Sample, vc: Any, op_name: str) -> Op:
 
 
 def bytes_per_live(config: Config, what: str, live: int) -> float:
-    """Bytes held per live idle VC or connected call (both ends of a call)."""
+    """Bytes held per live idle VC or connected call (both ends of a call), the samples'
+    own records included (the floor shows what those take)."""
     s = Sample.build(config.host(), "sync", callee=True)
     af = s.alice.afs("open")[0]
     s.call()  # the first of a kind allocates more than the rest

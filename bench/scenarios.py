@@ -80,27 +80,41 @@ def available_configs(configs: list[Config] = CONFIGS) -> list[Config]:
 
 @dataclass
 class Sample:
-    """A host with the sample MCM and clients alice and bob (bob offers a SAP)."""
+    """A host with the sample MCM and clients alice and bob (bob offers a SAP).
+
+    With `crowd`, carol and dave (who offers SAP "dave") are loaded too: the
+    scale cases fill the host through them, so that what alice and bob do
+    is measured against a full host while the samples' own per-AF lists
+    stay short (a sample client keeps its VCs in a list).
+    """
 
     host: Any
     mcm: SampleMcm
     alice: SampleClient
     bob: SampleClient | None
     sap: CO_SAP
+    carol: SampleClient | None = None
+    dave_sap: CO_SAP | None = None
 
     @classmethod
-    def build(cls, host: Any, completion: str, *, callee: bool) -> Sample:
+    def build(cls, host: Any, completion: str, *, callee: bool, crowd: bool = False) -> Sample:
         sap = CO_SAP(SapType=1, Sap=b"bob")
         mcm = SampleMcm(host, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion=completion)  # type: ignore[arg-type]
-        alice = SampleClient(host)
-        bob = SampleClient(host, saps={CO_ADDRESS_FAMILY_Q2931: [sap]}) if callee else None
+        clients = {"alice": SampleClient(host)}
+        if callee:
+            clients["bob"] = SampleClient(host, saps={CO_ADDRESS_FAMILY_Q2931: [sap]})
+        dave_sap = CO_SAP(SapType=1, Sap=b"dave") if crowd else None
+        if dave_sap is not None:
+            clients["carol"] = SampleClient(host)
+            clients["dave"] = SampleClient(host, saps={CO_ADDRESS_FAMILY_Q2931: [dave_sap]})
         host.load_driver(mcm, "samplemcm")
-        host.load_driver(alice, "alice")
-        if bob is not None:
-            host.load_driver(bob, "bob")
+        for name, client in clients.items():
+            host.load_driver(client, name)
         host.add_adapter("samplemcm", "mcm0")
         host.run()
-        return cls(host, mcm, alice, bob, sap)
+        return cls(
+            host, mcm, clients["alice"], clients.get("bob"), sap, clients.get("carol"), dave_sap
+        )
 
     def call(self) -> Any:
         """alice calls bob; the connected VC."""

@@ -186,3 +186,17 @@ def test_the_watchdog_option_moves_a_hang_to_teardown() -> None:
         code, output = _verify(target, "--role", "client", "--json", *args)
         assert code == 1
         assert set(json.loads(output)["totals"]) == {rule}
+
+
+@pytest.mark.parametrize("limit", ["0", "12", "5000"])
+def test_the_trace_limit_changes_no_report(limit: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    target = "tests/buggy/mcm_double_complete_open.py:factory"
+    default = json.loads(_verify(target, "--role", "mcm", "--json")[1])
+    code, output = _verify(target, "--role", "mcm", "--json", "--trace-limit", limit)
+    assert code == 1 and json.loads(output) == default
+
+
+def test_a_negative_trace_limit_is_refused() -> None:
+    code, output = _verify("condis.samples:SampleMcm", "--role", "mcm", "--trace-limit", "-1")
+    assert code == 2 and "--trace-limit" in output

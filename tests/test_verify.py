@@ -129,3 +129,26 @@ def test_runs_are_reproducible() -> None:
     variant = plan("mcm", schedules=1, seed=5, low_resources=0.3)[-1]
     first, again = run_one(SampleMcm, variant), run_one(SampleMcm, variant)
     assert first.report.to_json() == again.report.to_json()
+
+
+def test_a_run_keeps_the_last_records_and_reports_as_with_the_whole_trace() -> None:
+    """verify keeps TRACE_LIMIT records per run: the report (violations with their
+    excerpts, leaks placed where they were born) is what the whole trace gives."""
+    for variant in plan("mcm", schedules=0):
+        bounded, whole = run_one(forgetful, variant), run_one(forgetful, variant, trace_limit=None)
+        assert bounded.report.to_json() == whole.report.to_json()
+        assert bounded.report.findings
+
+
+def test_a_run_keeps_no_more_than_its_trace_limit() -> None:
+    def factory(ndis: Ndis) -> Any:
+        hosts.append(ndis)
+        return SampleMcm(ndis)
+
+    hosts: list[Ndis] = []
+    variant = plan("mcm", schedules=0)[-1]
+    run_one(factory, variant, trace_limit=10)
+    run_one(factory, variant, trace_limit=None)
+    bounded, whole = hosts
+    assert len(bounded.trace) == 10 and bounded.trace.next_seq == whole.trace.next_seq
+    assert list(bounded.trace) == list(whole.trace[-10:])

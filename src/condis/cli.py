@@ -16,7 +16,7 @@ from condis.scheduler import Policy, RandomPolicy
 from condis.trace import TraceRecord, to_jsonl, to_mermaid, to_table_rows
 from condis.trace.export import TABLE_COLUMNS
 from condis.verifier import RULES
-from condis.verify.runner import WATCHDOG_MS
+from condis.verify.runner import TRACE_LIMIT, WATCHDOG_MS
 
 __all__ = ["main"]
 
@@ -241,6 +241,15 @@ def rules(as_json: bool) -> None:
     help="Simulated milliseconds a pended operation may take; 0 turns the watchdog off, so "
     "what is still pending at teardown is reported there instead.",
 )
+@click.option(
+    "--trace-limit",
+    "trace_limit",
+    type=click.IntRange(0),
+    default=TRACE_LIMIT,
+    show_default=True,
+    help="Trace records each run keeps (a violation's excerpt is its last 12); "
+    "0 keeps every run's whole trace.",
+)
 def verify(
     target: str,
     role: str,
@@ -250,6 +259,7 @@ def verify(
     seed: int,
     schedules: int,
     watchdog_ms: int,
+    trace_limit: int,
 ) -> None:
     """Verify a driver: TARGET is path/to/file.py:factory or package.module:factory.
 
@@ -274,7 +284,10 @@ def verify(
         task = progress.add_task(f"verifying {target} as {role}", total=len(variants))
         runs = []
         watchdog = watchdog_ms or None
-        for run in run_all(factory, variants, strict=strict, watchdog_ms=watchdog):
+        runs_of = run_all(
+            factory, variants, strict=strict, watchdog_ms=watchdog, trace_limit=trace_limit or None
+        )
+        for run in runs_of:
             runs.append(run)
             progress.advance(task)
     totals: dict[str, int] = {}

@@ -33,9 +33,12 @@ from condis.verifier.report import Report
 from condis.verify.target import Factory, make_drivers
 from condis.verify.workloads import ROLES, STAGES, Setup, run_workload
 
-__all__ = ["WATCHDOG_MS", "VerifyRun", "plan", "run_one", "verify"]
+__all__ = ["TRACE_LIMIT", "WATCHDOG_MS", "VerifyRun", "plan", "run_one", "verify"]
 
 WATCHDOG_MS = 60_000
+#: trace records each run keeps: a violation's excerpt is its last 12, so a run keeps
+#: a few excerpts' worth and no more (``trace_limit=None`` keeps the whole trace)
+TRACE_LIMIT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +107,13 @@ def run_one(
     *,
     strict: bool = False,
     watchdog_ms: int | None = WATCHDOG_MS,
+    trace_limit: int | None = TRACE_LIMIT,
 ) -> VerifyRun:
-    """One run on a fresh host; `watchdog_ms` None runs it with the watchdog off."""
+    """One run on a fresh host; `watchdog_ms` None runs it with the watchdog off,
+    `trace_limit` None keeps its whole trace."""
     policy: Policy | None = None if variant.schedule is None else RandomPolicy(variant.schedule)
     mode = Mode.STRICT if strict else Mode.COLLECT
-    ndis = Ndis(policy=policy, mode=mode, watchdog_ms=watchdog_ms)
+    ndis = Ndis(policy=policy, mode=mode, watchdog_ms=watchdog_ms, trace_limit=trace_limit)
     error = None
     try:
         drivers = make_drivers(factory, ndis)
@@ -128,10 +133,13 @@ def verify(
     *,
     strict: bool = False,
     watchdog_ms: int | None = WATCHDOG_MS,
+    trace_limit: int | None = TRACE_LIMIT,
     progress: Callable[[Variant], None] | None = None,
 ) -> Iterator[VerifyRun]:
     """Run every variant; `progress` is told of each before it runs."""
     for variant in variants:
         if progress is not None:
             progress(variant)
-        yield run_one(factory, variant, strict=strict, watchdog_ms=watchdog_ms)
+        yield run_one(
+            factory, variant, strict=strict, watchdog_ms=watchdog_ms, trace_limit=trace_limit
+        )
