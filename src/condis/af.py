@@ -136,7 +136,6 @@ class AfEngine(Engine):
         """Every AF whose handle is still valid for either side, oldest first."""
         return tuple(self._afs)
 
-
     @staticmethod
     def children(af: OpenAddressFamily) -> list[str]:
         """Labels of what still lives on the AF: its SAPs, then its VCs."""

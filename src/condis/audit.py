@@ -178,8 +178,7 @@ class Audit:
                 for a in self._afs.address_families
             ],
             "saps": [
-                (p.handle.label, p.state.value, p.client_valid, p.cm_valid)
-                for p in self._saps.saps
+                (p.handle.label, p.state.value, p.client_valid, p.cm_valid) for p in self._saps.saps
             ],
             "vcs": [(v.handle.label, v.state.value, v.creator.name) for v in self._vcs.vcs],
             "calls": [

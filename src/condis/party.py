@@ -69,7 +69,6 @@ class PartyEngine(Engine):
         """Every party not yet dropped, oldest first."""
         return tuple(self._parties)
 
-
     # --- the records -----------------------------------------------------------------------
 
     def new(self, call: Call, context: object) -> Party:

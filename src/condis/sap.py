@@ -102,7 +102,6 @@ class SapEngine(Engine):
         """Every SAP whose handle is still valid for either side, oldest first."""
         return tuple(self._saps)
 
-
     @staticmethod
     def operations_on(af: OpenAddressFamily) -> Iterator[Operation]:
         """The registrations and deregistrations of `af`'s SAPs."""

@@ -82,7 +82,6 @@ class SyncEngine(Engine):
                 if lock.holder is not frame:
                     yield f"frame {frame.name} lists {lock.label}, held by another frame"
 
-
     @property
     def spin_locks(self) -> tuple[NDIS_SPIN_LOCK, ...]:
         """Spin locks allocated and not freed, oldest first."""

@@ -90,7 +90,6 @@ class TimerEngine(Engine):
             if timer.queued is not None and id(timer.queued) not in waiting:
                 yield f"{timer.handle.label} is marked set but the scheduler does not hold it"
 
-
     @property
     def timers(self) -> tuple[Timer, ...]:
         """Timer objects allocated and not yet freed, oldest first."""

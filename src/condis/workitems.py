@@ -75,7 +75,6 @@ class WorkItemEngine(Engine):
             if item.queued is not None and id(item.queued) not in waiting:
                 yield f"{item.handle.label} is marked queued but the scheduler does not hold it"
 
-
     @property
     def work_items(self) -> tuple[WorkItem, ...]:
         """Work items allocated and not yet freed, oldest first."""
