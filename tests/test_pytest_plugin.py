@@ -97,3 +97,35 @@ def test_expected(condis_ndis):
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_shutdown_that_stops_the_host_still_reports_everything(
+    pytester: pytest.Pytester,
+) -> None:
+    """The client pends ProtocolClNotifyCloseAf and never completes it: the MCM's halt
+    waits for ever (NdisWaitDeadlock stops the host). The test fails with the report,
+    not with a traceback of the shutdown."""
+    pytester.makepyfile(
+        HOST
+        + """
+from condis import NDIS_STATUS_PENDING
+
+
+class Forgetful(SampleClient):
+    def ProtocolClNotifyCloseAf(self, ProtocolAfContext):
+        return NDIS_STATUS_PENDING  # and never NdisClNotifyCloseAddressFamilyComplete
+
+
+def test_leave_the_af_to_the_halt(condis_ndis):
+    mcm = SampleMcm(condis_ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,))
+    condis_ndis.load_driver(mcm, "samplemcm")
+    condis_ndis.load_driver(Forgetful(condis_ndis), "forgetful")
+    condis_ndis.add_adapter("samplemcm", "mcm0")
+    condis_ndis.run()
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*condis found problems*", "*the host crashed*"])
+    result.stdout.fnmatch_lines(["*NdisWaitDeadlock (bug check*"])
+    assert "Traceback" not in result.stdout.str()
