@@ -154,10 +154,11 @@ class TestExporters:
         assert participants == ["NDIS", *drivers]
         body = [line for line in lines[2:] if not line.startswith("    participant ")]
         assert len(body) == len(demo.trace)
-        assert "    samplemcm->>NDIS: NdisMCmRegisterAddressFamilyEx MiniportAdapterHandle#1" in (
-            body
+        assert (
+            "    samplemcm->>NDIS: NdisMCmRegisterAddressFamilyEx MiniportAdapterHandle#35;1"
+            in (body)
         )
-        assert "    NDIS->>sampleclient: ProtocolCoAfRegisterNotify NdisBindingHandle#1" in body
+        assert "    NDIS->>sampleclient: ProtocolCoAfRegisterNotify NdisBindingHandle#35;1" in body
         assert "    NDIS-->>sampleclient: NdisClOpenAddressFamilyEx: NDIS_STATUS_PENDING" in body
         assert "    sampleclient-->>NDIS: ProtocolClOpenAfCompleteEx: VOID" in body
 
@@ -425,3 +426,31 @@ class TestStatusPrinting:
         pending = [r for r in demo.trace if r.status == NDIS_STATUS_PENDING]
         assert pending
         assert {r.to_json()["status"] for r in pending} == {"NDIS_STATUS_PENDING"}
+
+
+def _mermaid_decode(text: str) -> str:
+    """What Mermaid shows for `text`: each entity code (#35; or #lt;) as its character."""
+    import html
+
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1)
+        return chr(int(code)) if code.isdigit() else html.unescape(f"&{code};")
+
+    return re.sub(r"#(\w+);", one, text)
+
+
+def test_mermaid_shows_handles_and_statuses_as_they_are(demo: Ndis) -> None:
+    from condis.trace.export import mermaid_text
+
+    records = list(demo.trace)
+    diagram = to_mermaid(records, title="a <title>; #1")
+    messages = [line.split(": ", 1)[1] for line in diagram.splitlines()[1:] if ": " in line]
+    shown = [_mermaid_decode(m) for m in messages]
+    assert "a <title>; #1" in _mermaid_decode(diagram.splitlines()[1])
+    for text in messages:
+        bare = re.sub(r"#(35|59|lt|gt);", "", text)
+        assert not set(bare) & set("#;<>"), text
+    labelled = [s for s in shown if "NdisAfHandle#1" in s]
+    assert labelled, "the AF handle keeps its number"
+    assert mermaid_text("x#1;y<z>") == "x#35;1#59;y#lt;z#gt;"
+    assert _mermaid_decode(mermaid_text("x#1;y<z>")) == "x#1;y<z>"

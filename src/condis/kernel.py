@@ -421,7 +421,7 @@ class Kernel:
                     ddi=name,
                     driver=caller or driver,
                     handle=handle,
-                    detail=f"called at {level}; {name} requires IRQL {requirement}",
+                    detail=f"called at {level}; {name} requires {requirement}",
                 )
         except BaseException:
             call.__exit__(None, None, None)

@@ -14,9 +14,16 @@ from collections.abc import Iterable
 
 from condis.trace.records import Phase, RecordKind, TraceRecord
 
-__all__ = ["TABLE_COLUMNS", "to_jsonl", "to_mermaid", "to_table_rows"]
+__all__ = [
+    "MERMAID_CODES",
+    "TABLE_COLUMNS",
+    "mermaid_text",
+    "to_jsonl",
+    "to_mermaid",
+    "to_table_rows",
+]
 
-TABLE_COLUMNS = ("seq", "t", "irql", "driver", "", "name", "handle", "status")
+TABLE_COLUMNS = ("seq", "t (100 ns)", "irql", "driver", "", "name", "handle", "status")
 
 
 def to_jsonl(records: Iterable[TraceRecord]) -> str:
@@ -55,12 +62,24 @@ def _participant(name: str | None) -> str:
     return _UNSAFE.sub("_", name) if name else "NDIS"
 
 
+#: What Mermaid reads specially in a sequence diagram's text, as its entity codes: `#`
+#: starts an entity code (so `NdisAfHandle#1` would lose `#1`), `;` ends a statement,
+#: `<` and `>` open HTML. Mermaid renders each code as the character.
+MERMAID_CODES = {"#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;"}
+_MERMAID_TEXT = str.maketrans(MERMAID_CODES)
+
+
+def mermaid_text(text: str) -> str:
+    """`text` as Mermaid shows it verbatim in a message, a note or a title."""
+    return text.translate(_MERMAID_TEXT)
+
+
 def to_mermaid(records: Iterable[TraceRecord], *, title: str | None = None) -> str:
     """A Mermaid `sequenceDiagram` of the records."""
     records = list(records)
     lines = ["sequenceDiagram"]
     if title:
-        lines.append(f"    title {title}")
+        lines.append(f"    title {mermaid_text(title)}")
     seen: list[str] = ["NDIS"]
     for r in records:
         p = _participant(r.driver)
@@ -80,6 +99,7 @@ def to_mermaid(records: Iterable[TraceRecord], *, title: str | None = None) -> s
             src, dst, arrow, text = ("NDIS", drv, "-->>", f"{r.name}: {result}")
             if not outward:
                 src, dst = drv, "NDIS"
+        text = mermaid_text(text)
         if src == dst:
             # NDIS-internal: drawn as a note so the diagram stays valid
             lines.append(f"    Note over NDIS: {text}")
