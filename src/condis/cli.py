@@ -16,7 +16,10 @@ from condis.scheduler import Policy, RandomPolicy
 from condis.trace import TraceRecord, to_jsonl, to_mermaid, to_table_rows
 from condis.trace.export import TABLE_COLUMNS
 from condis.verifier import RULES
-from condis.verify.runner import TRACE_LIMIT, WATCHDOG_MS
+from condis.verify.runner import TRACE_LIMIT, WATCHDOG_MS, VerifyRun
+
+#: the version of `condis verify --json`'s layout; it changes when a key does
+VERIFY_SCHEMA = 1
 
 __all__ = ["main"]
 
@@ -204,6 +207,32 @@ def rules(as_json: bool) -> None:
     Console(width=200).print(table)
 
 
+def _signature(run: VerifyRun) -> tuple[object, ...]:
+    """What makes two failing runs the same finding: the headline violation's rule, DDI
+    and driver; else the exception; else the kinds of leak; else the broken invariants."""
+    report = run.report
+    if report.headline is not None:
+        v = report.findings[report.headline].violation
+        return ("violation", v.rule, v.ddi, v.driver)
+    if run.error:
+        return ("error", run.error.strip().splitlines()[-1])
+    if report.leaks:
+        return ("leaks", tuple(sorted({(k.kind, k.driver, k.detail) for k in report.leaks})))
+    return ("other", tuple(report.broken_invariants), report.crashed)
+
+
+def _title(run: VerifyRun) -> str:
+    kind, *rest = _signature(run)
+    if kind == "violation":
+        rule_id, ddi_name, driver = rest
+        return f"{rule_id} in {ddi_name}" + (f" by {driver}" if driver else "")
+    if kind == "error":
+        return f"a Python exception: {rest[0]}"
+    if kind == "leaks":
+        return "still allocated after shutdown"
+    return "condis's own tables disagree"
+
+
 @main.command()
 @click.argument("target")
 @click.option(
@@ -216,7 +245,8 @@ def rules(as_json: bool) -> None:
 @click.option(
     "--strict/--collect",
     default=False,
-    help="Stop each run at its first violation (strict) or record them all (collect, default).",
+    show_default=True,
+    help="Stop each run at its first violation (strict) or record them all (collect).",
 )
 @click.option(
     "--low-resources",
@@ -225,11 +255,18 @@ def rules(as_json: bool) -> None:
     default=None,
     help="Fail NDIS allocations with this probability once the network is up.",
 )
-@click.option("--seed", type=int, default=0, help="Seed for interleavings and injected failures.")
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for interleavings and injected failures.",
+)
 @click.option(
     "--schedules",
     type=click.IntRange(0, 1000),
     default=2,
+    show_default=True,
     help="Random interleavings per variant, besides FIFO order.",
 )
 @click.option(
@@ -250,6 +287,22 @@ def rules(as_json: bool) -> None:
     help="Trace records each run keeps (a violation's excerpt is its last 12); "
     "0 keeps every run's whole trace.",
 )
+@click.option(
+    "--variant",
+    "only",
+    default=None,
+    help="Run only the variant of this name (each failing run prints the command with it).",
+)
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Exit 0 for clean runs even when the workload did not exercise the driver fully.",
+)
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Every failing run in full, instead of one per distinct root cause.",
+)
 def verify(
     target: str,
     role: str,
@@ -260,26 +313,54 @@ def verify(
     schedules: int,
     watchdog_ms: int,
     trace_limit: int,
+    only: str | None,
+    allow_partial: bool,
+    verbose: bool,
 ) -> None:
     """Verify a driver: TARGET is path/to/file.py:factory or package.module:factory.
 
     The factory takes the Ndis host and returns the driver object(s). condis
     runs its conformance workload for the role in every variant (stopped
     after each stage, sync and pended peers, several interleavings), shuts
-    each host down and reports every violation and leak. Exit status 0 only
-    when every run is clean.
+    each host down and reports every violation and leak, and whether the
+    workload reached the driver at every stage.
+
+    Exit status: 0 every run clean and the driver exercised; 1 a rule was
+    broken (or a leak, or the driver raised); 2 the target or the options
+    are wrong; 3 condis itself failed; 4 every run was clean but the
+    workload never reached some stage of the driver (--allow-partial
+    accepts that).
     """
     from rich.progress import Progress
 
-    from condis.verify import load_target, plan
+    from condis.verify import check_target, load_target, plan
     from condis.verify import verify as run_all
+    from condis.verify.coverage import Coverage, missing
+    from condis.verify.target import TargetError
 
+    err = Console(stderr=True)
     try:
         factory = load_target(target)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="TARGET") from exc
+        check_target(factory, role)
+    except TargetError as exc:
+        if exc.traceback:
+            click.echo(exc.traceback, err=True, nl=False)
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
     variants = plan(role, schedules=schedules, seed=seed, low_resources=low_resources)
-    err = Console(stderr=True)
+    if only is not None:
+        variants = [v for v in variants if v.name == only]
+        if not variants:
+            raise click.BadParameter(
+                f"no variant is called {only!r} with these options", param_hint="--variant"
+            )
+    options = [f"--role {role}", f"--seed {seed}", f"--schedules {schedules}"]
+    if low_resources is not None:
+        options.append(f"--low-resources {low_resources}")
+    if strict:
+        options.append("--strict")
+    if watchdog_ms != WATCHDOG_MS:
+        options.append(f"--watchdog-ms {watchdog_ms}")
     with Progress(console=err, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"verifying {target} as {role}", total=len(variants))
         runs = []
@@ -290,27 +371,50 @@ def verify(
         for run in runs_of:
             runs.append(run)
             progress.advance(task)
+    coverage = Coverage(runs=0)
+    for run in runs:
+        coverage = coverage.merge(run.coverage)
+    unreached = missing(role, coverage)
     totals: dict[str, int] = {}
     for run in runs:
         for rule_id, n in run.report.totals().items():
             totals[rule_id] = totals.get(rule_id, 0) + n
     failed = [run for run in runs if not run.clean]
+    internal = any(run.internal for run in runs)
+
+    def rerun(run: VerifyRun) -> str:
+        return f"condis verify {target} {' '.join(options)} --variant '{run.variant.name}'"
+
+    if internal:
+        code = 3
+    elif failed:
+        code = 1
+    elif unreached and not allow_partial:
+        code = 4
+    else:
+        code = 0
     if as_json:
         click.echo(
             json.dumps(
                 {
+                    "schema": VERIFY_SCHEMA,
                     "target": target,
                     "role": role,
                     "clean": not failed,
+                    "exercised": not unreached,
+                    "exit": code,
                     "runs": len(runs),
                     "failed": len(failed),
                     "totals": totals,
+                    "not_reached": unreached,
+                    "coverage": coverage.to_json(),
                     "results": [
                         {
+                            **run.report.to_json(),
                             "variant": run.variant.name,
                             "clean": run.clean,
                             "error": run.error,
-                            **run.report.to_json(),
+                            "rerun": None if run.clean else rerun(run),
                         }
                         for run in runs
                     ],
@@ -319,12 +423,23 @@ def verify(
         )
     else:
         out = Console(width=120)
+        groups: dict[tuple[object, ...], list[VerifyRun]] = {}
         for run in failed:
-            out.rule(run.variant.name)
+            groups.setdefault(_signature(run), []).append(run)
+        for group in groups.values() if not verbose else [[run] for run in failed]:
+            run = group[0]
+            title = run.variant.name if verbose else _title(run)
+            out.rule(f"{title}: {len(group)} run(s)" if not verbose else title)
             if run.error:
                 out.print(run.error, markup=False, highlight=False)
             if not run.report.clean:
-                out.print(run.report.render(), markup=False, highlight=False)
+                text = run.report.render(verbose=verbose)
+                out.print(text, markup=False, highlight=False)
+            if not verbose:
+                names = [r.variant.name for r in group]
+                more = f", and {len(names) - 5} more" if len(names) > 5 else ""
+                click.echo("in: " + "; ".join(names[:5]) + more)
+            click.echo(f"rerun: {rerun(run)}")
         if totals:
             table = Table(title="violations by rule")
             table.add_column("rule")
@@ -332,14 +447,18 @@ def verify(
             for rule_id, n in sorted(totals.items(), key=lambda kv: -kv[1]):
                 table.add_row(rule_id, str(n))
             out.print(table)
+        for line in unreached:
+            out.print(f"not exercised: {line}", markup=False, highlight=False)
         leaks = sum(len(run.report.leaks) for run in runs)
         errors = sum(1 for run in runs if run.error)
         extra = "".join(
             [
                 f", {leaks} leak(s) after shutdown" if leaks else "",
                 f", {errors} run(s) ended by a Python exception" if errors else "",
+                ", condis itself failed (a condis bug)" if internal else "",
+                ", the driver was not exercised at every stage" if unreached else "",
             ]
         )
         clean = len(runs) - len(failed)
         click.echo(f"{target} as {role}: {clean} of {len(runs)} runs clean{extra}")
-    sys.exit(1 if failed else 0)
+    sys.exit(code)

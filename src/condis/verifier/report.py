@@ -3,11 +3,23 @@
 Built from one host after a run (`Report.of(ndis)`), it is what
 `condis verify` prints and what the `condis_ndis` pytest fixture fails a
 test with. Plain data: `to_json()` for machines, `render()` for people.
+
+Root cause first. One bug usually breaks more than one rule: a driver that
+forgets NdisClDeregisterSap breaks CoNdisAfCloseWithChildren, and then the
+sample MCM, waiting at halt for an AF close that can never come, breaks
+NdisWaitDeadlock. The report's `headline` is the first violation by a
+driver under test (`Report.of(ndis, under_test=...)`; with none named, the
+first violation of the run); every later violation is marked a
+*consequence*, and `render()` gives it one line under the headline
+(`verbose=True` renders each in full). Violations by other drivers before
+the headline are listed as "before it": they are not the driver's doing,
+and may be why it went wrong.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +43,14 @@ class Finding:
     bugcheck: int
     #: the last injected allocation failure before the violation: (point, seq)
     after_fault: tuple[str, int] | None
+    #: it came after the report's headline (module docstring)
+    consequence: bool = False
+
+    def brief(self) -> str:
+        """One line: rule, where, who."""
+        v = self.violation
+        who = f" by {v.driver}" if v.driver else ""
+        return f"{v.rule} at #{v.seq} in {v.ddi}{who}: {v.detail}"
 
     def to_json(self) -> dict[str, Any]:
         v = self.violation
@@ -46,6 +66,7 @@ class Finding:
             "after_injected_failure": None
             if self.after_fault is None
             else {"point": self.after_fault[0], "seq": self.after_fault[1]},
+            "consequence": self.consequence,
             "excerpt": [r.to_json() for r in v.excerpt],
         }
 
@@ -79,15 +100,26 @@ class Report:
     crashed: str | None = None
     injected: list[tuple[str, int]] = field(default_factory=list)
 
+    #: the index in `findings` of the root cause (module docstring), or None when clean
+    headline: int | None = None
+
     @classmethod
-    def of(cls, ndis: Ndis) -> Report:
-        """The report for `ndis` as it stands (run teardown first for leaks to mean leaks)."""
+    def of(cls, ndis: Ndis, *, under_test: Iterable[str] = ()) -> Report:
+        """The report for `ndis` as it stands (run teardown first for leaks to mean leaks);
+        `under_test` names the drivers whose first violation is the headline."""
         injected = list(ndis.faults.injected)
+        violations = ndis.verifier.violations
+        names = set(under_test)
+        ours = [i for i, v in enumerate(violations) if v.driver in names]
+        headline = ours[0] if ours else (0 if violations else None)
         findings = []
-        for v in ndis.verifier.violations:
+        for i, v in enumerate(violations):
             before = [f for f in injected if f[1] <= v.seq]
             r = rule(v.rule)
-            findings.append(Finding(v, r.statement, r.bugcheck, before[-1] if before else None))
+            after = headline is not None and i > headline
+            findings.append(
+                Finding(v, r.statement, r.bugcheck, before[-1] if before else None, after)
+            )
         crashed = ndis.crashed
         return cls(
             findings=findings,
@@ -95,6 +127,7 @@ class Report:
             broken_invariants=ndis.check_invariants() if crashed is None else [],
             crashed=None if crashed is None else str(crashed),
             injected=injected,
+            headline=headline,
         )
 
     @property
@@ -109,6 +142,7 @@ class Report:
         return {
             "clean": self.clean,
             "totals": self.totals(),
+            "headline": self.headline,
             "violations": [f.to_json() for f in self.findings],
             "leaks": [leak.to_json() for leak in self.leaks],
             "broken_invariants": self.broken_invariants,
@@ -116,13 +150,31 @@ class Report:
             "injected_failures": [{"point": p, "seq": s} for p, s in self.injected],
         }
 
-    def render(self, *, diagram: bool = True) -> str:
+    def render(self, *, diagram: bool = True, verbose: bool = False) -> str:
+        """For people: the headline in full, what followed from it one line each
+        (`verbose` renders every violation in full), then leaks."""
         if self.clean:
             return "no violations, no leaks"
         parts = []
         if self.crashed:
             parts.append(f"the host crashed: {self.crashed}")
-        parts.extend(f.render(diagram=diagram) for f in self.findings)
+        if verbose or self.headline is None:
+            parts.extend(f.render(diagram=diagram) for f in self.findings)
+        else:
+            head = self.headline
+            earlier = self.findings[:head]
+            if earlier:
+                parts.append(
+                    "before it, by the other drivers:\n"
+                    + "\n".join(f"  {f.brief()}" for f in earlier)
+                )
+            parts.append(self.findings[head].render(diagram=diagram))
+            later = self.findings[head + 1 :]
+            if later:
+                parts.append(
+                    f"then {len(later)} more after it, most often its consequences:\n"
+                    + "\n".join(f"  {f.brief()}" for f in later)
+                )
         if self.leaks:
             parts.append(
                 "still allocated after teardown:\n"

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from condis.errors import BugCheck, SystemCrashed
+from condis.errors import BugCheck, CondisInternalError, SystemCrashed
 from condis.ndis import Ndis
 from condis.scheduler import Policy, RandomPolicy
 from condis.verifier import Mode
 from condis.verifier.report import Report
+from condis.verify.coverage import Coverage, CoverageTrace
 from condis.verify.target import Factory, make_drivers
 from condis.verify.workloads import ROLES, STAGES, Setup, run_workload
 
@@ -62,6 +63,10 @@ class VerifyRun:
     report: Report
     #: a Python exception that escaped a driver (or condis), formatted
     error: str | None = None
+    #: what the drivers under test did in the run (verify/coverage.py)
+    coverage: Coverage = field(default_factory=Coverage)
+    #: the exception was condis's own (CondisInternalError), not the driver's
+    internal: bool = False
 
     @property
     def clean(self) -> bool:
@@ -113,18 +118,24 @@ def run_one(
     `trace_limit` None keeps its whole trace."""
     policy: Policy | None = None if variant.schedule is None else RandomPolicy(variant.schedule)
     mode = Mode.STRICT if strict else Mode.COLLECT
-    ndis = Ndis(policy=policy, mode=mode, watchdog_ms=watchdog_ms, trace_limit=trace_limit)
-    error = None
+    trace = CoverageTrace(trace_limit)
+    ndis = Ndis(policy=policy, mode=mode, watchdog_ms=watchdog_ms, trace=trace)
+    error, internal = None, False
+    names: list[str] = []
     try:
         drivers = make_drivers(factory, ndis)
-        run_workload(ndis, drivers, _names(drivers), variant.setup)
+        names = _names(drivers)
+        trace.drivers.update(names)
+        run_workload(ndis, drivers, names, variant.setup)
         ndis.shutdown()
         ndis.unload_all()
     except (BugCheck, SystemCrashed):
         pass  # recorded by the verifier; the report shows the crash
-    except Exception:
+    except Exception as exc:
         error = "".join(traceback.format_exc(limit=-6))
-    return VerifyRun(variant, Report.of(ndis), error)
+        internal = isinstance(exc, CondisInternalError)
+    report = Report.of(ndis, under_test=names)
+    return VerifyRun(variant, report, error, trace.coverage, internal)
 
 
 def verify(

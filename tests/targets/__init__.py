@@ -1,0 +1,1 @@
+"""Drivers under test for `condis verify` tests that are not buggy (tests/buggy has those)."""
