@@ -252,3 +252,48 @@ def test_help_shows_the_defaults() -> None:
     result = CliRunner().invoke(main, ["verify", "--help"])
     for default in ("default: 60000", "default: 64", "default: 2", "default: 0"):
         assert default in result.output
+
+
+# --- the crash block and the rule summary --------------------------------------------------------
+
+
+def test_the_headline_reads_like_a_bug_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    code, output = verify("tests/buggy/mcm_double_complete_open.py:factory", "--role", "mcm")
+    assert code == 1
+    assert "  bug check 0xC4 DRIVER_VERIFIER_DETECTED_VIOLATION" in output
+    assert "    Arg1: none documented for this rule" in output
+    assert (
+        "    Arg2: the violated rule condition: A pended operation is completed exactly once."
+        in output
+    )
+    at = next(line for line in output.splitlines() if line.startswith("  at: "))
+    assert at.endswith(" in complete") and "tests/buggy/mcm_double_complete_open.py:" in at
+    assert "  live handles (" in output and "NdisAfHandle#1: OpenAddressFamily" in output
+    assert "site-packages" not in output  # the driver's stack, not click's
+
+
+def test_a_documented_parameter_1_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    report = as_json("tests/buggy/client_oid_completes_twice.py:factory", "--role", "client")
+    head = next(r for r in report["results"] if r["headline"] is not None)
+    violation = head["violations"][head["headline"]]
+    assert violation["rule"] == "NdisOidDoubleComplete"
+    assert violation["parameters"][0] == "0x00091002"
+    assert violation["parameters"][2:] == [None, None]
+    assert "tests/buggy/client_oid_completes_twice.py:" in violation["where"]
+    assert violation["stack"] and violation["live_handles"]
+
+
+def test_the_rule_summary_says_what_was_violated_passed_and_not_applicable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(REPO)
+    report = as_json("tests/buggy/mcm_double_complete_open.py:factory", "--role", "mcm")
+    rules = report["rules"]
+    assert rules["CoNdisDoubleComplete"] == "violated"
+    assert rules["Irql_MCM_Function"] == "passed"
+    assert rules["Irql_CallManager_Function"] == "not applicable"  # an MCM calls NdisMCm*
+    assert set(rules.values()) <= {"violated", "passed", "not applicable"}
+    code, output = verify("tests/buggy/mcm_double_complete_open.py:factory", "--role", "mcm")
+    assert code == 1 and "rules: 1 violated, " in output

@@ -30,6 +30,7 @@ Two choices go beyond what INDEX.md says literally:
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -268,3 +269,24 @@ def entries(
         and (area is None or e.area == area)
         and (condis is None or e.condis is condis)
     )
+
+
+#: every IRQL, as an `IrqlRequirement.mask` (no requirement)
+_ANY = IrqlRequirement.ANY_MASK
+
+
+@functools.cache
+def ddi_check(name: str) -> tuple[int, str | None]:
+    """(mask of the IRQLs DDI `name` may be called at, its rule), worked out once: what
+    the kernel checks on every call."""
+    entry = CATALOGUE.get(name)
+    if entry is None or entry.irql is None:
+        return _ANY, None if entry is None else entry.primary_rule
+    return entry.irql.mask, entry.primary_rule
+
+
+@functools.cache
+def handler_mask(name: str) -> int:
+    """The IRQLs NDIS may call handler `name` at, from the catalogue, once."""
+    entry = CATALOGUE.get(name)
+    return _ANY if entry is None or entry.irql is None else entry.irql.mask

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 
 import click
 from rich.console import Console
@@ -335,7 +336,7 @@ def verify(
 
     from condis.verify import check_target, load_target, plan
     from condis.verify import verify as run_all
-    from condis.verify.coverage import Coverage, missing
+    from condis.verify.coverage import Coverage, missing, rule_summary
     from condis.verify.target import TargetError
 
     err = Console(stderr=True)
@@ -379,6 +380,8 @@ def verify(
     for run in runs:
         for rule_id, n in run.report.totals().items():
             totals[rule_id] = totals.get(rule_id, 0) + n
+    rules = rule_summary(coverage, totals)
+    outcomes = Counter(rules.values())
     failed = [run for run in runs if not run.clean]
     internal = any(run.internal for run in runs)
 
@@ -407,6 +410,7 @@ def verify(
                     "failed": len(failed),
                     "totals": totals,
                     "not_reached": unreached,
+                    "rules": rules,
                     "coverage": coverage.to_json(),
                     "results": [
                         {
@@ -449,6 +453,10 @@ def verify(
             out.print(table)
         for line in unreached:
             out.print(f"not exercised: {line}", markup=False, highlight=False)
+        click.echo(
+            f"rules: {outcomes['violated']} violated, {outcomes['passed']} passed, "
+            f"{outcomes['not applicable']} not applicable"
+        )
         leaks = sum(len(run.report.leaks) for run in runs)
         errors = sum(1 for run in runs if run.error)
         extra = "".join(

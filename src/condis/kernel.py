@@ -56,15 +56,15 @@ DRIVE_MAX_STEPS items (work that requeues itself without ever finishing).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from condis.catalogue import CATALOGUE, IrqlRequirement
+from condis.catalogue import CATALOGUE, IrqlRequirement, ddi_check, handler_mask
 from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
 from condis.crossing import DdiCall, Frame, Origin, Returns, summary
 from condis.errors import BugCheck, CondisInternalError, SystemCrashed
+from condis.evidence import driver_stack, live_handles, make_trace
 from condis.handles import NDIS_HANDLE, HandleTable, new_host_id
 from condis.machines import Transition
 from condis.records import DriverBlock
@@ -84,51 +84,11 @@ _CALL, _RETURN = Phase.CALL, Phase.RETURN
 _DDI, _HANDLER_KIND = RecordKind.DDI, RecordKind.HANDLER
 _EXTERNAL, _HANDLER = Origin.EXTERNAL, Origin.HANDLER
 _VOID, _STATUS_OUT = Returns.VOID, Returns.STATUS_OUT
-#: every IRQL, as an `IrqlRequirement.mask` (no requirement)
-_ANY = IrqlRequirement.ANY_MASK
-
-
-@functools.cache
-def _ddi_check(name: str) -> tuple[int, str | None]:
-    """(mask of the IRQLs `name` may be called at, its rule), from the catalogue, once."""
-    entry = CATALOGUE.get(name)
-    if entry is None or entry.irql is None:
-        return _ANY, None if entry is None else entry.primary_rule
-    return entry.irql.mask, entry.primary_rule
-
-
-@functools.cache
-def _handler_mask(name: str) -> int:
-    """The IRQLs NDIS may call handler `name` at, from the catalogue, once."""
-    entry = CATALOGUE.get(name)
-    return _ANY if entry is None or entry.irql is None else entry.irql.mask
-
-
 _ORIGINS = {
     ItemKind.NDIS: Origin.NDIS,
     ItemKind.WORK_ITEM: Origin.WORK_ITEM,
     ItemKind.TIMER: Origin.TIMER,
 }
-
-
-def _trace(trace: bool | Trace, limit: int | None, sink: TextIO | None) -> Trace:
-    """The trace `Ndis(trace=..., trace_limit=..., trace_sink=...)` asks for."""
-    if isinstance(trace, Trace):
-        if limit is not None or sink is not None:
-            raise ValueError("Ndis: give trace_limit and trace_sink to the Trace, not beside it")
-        return trace
-    if not isinstance(trace, bool):
-        raise TypeError(f"Ndis: trace must be True, False or a Trace, not {type(trace).__name__}")
-    if not trace and limit is not None:
-        raise ValueError("Ndis: trace=False keeps no records; trace_limit would keep some")
-    try:
-        return Trace(keep=trace, limit=limit, sink=sink)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"Ndis: {exc}".replace("Trace: limit", "trace_limit").replace(
-                "Trace: sink", "trace_sink"
-            )
-        ) from None
 
 
 class Kernel:
@@ -152,7 +112,7 @@ class Kernel:
             )
         self.host = new_host_id()
         self.handles = HandleTable(self.host)
-        self.trace = _trace(trace, trace_limit, trace_sink)
+        self.trace = make_trace(trace, trace_limit, trace_sink)
         #: what the trace takes each row with (None when it keeps and streams nothing)
         self._add = self.trace.recorder()
         #: where each outstanding operation first appears: op id -> (seq, name), or
@@ -218,31 +178,6 @@ class Kernel:
 
     # --- trace ---------------------------------------------------------------------------------
 
-    def record(
-        self,
-        phase: Phase,
-        kind: RecordKind,
-        name: str,
-        driver: DriverBlock | None,
-        *,
-        handle: NDIS_HANDLE | None = None,
-        status: NDIS_STATUS | None = None,
-        result: object = None,
-        op: int | None = None,
-        args: Mapping[str, object] | None = None,
-        irql: KIRQL | None = None,
-    ) -> int:
-        """Record one crossing; returns its seq. Depth is the nesting of calls:
-        everything a DDI or handler does before it returns is one deeper than its
-        call record."""
-        if phase is _CALL:
-            depth = self.depth
-            self.depth = depth + 1
-        else:
-            self.depth = depth = max(0, self.depth - 1)
-        level = self.current_irql if irql is None else irql
-        return self.row(phase, kind, name, driver, depth, handle, status, result, op, level, args)
-
     def row(
         self,
         phase: Phase,
@@ -257,7 +192,9 @@ class Kernel:
         irql: KIRQL,
         args: Mapping[str, object] | None = None,
     ) -> int:
-        """`record` with everything given: the one place a record is made.
+        """Record one crossing at `depth` (the nesting of calls: everything a DDI or
+        handler does before it returns is one deeper than its call record); the one
+        place a record is made. Returns its seq.
 
         The first record to name a handle (or an object with a `born` slot, as
         a spin lock) or an operation stamps where it was born, so leaks are
@@ -330,6 +267,8 @@ class Kernel:
                 detail=detail,
                 seq=self.trace.next_seq,
                 excerpt=self.trace.tail(12),
+                stack=driver_stack(),
+                live=live_handles(self.handles),
             )
         except BugCheck as exc:
             if not refused:
@@ -394,7 +333,7 @@ class Kernel:
         level = frame.irql
         self.row(_CALL, _DDI, name, driver, depth, handle, None, None, op, level, args)
         caller = frame.driver
-        allowed, rule_id = _ddi_check(name)
+        allowed, rule_id = ddi_check(name)
         if irql is not None:
             allowed = irql.mask
         if rule is not None:
@@ -457,7 +396,7 @@ class Kernel:
             fn = self._missing_entry_point(driver, name, handle, returns)
         # Above DISPATCH_LEVEL NDIS only runs because a driver called a DDI there, which
         # its IRQL rule has already reported; like Windows, NDIS calls on at that level.
-        if not (_handler_mask(name) >> level) & 1 and level <= DISPATCH_LEVEL:
+        if not (handler_mask(name) >> level) & 1 and level <= DISPATCH_LEVEL:
             raise CondisInternalError(
                 f"NDIS would call {name} at {level}; its page says {CATALOGUE[name].irql}"
             )

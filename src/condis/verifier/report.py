@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from condis.constants import BUGCODE_NDIS_DRIVER, DRIVER_VERIFIER_DETECTED_VIOLATION
 from condis.trace import to_mermaid
 from condis.verifier.leaks import Leak
 from condis.verifier.rules import rule
@@ -32,6 +33,11 @@ if TYPE_CHECKING:
     from condis.ndis import Ndis
 
 __all__ = ["Finding", "Report"]
+
+_BUGCHECK_NAMES = {
+    DRIVER_VERIFIER_DETECTED_VIOLATION: "DRIVER_VERIFIER_DETECTED_VIOLATION",
+    BUGCODE_NDIS_DRIVER: "BUGCODE_NDIS_DRIVER",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,35 @@ class Finding:
     after_fault: tuple[str, int] | None
     #: it came after the report's headline (module docstring)
     consequence: bool = False
+
+    @property
+    def parameters(self) -> tuple[int | None, str, None, None]:
+        """The bug check's four parameters as condis can give them: Parameter 1 where the
+        documentation defines a code for the rule (else None), Parameter 2 the violated
+        rule condition (Driver Verifier passes a pointer to its text), Parameters 3
+        and 4 the rule's state, which condis does not model."""
+        return rule(self.violation.rule).parameter1, self.statement, None, None
+
+    def crash_block(self) -> list[str]:
+        """What a debugger's `!analyze -v` would show first: the bug check and its
+        arguments, the driver's line and stack, every live handle."""
+        v = self.violation
+        name = _BUGCHECK_NAMES.get(self.bugcheck, "")
+        p1 = self.parameters[0]
+        lines = [
+            f"  bug check 0x{self.bugcheck:X} {name}".rstrip(),
+            "    Arg1: " + ("none documented for this rule" if p1 is None else f"0x{p1:08X}"),
+            f"    Arg2: the violated rule condition: {self.statement}",
+            "    Arg3, Arg4: the rule's state (not modelled)",
+        ]
+        if v.stack:
+            lines.append(f"  at: {v.where}")
+            lines.append("  driver stack, innermost last:")
+            lines.extend(f"    {frame}" for frame in v.stack)
+        if v.live:
+            lines.append(f"  live handles ({len(v.live)}):")
+            lines.extend(f"    {entry}" for entry in v.live)
+        return lines
 
     def brief(self) -> str:
         """One line: rule, where, who."""
@@ -67,10 +102,18 @@ class Finding:
             if self.after_fault is None
             else {"point": self.after_fault[0], "seq": self.after_fault[1]},
             "consequence": self.consequence,
+            "parameters": [
+                None if p is None else (f"0x{p:08X}" if isinstance(p, int) else p)
+                for p in self.parameters
+            ],
+            "where": v.where,
+            "stack": list(v.stack),
+            "live_handles": list(v.live),
             "excerpt": [r.to_json() for r in v.excerpt],
         }
 
-    def render(self, *, diagram: bool = True) -> str:
+    def render(self, *, diagram: bool = True, crash: bool = False) -> str:
+        """The violation in full; `crash` adds the `crash_block`."""
         v = self.violation
         who = f" by {v.driver}" if v.driver else ""
         handle = f" [{v.handle}]" if v.handle else ""
@@ -82,6 +125,8 @@ class Finding:
         if self.after_fault is not None:
             point, seq = self.after_fault
             lines.append(f"  after an injected allocation failure at #{seq} ({point})")
+        if crash:
+            lines.extend(self.crash_block())
         if v.excerpt:
             lines.append("  trace before it:")
             lines.extend(f"    {r.brief()}" for r in v.excerpt)
@@ -168,7 +213,7 @@ class Report:
                     "before it, by the other drivers:\n"
                     + "\n".join(f"  {f.brief()}" for f in earlier)
                 )
-            parts.append(self.findings[head].render(diagram=diagram))
+            parts.append(self.findings[head].render(diagram=diagram, crash=True))
             later = self.findings[head + 1 :]
             if later:
                 parts.append(

@@ -36,6 +36,15 @@ class Violation:
     detail: str
     seq: int
     excerpt: tuple[TraceRecord, ...]
+    #: the driver's own Python frames at the violation, innermost last ("file:line in fn")
+    stack: tuple[str, ...] = ()
+    #: every live handle at the violation: label, what it is, its state, where it was born
+    live: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str | None:
+        """The driver's source line that made the call, if the driver's code was running."""
+        return self.stack[-1] if self.stack else None
 
     def to_bugcheck(self) -> BugCheck:
         r = rule(self.rule)
@@ -66,6 +75,8 @@ class Verifier:
         detail: str,
         seq: int,
         excerpt: Sequence[TraceRecord],
+        stack: Sequence[str] = (),
+        live: Sequence[str] = (),
     ) -> None:
         """Report a violation: raise in strict mode, record in collect mode."""
         rule(rule_id)  # an unknown rule id is condis's own bug: fail loudly
@@ -77,6 +88,8 @@ class Verifier:
             detail=detail,
             seq=seq,
             excerpt=tuple(excerpt[-EXCERPT_LENGTH:]),
+            stack=tuple(stack),
+            live=tuple(live),
         )
         self.violations.append(v)
         if self.mode is Mode.STRICT:

@@ -26,15 +26,16 @@ rules are for.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from condis.status import NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
 from condis.trace import Phase, RecordKind, Row, Trace
 from condis.trace.records import summary
+from condis.verifier.rules import RULES
 
-__all__ = ["MILESTONES", "Coverage", "CoverageTrace", "Milestone", "missing"]
+__all__ = ["MILESTONES", "Coverage", "CoverageTrace", "Milestone", "missing", "rule_summary"]
 
 _GOOD = {str(NDIS_STATUS_SUCCESS), str(NDIS_STATUS_PENDING), "VOID"}
 
@@ -228,4 +229,26 @@ def missing(role: str, coverage: Coverage) -> list[str]:
             f"stage {milestone.stage!r} not reached: {milestone.evidence} never succeeded "
             f"in the driver under test in any run ({why})"
         )
+    return out
+
+
+def rule_summary(coverage: Coverage, violated: Iterable[str]) -> dict[str, str]:
+    """Each rule's outcome, as SDV's summary gives it: "violated"; "passed" when it applied
+    to something the drivers under test did (a DDI they called or a handler of theirs
+    NDIS called) and was not broken; "not applicable" otherwise.
+
+    A rule with no DDIs of its own (the handle and completion rules) applies to every
+    DDI, so it applied when the drivers called any.
+    """
+    broken = set(violated)
+    crossed = {name for name, _ in coverage.handlers} | {name for name, _ in coverage.ddis}
+    called_any = bool(coverage.ddis)
+    out = {}
+    for rule_id, r in RULES.items():
+        if rule_id in broken:
+            out[rule_id] = "violated"
+        elif (set(r.applies_to) & crossed) if r.applies_to else called_any:
+            out[rule_id] = "passed"
+        else:
+            out[rule_id] = "not applicable"
     return out
