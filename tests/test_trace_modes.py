@@ -141,3 +141,51 @@ def test_clear_drops_records_and_keeps_numbering() -> None:
     seq = ndis.trace.next_seq
     ndis.trace.clear()
     assert len(ndis.trace) == 0 and ndis.trace.next_seq == seq and ndis.trace.first_seq == seq
+
+
+def test_every_return_names_its_call(whole: Ndis) -> None:
+    records = list(whole.trace)
+    for r in records:
+        if r.phase is Phase.RETURN:
+            assert r.call is not None
+            call = records[r.call]
+            assert (call.phase, call.kind, call.name, call.depth) == (
+                Phase.CALL,
+                r.kind,
+                r.name,
+                r.depth,
+            )
+            assert r.to_json()["call"] == r.call
+        else:
+            assert r.call is None and "call" not in r.to_json()
+
+
+def test_handler_calls_carry_their_arguments(whole: Ndis) -> None:
+    by_name: dict[str, dict[str, str]] = {}
+    for r in whole.trace:
+        if r.phase is Phase.CALL and r.kind.value == "handler":
+            by_name.setdefault(r.name, dict(r.args))
+    assert by_name["ProtocolCoAfRegisterNotify"]["AddressFamily"] == "AF 0x1 v3.1"
+    assert by_name["ProtocolClOpenAfCompleteEx"]["Status"] == "NDIS_STATUS_SUCCESS"
+    assert by_name["ProtocolClOpenAfCompleteEx"]["NdisAfHandle"].startswith("NdisAfHandle#")
+    assert by_name["ProtocolCmOpenAf"]["NdisAfHandle"].startswith("NdisAfHandle#")
+    # a driver's context is shown by its type: it may change after the call
+    assert by_name["ProtocolClOpenAfCompleteEx"]["ProtocolAfContext"] == "ClientAf"
+    assert by_name["ProtocolCmMakeCall"]["CallParameters"] == "CO_CALL_PARAMETERS"
+
+
+def test_the_trace_keeps_no_argument_alive() -> None:
+    import gc
+    import weakref
+
+    from condis.trace.records import HandlerArgs
+
+    class Context:
+        pass
+
+    context = Context()
+    args = HandlerArgs(("ProtocolAfContext",), (context,))
+    ref = weakref.ref(context)
+    del context
+    gc.collect()
+    assert ref() is None and args.pairs() == (("ProtocolAfContext", "Context"),)

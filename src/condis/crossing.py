@@ -138,6 +138,7 @@ class Recorder(Protocol):
         op: int | None,
         irql: KIRQL,
         args: Any = None,
+        call: int | None = None,
     ) -> int: ...
 
 
@@ -148,7 +149,7 @@ _PLAIN = (bool, int, str, NDIS_HANDLE)
 class DdiCall:
     """One DDI call in progress, opened by `Kernel.begin` (kernel.py, steps 3 and 5)."""
 
-    __slots__ = ("depth0", "driver", "frame", "handle", "kernel", "name", "op", "pushed")
+    __slots__ = ("depth0", "driver", "frame", "handle", "kernel", "name", "op", "pushed", "seq")
 
     def __init__(
         self,
@@ -160,6 +161,7 @@ class DdiCall:
         handle: NDIS_HANDLE | None,
         op: int | None,
         depth0: int,
+        seq: int,
     ) -> None:
         self.kernel = kernel
         self.name = name
@@ -169,6 +171,8 @@ class DdiCall:
         self.handle = handle
         self.op = op
         self.depth0 = depth0
+        #: the seq of the call record, which the return record names
+        self.seq = seq
 
     def __enter__(self) -> DdiCall:
         return self
@@ -189,7 +193,18 @@ class DdiCall:
         if result is not None and not isinstance(result, _PLAIN) and not hasattr(result, "born"):
             result = summary(result)  # what it is now, not when someone reads the trace
         kernel.row(
-            _RETURN, _DDI, self.name, self.driver, depth, self.handle, status, result, self.op, irql
+            _RETURN,
+            _DDI,
+            self.name,
+            self.driver,
+            depth,
+            self.handle,
+            status,
+            result,
+            self.op,
+            irql,
+            None,
+            self.seq,
         )
 
     def status(self, status: int, *, result: object = None) -> NDIS_STATUS:

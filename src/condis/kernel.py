@@ -71,6 +71,7 @@ from condis.records import DriverBlock
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind, Policy, Scheduler
 from condis.status import NDIS_STATUS, NDIS_STATUS_NOT_SUPPORTED
 from condis.trace import Phase, RecordKind, Trace
+from condis.trace.records import HandlerArgs
 from condis.verifier import FaultInjector, Mode, Verifier
 
 __all__ = ["DRIVE_LIMIT_MS", "DRIVE_MAX_STEPS", "Kernel"]
@@ -118,6 +119,8 @@ class Kernel:
         #: where each outstanding operation first appears: op id -> (seq, name), or
         #: None until a record names it (operations.py files and retires the ids)
         self.op_born: dict[int, tuple[int, str] | None] = {}
+        #: each handler's parameter names, for the arguments its call record shows
+        self._arg_names: dict[Callable[..., Any], tuple[str, ...]] = {}
         #: objects born with the next record, whatever it is (an NBL lent to a driver)
         self.unborn: list[Any] = []
         self.verifier = Verifier(mode=mode)
@@ -190,7 +193,8 @@ class Kernel:
         result: object,
         op: int | None,
         irql: KIRQL,
-        args: Mapping[str, object] | None = None,
+        args: Mapping[str, object] | HandlerArgs | None = None,
+        call: int | None = None,
     ) -> int:
         """Record one crossing at `depth` (the nesting of calls: everything a DDI or
         handler does before it returns is one deeper than its call record); the one
@@ -230,7 +234,12 @@ class Kernel:
                     status,
                     result,
                     op,
-                    () if args is None else tuple((k, summary(v)) for k, v in args.items()),
+                    ()
+                    if args is None
+                    else args
+                    if isinstance(args, HandlerArgs)
+                    else tuple((k, summary(v)) for k, v in args.items()),
+                    call,
                 )
             )
         return seq
@@ -328,10 +337,10 @@ class Kernel:
             frames.append(frame)
             pushed = True
         depth = self.depth
-        call = DdiCall(self, name, driver, frame, pushed, handle, op, depth)
         self.depth = depth + 1
         level = frame.irql
-        self.row(_CALL, _DDI, name, driver, depth, handle, None, None, op, level, args)
+        seq = self.row(_CALL, _DDI, name, driver, depth, handle, None, None, op, level, args)
+        call = DdiCall(self, name, driver, frame, pushed, handle, op, depth, seq)
         caller = frame.driver
         allowed, rule_id = ddi_check(name)
         if irql is not None:
@@ -404,7 +413,16 @@ class Kernel:
         frames.append(frame)
         depth0 = self.depth
         self.depth = depth0 + 1
-        self.row(_CALL, _HANDLER_KIND, name, driver, depth0, handle, None, None, op, level)
+        if self._add is None:
+            given = None
+        else:
+            names = self._arg_names.get(fn)
+            if names is None:
+                names = self._arg_names[fn] = HandlerArgs.names_of(fn)
+            given = HandlerArgs(names, args)
+        seq = self.row(
+            _CALL, _HANDLER_KIND, name, driver, depth0, handle, None, None, op, level, given
+        )
         status: NDIS_STATUS | None = None
         out: object = None
         try:
@@ -445,7 +463,9 @@ class Kernel:
             if frames and frames[-1] is frame:
                 frames.pop()
             self.depth = depth0
-        self.row(_RETURN, _HANDLER_KIND, name, driver, depth0, handle, status, None, op, level)
+        self.row(
+            _RETURN, _HANDLER_KIND, name, driver, depth0, handle, status, None, op, level, None, seq
+        )
         return status, out
 
     def _missing_entry_point(

@@ -15,6 +15,7 @@ pended operation to the DDI that later completes it.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -22,9 +23,19 @@ from dataclasses import dataclass
 from typing import Any, TextIO, overload
 
 from condis.constants import KIRQL, Key
+from condis.handles import NDIS_HANDLE
 from condis.status import NDIS_STATUS
 
-__all__ = ["Phase", "RecordKind", "Row", "Trace", "TraceRecord", "materialize", "summary"]
+__all__ = [
+    "HandlerArgs",
+    "Phase",
+    "RecordKind",
+    "Row",
+    "Trace",
+    "TraceRecord",
+    "materialize",
+    "summary",
+]
 
 
 class Phase(Key):
@@ -54,6 +65,8 @@ class TraceRecord:
     result: str | None = None
     op: int | None = None
     args: tuple[tuple[str, str], ...] = ()
+    #: on a return record, the seq of the call record it returns from
+    call: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON-ready dict (the `condis demo --json` schema)."""
@@ -69,6 +82,7 @@ class TraceRecord:
             "handle": self.handle,
         }
         if self.phase is Phase.RETURN:
+            out["call"] = self.call
             out["status"] = None if self.status is None else str(self.status)
             if self.result is not None:
                 out["result"] = self.result
@@ -108,11 +122,87 @@ def summary(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+class HandlerArgs:
+    """A handler's arguments as NDIS passed them, named and summarised when read.
+
+    Recording keeps what cannot change and holds on to nothing: a handle,
+    a status, a number or text as it is; an address family by its value; any
+    other object (a driver's context, a structure NDIS or the driver may
+    change, a request the driver is done with) by its type alone, so the
+    trace keeps no object alive. The names come from the handler's
+    signature, worked out once per handler function.
+    """
+
+    __slots__ = ("names", "values")
+
+    def __init__(self, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        self.names = names
+        self.values = tuple(map(_keep, values))
+
+    @staticmethod
+    def names_of(fn: Callable[..., Any]) -> tuple[str, ...]:
+        """The parameter names of handler `fn` (a bound method's without `self`)."""
+        return _names(getattr(fn, "__func__", fn))
+
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        names = self.names + tuple(f"arg{i}" for i in range(len(self.names), len(self.values)))
+        return tuple((n, _argument(v)) for n, v in zip(names, self.values, strict=False))
+
+
+_NAMES: dict[object, tuple[str, ...]] = {}
+#: types whose values cannot change and are kept as they are
+_SAFE = frozenset({type(None), bool, int, str, NDIS_STATUS, KIRQL})
+
+
+def _names(fn: Any) -> tuple[str, ...]:
+    key = getattr(fn, "__code__", fn)
+    names = _NAMES.get(key)
+    if names is None:
+        try:
+            params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            params = []
+        if params and params[0] == "self":
+            params = params[1:]
+        names = _NAMES[key] = tuple(params)
+    return names
+
+
+class _Family(tuple[int, int, int]):
+    """An address family's value, kept in place of the structure."""
+
+
+def _keep(value: object) -> object:
+    kind = type(value)
+    if kind in _SAFE or isinstance(value, NDIS_HANDLE):
+        return value
+    if kind.__name__ == "CO_ADDRESS_FAMILY":
+        return _Family(
+            (
+                getattr(value, "AddressFamily", 0),
+                getattr(value, "MajorVersion", 0),
+                getattr(value, "MinorVersion", 0),
+            )
+        )
+    return kind
+
+
+def _argument(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, _Family):
+        family, major, minor = value
+        return f"AF 0x{family:X} v{major}.{minor}"
+    if isinstance(value, type):
+        return value.__name__
+    return summary(value)
+
+
 def materialize(row: Row | TraceRecord) -> TraceRecord:
     """The `TraceRecord` a kept row stands for."""
     if type(row) is not tuple:
         return row  # type: ignore[return-value]
-    seq, phase, kind, name, driver, irql, time, depth, handle, status, result, op, args = row
+    seq, phase, kind, name, driver, irql, time, depth, handle, status, result, op, args, call = row
     return TraceRecord(
         seq=seq,
         phase=phase,
@@ -126,7 +216,8 @@ def materialize(row: Row | TraceRecord) -> TraceRecord:
         status=status,
         result=None if result is None else summary(result),
         op=op,
-        args=args,
+        args=args if type(args) is tuple else args.pairs(),
+        call=call,
     )
 
 
