@@ -297,3 +297,25 @@ def test_the_rule_summary_says_what_was_violated_passed_and_not_applicable(
     assert set(rules.values()) <= {"violated", "passed", "not applicable"}
     code, output = verify("tests/buggy/mcm_double_complete_open.py:factory", "--role", "mcm")
     assert code == 1 and "rules: 1 violated, " in output
+
+
+def test_trace_out_writes_each_failing_runs_whole_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "traces"
+    spec = "tests/buggy/mcm_double_complete_open.py:factory"
+    code, _ = verify(spec, "--role", "mcm", "--trace-out", str(out))
+    assert code == 1
+    files = sorted(out.iterdir())
+    assert len(files) == 10 and files[0].name == "0000-mcm-peers-sync-stop-init-fifo.jsonl"
+    records = [json.loads(line) for line in files[0].read_text().splitlines()]
+    assert [r["seq"] for r in records] == list(range(len(records)))  # the whole trace
+    assert records[0]["name"] == "DriverEntry"
+    assert any(r["name"] == "NdisMCmOpenAddressFamilyComplete" for r in records)
+
+
+def test_trace_out_writes_nothing_for_clean_runs(tmp_path: Path) -> None:
+    out = tmp_path / "traces"
+    code, _ = verify("condis.samples:SampleMcm", "--role", "mcm", "--trace-out", str(out))
+    assert code == 0 and list(out.iterdir()) == []

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -300,6 +302,14 @@ def _title(run: VerifyRun) -> str:
     help="Exit 0 for clean runs even when the workload did not exercise the driver fully.",
 )
 @click.option(
+    "--trace-out",
+    "trace_out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write each failing run's whole trace to this directory, as JSON Lines "
+    "(one file per run, named after its variant).",
+)
+@click.option(
     "--verbose",
     is_flag=True,
     help="Every failing run in full, instead of one per distinct root cause.",
@@ -316,6 +326,7 @@ def verify(
     trace_limit: int,
     only: str | None,
     allow_partial: bool,
+    trace_out: Path | None,
     verbose: bool,
 ) -> None:
     """Verify a driver: TARGET is path/to/file.py:factory or package.module:factory.
@@ -367,11 +378,22 @@ def verify(
         runs = []
         watchdog = watchdog_ms or None
         runs_of = run_all(
-            factory, variants, strict=strict, watchdog_ms=watchdog, trace_limit=trace_limit or None
+            factory,
+            variants,
+            strict=strict,
+            watchdog_ms=watchdog,
+            trace_limit=None if trace_out is not None else trace_limit or None,
+            keep_trace=trace_out is not None,
         )
         for run in runs_of:
             runs.append(run)
             progress.advance(task)
+    if trace_out is not None:
+        trace_out.mkdir(parents=True, exist_ok=True)
+        for n, run in enumerate(runs):
+            if run.trace is not None:
+                slug = re.sub(r"[^A-Za-z0-9.]+", "-", run.variant.name).strip("-")
+                (trace_out / f"{n:04d}-{slug}.jsonl").write_text(to_jsonl(run.trace))
     coverage = Coverage(runs=0)
     for run in runs:
         coverage = coverage.merge(run.coverage)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from condis.errors import BugCheck, CondisInternalError, SystemCrashed
 from condis.ndis import Ndis
 from condis.scheduler import Policy, RandomPolicy
+from condis.trace import Trace
 from condis.verifier import Mode
 from condis.verifier.report import Report
 from condis.verify.coverage import Coverage, CoverageTrace
@@ -67,6 +68,8 @@ class VerifyRun:
     coverage: Coverage = field(default_factory=Coverage)
     #: the exception was condis's own (CondisInternalError), not the driver's
     internal: bool = False
+    #: the run's trace, kept when asked for (`keep_trace`) and the run was not clean
+    trace: Trace | None = None
 
     @property
     def clean(self) -> bool:
@@ -113,9 +116,11 @@ def run_one(
     strict: bool = False,
     watchdog_ms: int | None = WATCHDOG_MS,
     trace_limit: int | None = TRACE_LIMIT,
+    keep_trace: bool = False,
 ) -> VerifyRun:
     """One run on a fresh host; `watchdog_ms` None runs it with the watchdog off,
-    `trace_limit` None keeps its whole trace."""
+    `trace_limit` None keeps its whole trace, `keep_trace` hands the trace of a run
+    that is not clean back with it."""
     policy: Policy | None = None if variant.schedule is None else RandomPolicy(variant.schedule)
     mode = Mode.STRICT if strict else Mode.COLLECT
     trace = CoverageTrace(trace_limit)
@@ -135,7 +140,8 @@ def run_one(
         error = "".join(traceback.format_exc(limit=-6))
         internal = isinstance(exc, CondisInternalError)
     report = Report.of(ndis, under_test=names)
-    return VerifyRun(variant, report, error, trace.coverage, internal)
+    kept = trace if keep_trace and not (report.clean and error is None) else None
+    return VerifyRun(variant, report, error, trace.coverage, internal, kept)
 
 
 def verify(
@@ -145,6 +151,7 @@ def verify(
     strict: bool = False,
     watchdog_ms: int | None = WATCHDOG_MS,
     trace_limit: int | None = TRACE_LIMIT,
+    keep_trace: bool = False,
     progress: Callable[[Variant], None] | None = None,
 ) -> Iterator[VerifyRun]:
     """Run every variant; `progress` is told of each before it runs."""
@@ -152,5 +159,10 @@ def verify(
         if progress is not None:
             progress(variant)
         yield run_one(
-            factory, variant, strict=strict, watchdog_ms=watchdog_ms, trace_limit=trace_limit
+            factory,
+            variant,
+            strict=strict,
+            watchdog_ms=watchdog_ms,
+            trace_limit=trace_limit,
+            keep_trace=keep_trace,
         )
