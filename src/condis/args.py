@@ -10,7 +10,13 @@ violations; they are raised before the DDI records anything.
 from __future__ import annotations
 
 from condis.status import NDIS_STATUS
-from condis.structs import CO_ADDRESS_FAMILY, CO_CALL_PARAMETERS, NDIS_OID_REQUEST, NET_BUFFER_LIST
+from condis.structs import (
+    CO_ADDRESS_FAMILY,
+    CO_CALL_PARAMETERS,
+    NDIS_OID_REQUEST,
+    NET_BUFFER,
+    NET_BUFFER_LIST,
+)
 
 __all__ = [
     "buffer",
@@ -28,7 +34,12 @@ def status(ddi: str, param: str, value: object) -> NDIS_STATUS:
     operations.py, once NDIS knows whose completion it is)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{ddi}: {param} must be an NDIS_STATUS, not {type(value).__name__}")
-    return NDIS_STATUS(value)
+    try:
+        return value if type(value) is NDIS_STATUS else NDIS_STATUS(value)
+    except ValueError:
+        raise ValueError(
+            f"{ddi}: {param} {value:#x} is not an NDIS_STATUS (a 32-bit value)"
+        ) from None
 
 
 def family(ddi: str, value: object) -> CO_ADDRESS_FAMILY:
@@ -83,7 +94,50 @@ def nbl_chain(ddi: str, nbls: object) -> list[NET_BUFFER_LIST]:
         raise TypeError(
             f"{ddi}: NetBufferLists must be a NET_BUFFER_LIST, not {type(nbls).__name__}"
         )
-    chain = list(nbls.chain())
-    if len(set(map(id, chain))) != len(chain):
-        raise ValueError(f"{ddi}: NetBufferLists is a cycle, not a list")
+    chain: list[NET_BUFFER_LIST] = []
+    seen: set[int] = set()
+    nbl: object = nbls
+    while nbl is not None:
+        if nbl.__class__ is not NET_BUFFER_LIST and not isinstance(nbl, NET_BUFFER_LIST):
+            raise TypeError(
+                f"{ddi}: NetBufferLists[{len(chain)}] (a Next link) must be a NET_BUFFER_LIST "
+                f"or None, not {type(nbl).__name__}"
+            )
+        key = id(nbl)
+        if key in seen:
+            raise ValueError(
+                f"{ddi}: NetBufferLists is a cycle, not a list "
+                f"(NetBufferLists[{len(chain)}] repeats)"
+            )
+        seen.add(key)
+        nb = nbl.FirstNetBuffer
+        # the common case, one NET_BUFFER of bytes, checked inline
+        if nb is not None and not (
+            nb.__class__ is NET_BUFFER and nb.Next is None and nb.Data.__class__ is bytes
+        ):
+            _net_buffers(ddi, f"NetBufferLists[{len(chain)}]", nbl)
+        chain.append(nbl)
+        nbl = nbl.Next
     return chain
+
+
+def _net_buffers(ddi: str, where: str, nbl: NET_BUFFER_LIST) -> None:
+    """Check an NBL's NET_BUFFER list: each a NET_BUFFER with bytes, no cycle."""
+    seen: set[int] = set()
+    nb: object = nbl.FirstNetBuffer
+    n = 0
+    while nb is not None:
+        if not isinstance(nb, NET_BUFFER):
+            raise TypeError(
+                f"{ddi}: {where}.FirstNetBuffer, buffer {n}, must be a NET_BUFFER or None, "
+                f"not {type(nb).__name__}"
+            )
+        if id(nb) in seen:
+            raise ValueError(f"{ddi}: {where}'s NET_BUFFERs form a cycle (buffer {n} repeats)")
+        if not isinstance(nb.Data, bytes | bytearray | memoryview):
+            raise TypeError(
+                f"{ddi}: {where}, buffer {n}: Data must be bytes, not {type(nb.Data).__name__}"
+            )
+        seen.add(id(nb))
+        nb = nb.Next
+        n += 1

@@ -165,8 +165,7 @@ class CallCloseEngine(Engine):
     def _incoming_close(
         self, spelling: str, CloseStatus: object, NdisVcHandle: object, Buffer: object, Size: object
     ) -> None:
-        if isinstance(CloseStatus, bool) or not isinstance(CloseStatus, int):
-            raise TypeError(f"{spelling}: CloseStatus must be an NDIS_STATUS")
+        close_status = args.status(spelling, "CloseStatus", CloseStatus)
         args.buffer(spelling, Buffer, Size)
         vc = self.resolve.vc_for_cm(spelling, NdisVcHandle)
         if vc is None or vc.af is None:
@@ -189,7 +188,7 @@ class CallCloseEngine(Engine):
                 vc.af.client.protocol,
                 "ProtocolClIncomingCloseCall",
                 vc.client_handlers.ClIncomingCloseCallHandler,
-                NDIS_STATUS(CloseStatus),
+                close_status,
                 vc.client_context,
                 Buffer,
                 Size,

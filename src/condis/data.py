@@ -114,6 +114,17 @@ class DataCounts:
     bytes_indicated: int = 0
 
 
+def _bytes(chain: list[NET_BUFFER_LIST]) -> int:
+    """How many bytes the chain's NET_BUFFERs hold (validated chains only)."""
+    total = 0
+    for nbl in chain:
+        nb = nbl.FirstNetBuffer
+        while nb is not None:
+            total += len(nb.Data)
+            nb = nb.Next
+    return total
+
+
 class DataEngine(Engine):
     """The data DDIs and the NBL ledger."""
 
@@ -250,7 +261,7 @@ class DataEngine(Engine):
             for nbl in chain:
                 self._lend(nbl, vc, "send")
             self.data_counts.sent += len(chain)
-            self.data_counts.bytes_sent += sum(len(n.data) for n in chain)
+            self.data_counts.bytes_sent += _bytes(chain)
             if not self._sendable(vc):
                 self.k.violation(
                     "CoNdisSendOnInactiveVc",
@@ -375,7 +386,7 @@ class DataEngine(Engine):
                 for nbl in chain:
                     self._lend(nbl, vc, "receive")
             self.data_counts.indicated += len(chain)
-            self.data_counts.bytes_indicated += sum(len(n.data) for n in chain)
+            self.data_counts.bytes_indicated += _bytes(chain)
             receiver, co, binding_context, vc_context = self._receiver(vc)
             self.k.call_void(
                 receiver,

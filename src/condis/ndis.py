@@ -364,6 +364,8 @@ class Ndis:
                 "add_adapter: driver must be a DriverBlock or a driver name, "
                 f"not {type(driver).__name__}"
             )
+        if not any(d is block for d in self._drivers.drivers):
+            raise ValueError(f"add_adapter: {block.name!r} is not a driver loaded on this host")
         if block.kind is not DriverKind.MINIPORT:
             raise ValueError(f"add_adapter: {block.name} did not register as a miniport driver")
         if not isinstance(medium, NDIS_MEDIUM):
@@ -384,6 +386,8 @@ class Ndis:
             raise TypeError(
                 f"halt_adapter: adapter must be an Adapter or a name, not {type(adapter).__name__}"
             )
+        if not any(a is target for a in self._adapters.history):
+            raise ValueError(f"halt_adapter: {target.name!r} is not an adapter of this host")
         if not isinstance(HaltAction, NDIS_HALT_ACTION):
             raise TypeError("halt_adapter: HaltAction must be an NDIS_HALT_ACTION")
         if not target.is_up:
@@ -409,6 +413,8 @@ class Ndis:
             raise TypeError(
                 f"unbind_adapter: binding must be a Binding, not {type(binding).__name__}"
             )
+        if not any(b is binding for b in self._bindings.bindings):
+            raise ValueError(f"unbind_adapter: {binding.label} is not a binding of this host")
         if binding.state is not BindingState.RUNNING:
             raise ValueError(f"unbind_adapter: binding {binding.label} is {binding.state.value}")
         self._bindings.unbind(binding)
@@ -434,14 +440,32 @@ class Ndis:
         return self._k.step()
 
     def driver_context(
-        self, driver: DriverBlock, irql: KIRQL = PASSIVE_LEVEL
+        self, driver: DriverBlock | str, irql: KIRQL = PASSIVE_LEVEL
     ) -> AbstractContextManager[None]:
         """Run the body as `driver`'s code at `irql`, as if on one of its threads.
 
         Tests and upper layers use this to call DDIs the way the driver would,
-        for example at DISPATCH_LEVEL.
+        for example at DISPATCH_LEVEL. `driver` is a loaded driver of this host
+        (its block, or its name); anything else is a TypeError or ValueError
+        saying so, before anything runs.
         """
-        return self._k.driver_context(driver, irql)
+        if isinstance(driver, str):
+            try:
+                block = self._drivers.driver(driver)
+            except KeyError:
+                raise ValueError(f"driver_context: no driver named {driver!r} is loaded") from None
+        elif isinstance(driver, DriverBlock):
+            block = driver
+            if block not in self._drivers.drivers:
+                raise ValueError(
+                    f"driver_context: {block.name!r} is not a driver loaded on this host"
+                )
+        else:
+            raise TypeError(
+                "driver_context: driver must be a loaded driver (its DriverBlock or its name), "
+                f"not {type(driver).__name__}"
+            )
+        return self._k.driver_context(block, irql)
 
     def check_invariants(self) -> list[str]:
         """Every way the host's own tables disagree with each other; [] when sound.

@@ -352,8 +352,7 @@ class PartyEngine(Engine):
         Buffer: object,
         Size: object,
     ) -> None:
-        if isinstance(DropStatus, bool) or not isinstance(DropStatus, int):
-            raise TypeError(f"{spelling}: DropStatus must be an NDIS_STATUS")
+        drop_status = args.status(spelling, "DropStatus", DropStatus)
         args.buffer(spelling, Buffer, Size)
         party = self.resolve.party(spelling, NdisPartyHandle)
         if party is None or party.call.vc.af is None:
@@ -379,7 +378,7 @@ class PartyEngine(Engine):
                 vc.af.client.protocol,
                 "ProtocolClIncomingDropParty",
                 vc.client_handlers.ClIncomingDropPartyHandler,
-                NDIS_STATUS(DropStatus),
+                drop_status,
                 party.client_context,
                 Buffer,
                 Size,

@@ -54,7 +54,7 @@ from condis.core import Core, Engine
 from condis.crossing import Returns, ddi, handler
 from condis.errors import CondisInternalError
 from condis.handles import AdapterHandle, AfHandle, BindingHandle, VcHandle
-from condis.machines import VC, VcInput, VcState
+from condis.machines import VC, AfState, VcInput, VcState
 from condis.ops import Operation
 from condis.records import Adapter, Binding, DriverBlock, OpenAddressFamily, Vc
 from condis.status import (
@@ -305,7 +305,9 @@ class VcEngine(Engine):
 
         NDIS calls the client's ProtocolCoCreateVc. Returns (status,
         NdisVcHandle): SUCCESS, RESOURCES, FAILURE (NdisAfHandle invalid), or
-        the client's failure.
+        the client's failure. The page leaves open what "invalid" covers; condis
+        counts an AF that is not open (its open not yet complete, or a close
+        under way), since the VC would be the client's on an AF it is leaving.
         """
         name = "NdisMCmCreateVc"
         adapter = self.resolve.adapter(name, MiniportAdapterHandle)
@@ -318,6 +320,7 @@ class VcEngine(Engine):
                 or found.registration.adapter is not adapter
                 or not found.registration.is_mcm
                 or not found.cm_valid
+                or found.state is not AfState.OPEN  # closing: invalid for the client's VCs
                 or not adapter.driver.is_mcm
             ):
                 return call.status(NDIS_STATUS_FAILURE), None
