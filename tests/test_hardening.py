@@ -12,6 +12,7 @@ import pytest
 
 from condis import (
     CO_ADDRESS_FAMILY_Q2931,
+    DISPATCH_LEVEL,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_PENDING,
     Mode,
@@ -165,3 +166,46 @@ def test_an_mcm_cannot_create_a_vc_on_an_af_whose_close_is_under_way() -> None:
     assert ndis.snapshot() == before
     ndis.run()
     assert ndis.check_invariants() == [] and af.state == "closed"
+
+
+def test_data_on_a_vc_whose_creator_has_unbound_is_refused_in_collect_mode() -> None:
+    """The call manager leaves its own VC behind when it unbinds (reported at the
+    close); the VC has no protocol end, so data indicated on it is refused."""
+    from buggy.cm_keeps_signalling_vc import LeakyVcCallManager
+    from condis.samples import SampleCoMiniport
+
+    ndis = Ndis(mode=Mode.COLLECT)
+    ndis.load_driver(SampleCoMiniport(ndis), "samplecominiport")
+    cm = LeakyVcCallManager(ndis)
+    ndis.load_driver(cm, "leaky")
+    ndis.add_adapter("samplecominiport", "atm0")
+    ndis.run()
+    (vc,) = ndis.vcs
+    ndis.unbind_adapter(ndis.bindings[0])
+    ndis.run()
+    assert "CoNdisVcOpenOnTeardown" in {v.rule for v in ndis.verifier.violations}
+    assert ndis.bindings == ()
+    nbl = NET_BUFFER_LIST.of(b"late", SourceHandle=vc.handle)
+    with ndis.driver_context("samplecominiport", DISPATCH_LEVEL):
+        ndis.NdisMCoIndicateReceiveNetBufferLists(vc.handle, nbl, 1, 0)
+    last = ndis.verifier.violations[-1]
+    assert last.rule == "NdisHandleStale" and "no longer bound to atm0" in last.detail
+
+
+def test_a_characteristics_structure_without_a_header_is_a_type_error() -> None:
+    from condis.structs import NDIS_MINIPORT_DRIVER_CHARACTERISTICS
+
+    ndis = Ndis()
+
+    class Headless:
+        def DriverEntry(self, DriverObject: object, RegistryPath: object) -> object:
+            chars = NDIS_MINIPORT_DRIVER_CHARACTERISTICS()
+            chars.Header = None  # type: ignore[assignment]
+            return ndis.NdisMRegisterMiniportDriver(DriverObject, RegistryPath, None, chars)[0]
+
+    with pytest.raises(
+        TypeError,
+        match=r"^NdisMRegisterMiniportDriver: MiniportDriverCharacteristics.Header must be an "
+        r"NDIS_OBJECT_HEADER, not NoneType$",
+    ):
+        ndis.load_driver(Headless(), "headless")

@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Final
 
+from condis import args
 from condis.constants import NDIS_HALT_ACTION, NDIS_MEDIUM, PASSIVE_LEVEL
 from condis.core import Core, Engine
 from condis.crossing import ddi, handler
@@ -171,7 +172,8 @@ class AdapterEngine(Engine):
                 "or NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES, "
                 f"not {type(MiniportAttributes).__name__}"
             )
-        adapter = self.resolve.adapter(name, NdisMiniportHandle)
+        args.header(name, "MiniportAttributes", MiniportAttributes)
+        adapter = self.resolve.adapter(name, NdisMiniportHandle, "NdisMiniportHandle")
         if adapter is None:
             return NDIS_STATUS_BAD_VERSION
         with self.k.begin(name, adapter.driver, handle=NdisMiniportHandle) as call:

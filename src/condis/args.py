@@ -13,6 +13,7 @@ from condis.status import NDIS_STATUS
 from condis.structs import (
     CO_ADDRESS_FAMILY,
     CO_CALL_PARAMETERS,
+    NDIS_OBJECT_HEADER,
     NDIS_OID_REQUEST,
     NET_BUFFER,
     NET_BUFFER_LIST,
@@ -23,6 +24,7 @@ __all__ = [
     "call_parameters",
     "family",
     "flags",
+    "header",
     "nbl_chain",
     "oid_request",
     "status",
@@ -40,6 +42,16 @@ def status(ddi: str, param: str, value: object) -> NDIS_STATUS:
         raise ValueError(
             f"{ddi}: {param} {value:#x} is not an NDIS_STATUS (a 32-bit value)"
         ) from None
+
+
+def header(ddi: str, param: str, struct: object) -> None:
+    """A structure's Header must be an NDIS_OBJECT_HEADER (its Type and Revision are the
+    DDI's to judge)."""
+    found = getattr(struct, "Header", None)
+    if not isinstance(found, NDIS_OBJECT_HEADER):
+        raise TypeError(
+            f"{ddi}: {param}.Header must be an NDIS_OBJECT_HEADER, not {type(found).__name__}"
+        )
 
 
 def family(ddi: str, value: object) -> CO_ADDRESS_FAMILY:

@@ -206,10 +206,28 @@ class DataEngine(Engine):
     ) -> tuple[DriverBlock, NDIS_PROTOCOL_CO_CHARACTERISTICS | None, object, object]:
         """(driver, co handlers, ProtocolBindingContext, ProtocolVcContext) receiving on `vc`."""
         if vc.af is not None:
-            binding = vc.af.client
-            return binding.protocol, binding.co_handlers, binding.context, vc.client_context
-        binding = next(b for b in vc.adapter.bindings if b.protocol is vc.creator)
-        return binding.protocol, binding.co_handlers, binding.context, vc.cm_context
+            client = vc.af.client
+            return client.protocol, client.co_handlers, client.context, vc.client_context
+        own = next((b for b in vc.adapter.bindings if b.protocol is vc.creator), None)
+        if own is None:  # its creator's binding closed with the VC on it (_orphaned)
+            return vc.creator, None, None, vc.cm_context
+        return own.protocol, own.co_handlers, own.context, vc.cm_context
+
+    def _orphaned(self, ddi_name: str, vc: Vc, driver: DriverBlock) -> bool:
+        """A call manager's own VC whose binding is gone has no protocol end: data on it
+        is refused (NdisHandleStale), in collect mode too, instead of reaching no one."""
+        if vc.af is not None or any(b.protocol is vc.creator for b in vc.adapter.bindings):
+            return False
+        self.k.violation(
+            "NdisHandleStale",
+            refused=True,
+            ddi=ddi_name,
+            driver=driver,
+            handle=vc.handle,
+            detail=f"{vc.handle.label} belongs to {vc.creator.name}, which is no longer bound "
+            f"to {vc.adapter.name}",
+        )
+        return True
 
     @staticmethod
     def _sendable(vc: Vc) -> bool:
@@ -240,6 +258,8 @@ class DataEngine(Engine):
             return None
         sender, _, _, _ = self._receiver(vc)
         with self.k.begin(name, sender, handle=vc.handle) as call:
+            if self._orphaned(name, vc, sender):
+                return call.void()
             for nbl in chain:
                 if nbl in self._in_flight:
                     self._ownership(
@@ -362,6 +382,8 @@ class DataEngine(Engine):
             return None
         miniport = vc.adapter.driver
         with self.k.begin(name, miniport, handle=vc.handle) as call:
+            if self._orphaned(name, vc, miniport):
+                return call.void()
             for nbl in chain:
                 if nbl in self._in_flight:
                     self._ownership(name, miniport, vc, "indicates an NBL it does not own")

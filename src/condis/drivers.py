@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
+from condis import args
 from condis.constants import PASSIVE_LEVEL
 from condis.core import Core, Engine
 from condis.crossing import ddi, handler
@@ -231,6 +232,7 @@ class DriverEngine(Engine):
                 f"{name}: MiniportDriverCharacteristics must be an "
                 f"NDIS_MINIPORT_DRIVER_CHARACTERISTICS, not {type(chars).__name__}"
             )
+        args.header(name, "MiniportDriverCharacteristics", chars)
         _check_handlers(chars, name)
         with self.k.begin(name, block) as call:
             if block.kind is not DriverKind.UNREGISTERED:
@@ -270,6 +272,7 @@ class DriverEngine(Engine):
                 f"{name}: ProtocolCharacteristics must be an "
                 f"NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, not {type(chars).__name__}"
             )
+        args.header(name, "ProtocolCharacteristics", chars)
         _check_handlers(chars, name)
         block = self.k.current_driver
         if block is None or not self.k.frames or self.k.frames[-1].name != "DriverEntry":
@@ -350,6 +353,7 @@ class DriverEngine(Engine):
                 f"{', '.join(t.__name__ for t in OPTIONAL_HANDLER_TYPES)}, "
                 f"not {type(OptionalHandlers).__name__}"
             )
+        args.header(name, "OptionalHandlers", OptionalHandlers)
         _check_handlers(OptionalHandlers, name)
         target = self._optional_handler_target(name, NdisHandle)
         if target is None:

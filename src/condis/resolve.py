@@ -149,7 +149,7 @@ class Resolver:
     ) -> tuple[DriverBlock, Adapter | None] | None:
         """An NDIS object handle: an adapter handle or a driver handle."""
         if isinstance(handle, AdapterHandle):
-            adapter = self.adapter(ddi_name, handle)
+            adapter = self.adapter(ddi_name, handle, param)
             return None if adapter is None else (adapter.driver, adapter)
         block = self.driver(ddi_name, param, handle)
         return None if block is None else (block, None)

@@ -108,7 +108,7 @@ class TimerEngine(Engine):
                 f"{name}: TimerCharacteristics must be an NDIS_TIMER_CHARACTERISTICS, "
                 f"not {type(TimerCharacteristics).__name__}"
             )
-        owner = self.resolve.owner_of(name, NdisHandle)
+        owner = self.resolve.owner_of(name, NdisHandle, "NdisHandle")
         if owner is None:
             return NDIS_STATUS_FAILURE, None
         driver, adapter = owner
