@@ -209,3 +209,32 @@ def test_a_characteristics_structure_without_a_header_is_a_type_error() -> None:
         r"NDIS_OBJECT_HEADER, not NoneType$",
     ):
         ndis.load_driver(Headless(), "headless")
+
+
+def test_the_sample_client_survives_a_call_manager_that_refuses_every_close() -> None:
+    """It used to ask again at once, for ever (RecursionError); now it asks once and
+    leaves the AF closing, the call up, for the call manager to settle."""
+    from condis import NDIS_STATUS_FAILURE as FAILURE
+
+    class Stubborn(SampleMcm):
+        def ProtocolCmCloseCall(self, *args: object) -> object:
+            return FAILURE
+
+    ndis = Ndis(mode=Mode.COLLECT)
+    mcm = Stubborn(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,))
+    alice = SampleClient(ndis)
+    bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [SAP]})
+    for driver, name in ((mcm, "samplemcm"), (alice, "alice"), (bob, "bob")):
+        ndis.load_driver(driver, name)
+    ndis.add_adapter("samplemcm", "mcm0")
+    ndis.run()
+    vc = alice.make_call(alice.afs("open")[0], called_party(SAP))
+    ndis.run()
+    assert vc is not None and vc.call == "connected"
+    af = alice.afs("open")[0]
+    assert alice.close_af(af) == NDIS_STATUS_PENDING
+    ndis.run()
+    assert af.state == "closing" and vc.call == "connected" and vc.close_refused
+    closes = [r for r in ndis.trace if r.name == "NdisClCloseCall" and r.phase.value == "call"]
+    assert len(closes) == 1
+    assert ndis.check_invariants() == []

@@ -69,7 +69,7 @@ class ClientConnections(ProtocolDriver):
         if af.state != "closing" or af.close_issued:
             return
         for vc in list(af.vcs):
-            if vc.call == "connected":
+            if vc.call == "connected" and not vc.close_refused:
                 # parties and calls first (close_call drops the parties); an accepted
                 # incoming call is closed once connected (NdisClCloseCall needs that)
                 self.close_call(vc)
@@ -294,6 +294,7 @@ class ClientConnections(ProtocolDriver):
     def _close_call_done(self, vc: ClientVc, status: NDIS_STATUS) -> None:
         vc.last_status = status
         vc.call = "closed" if status == NDIS_STATUS_SUCCESS else "connected"
+        vc.close_refused = status != NDIS_STATUS_SUCCESS
         if status == NDIS_STATUS_SUCCESS:
             for party in vc.parties:
                 party.state = "dropped"

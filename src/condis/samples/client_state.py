@@ -67,6 +67,9 @@ class ClientVc:
     received: list[bytes] = field(default_factory=list)
     parties: list[ClientParty] = field(default_factory=list)
     close_when_dropped: bool = False
+    #: the call manager failed NdisClCloseCall: the call stays up, and closing the AF
+    #: does not ask again (it would ask for ever) until the call's state changes
+    close_refused: bool = False
     #: QoS changes the remote end made (ProtocolClIncomingCallQoSChange)
     qos_changes: list[CO_CALL_PARAMETERS] = field(default_factory=list)
 
