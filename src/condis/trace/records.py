@@ -137,7 +137,14 @@ class HandlerArgs:
 
     def __init__(self, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
         self.names = names
-        self.values = tuple(map(_keep, values))
+        keep, out = _KEEP, []
+        for value in values:
+            kind = value.__class__
+            how = keep.get(kind, _UNSEEN)
+            if how is _UNSEEN:
+                how = keep[kind] = _how_to_keep(kind)
+            out.append(value if how is _AS_IS else kind if how is _BY_TYPE else how(value))
+        self.values = tuple(out)
 
     @staticmethod
     def names_of(fn: Callable[..., Any]) -> tuple[str, ...]:
@@ -150,8 +157,10 @@ class HandlerArgs:
 
 
 _NAMES: dict[object, tuple[str, ...]] = {}
-#: types whose values cannot change and are kept as they are
-_SAFE = frozenset({type(None), bool, int, str, NDIS_STATUS, KIRQL})
+_AS_IS, _BY_TYPE, _UNSEEN = object(), object(), object()
+#: how a value of each type is kept: as it is (it cannot change), by its type, or
+#: through a function that copies what matters; filled as types are first seen
+_KEEP: dict[type, Any] = {t: _AS_IS for t in (type(None), bool, int, str, NDIS_STATUS, KIRQL)}
 
 
 def _names(fn: Any) -> tuple[str, ...]:
@@ -172,19 +181,16 @@ class _Family(tuple[int, int, int]):
     """An address family's value, kept in place of the structure."""
 
 
-def _keep(value: object) -> object:
-    kind = type(value)
-    if kind in _SAFE or isinstance(value, NDIS_HANDLE):
-        return value
+def _how_to_keep(kind: type) -> Any:
+    if issubclass(kind, NDIS_HANDLE | bool | int | str):
+        return _AS_IS
     if kind.__name__ == "CO_ADDRESS_FAMILY":
-        return _Family(
-            (
-                getattr(value, "AddressFamily", 0),
-                getattr(value, "MajorVersion", 0),
-                getattr(value, "MinorVersion", 0),
-            )
-        )
-    return kind
+        return _family
+    return _BY_TYPE
+
+
+def _family(value: Any) -> _Family:
+    return _Family((value.AddressFamily, value.MajorVersion, value.MinorVersion))
 
 
 def _argument(value: object) -> str:
