@@ -217,7 +217,11 @@ class TestHalt:
         before, length = ndis.snapshot(), len(ndis.trace)
         add, halt = ndis.add_adapter, ndis.halt_adapter
         cases: list[tuple[type[Exception], str, partial[object]]] = [
-            (TypeError, "driver must be a DriverBlock or a driver name, not int", partial(add, 42)),
+            (
+                TypeError,
+                "driver must be a loaded driver (its DriverBlock or its name), not int",
+                partial(add, 42),
+            ),
             (
                 ValueError,
                 "sampleclient did not register as a miniport driver",

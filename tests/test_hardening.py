@@ -127,7 +127,7 @@ def test_driver_context_takes_only_a_driver_of_this_host() -> None:
     other.load_driver(SampleClient(other), "carol")
     with pytest.raises(TypeError, match=r"^driver_context: driver must be a loaded driver"):
         ndis.driver_context(7)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"^driver_context: no driver named 'nobody' is loaded"):
+    with pytest.raises(KeyError, match=r"driver_context: no driver named 'nobody' is loaded"):
         ndis.driver_context("nobody")
     with pytest.raises(
         ValueError, match=r"^driver_context: 'carol' is not a driver loaded on this host"

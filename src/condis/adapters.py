@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Final
 
-from condis import args
+import condis.args as args
 from condis.constants import NDIS_HALT_ACTION, NDIS_MEDIUM, PASSIVE_LEVEL
 from condis.core import Core, Engine
 from condis.crossing import ddi, handler

@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from condis import args
+import condis.args as args
 from condis.constants import PASSIVE_LEVEL
 from condis.core import Core, Engine
 from condis.crossing import ddi, handler
@@ -143,6 +143,24 @@ class DriverEngine(Engine):
     def drivers(self) -> tuple[DriverBlock, ...]:
         """Every loaded driver, in load order."""
         return tuple(d for d in self._drivers.values() if d.loaded)
+
+    def loaded(self, operation: str, driver: object) -> DriverBlock:
+        """`driver` (a block or a name) as a driver loaded on this host; naming
+        `operation`, a KeyError for a name no driver has, a TypeError for what is not a
+        driver, a ValueError for another host's."""
+        if isinstance(driver, str):
+            block = self._drivers.get(driver)
+            if block is None or not block.loaded:
+                raise KeyError(f"{operation}: no driver named {driver!r} is loaded")
+            return block
+        if not isinstance(driver, DriverBlock):
+            raise TypeError(
+                f"{operation}: driver must be a loaded driver (its DriverBlock or its name), "
+                f"not {type(driver).__name__}"
+            )
+        if self._drivers.get(driver.name) is not driver or not driver.loaded:
+            raise ValueError(f"{operation}: {driver.name!r} is not a driver loaded on this host")
+        return driver
 
     def driver(self, name: str) -> DriverBlock:
         """The loaded driver called `name`."""

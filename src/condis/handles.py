@@ -22,6 +22,7 @@ handles: they are arbitrary Python objects that NDIS hands back untouched.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from enum import Enum
 from typing import TypeVar
 
@@ -232,3 +233,15 @@ class HandleTable:
 
     def __len__(self) -> int:
         return len(self._live)
+
+    def invariants(self) -> Iterator[str]:
+        """Each live handle stands for an object whose own handle it is, once."""
+        owners: dict[int, NDIS_HANDLE] = {}
+        for handle, obj in self._live.items():
+            own = getattr(obj, "handle", None)
+            if isinstance(own, type(handle)) and own is not handle:
+                yield f"{handle.label} stands for an object whose handle is {own.label}"
+            if own is handle:
+                seen = owners.setdefault(id(obj), handle)
+                if seen is not handle:
+                    yield f"{handle.label} and {seen.label} stand for the same object"

@@ -169,15 +169,7 @@ class Kernel:
         """The kernel's own invariants: no frame left between DDIs, one handle per object."""
         if self.frames:
             yield f"{len(self.frames)} execution frame(s) left on the stack between DDIs"
-        owners: dict[int, NDIS_HANDLE] = {}
-        for handle, obj in self.handles.live():
-            own = getattr(obj, "handle", None)
-            if isinstance(own, type(handle)) and own is not handle:
-                yield f"{handle.label} stands for an object whose handle is {own.label}"
-            if own is handle:
-                seen = owners.setdefault(id(obj), handle)
-                if seen is not handle:
-                    yield f"{handle.label} and {seen.label} stand for the same object"
+        yield from self.handles.invariants()
 
     # --- trace ---------------------------------------------------------------------------------
 

@@ -358,14 +358,7 @@ class Ndis:
         Returns the adapter; its `state` says whether initialization worked.
         """
         self._k.check_alive()
-        block = self.driver(driver) if isinstance(driver, str) else driver
-        if not isinstance(block, DriverBlock):
-            raise TypeError(
-                "add_adapter: driver must be a DriverBlock or a driver name, "
-                f"not {type(driver).__name__}"
-            )
-        if not any(d is block for d in self._drivers.drivers):
-            raise ValueError(f"add_adapter: {block.name!r} is not a driver loaded on this host")
+        block = self._drivers.loaded("add_adapter", driver)
         if block.kind is not DriverKind.MINIPORT:
             raise ValueError(f"add_adapter: {block.name} did not register as a miniport driver")
         if not isinstance(medium, NDIS_MEDIUM):
@@ -449,23 +442,7 @@ class Ndis:
         (its block, or its name); anything else is a TypeError or ValueError
         saying so, before anything runs.
         """
-        if isinstance(driver, str):
-            try:
-                block = self._drivers.driver(driver)
-            except KeyError:
-                raise ValueError(f"driver_context: no driver named {driver!r} is loaded") from None
-        elif isinstance(driver, DriverBlock):
-            block = driver
-            if block not in self._drivers.drivers:
-                raise ValueError(
-                    f"driver_context: {block.name!r} is not a driver loaded on this host"
-                )
-        else:
-            raise TypeError(
-                "driver_context: driver must be a loaded driver (its DriverBlock or its name), "
-                f"not {type(driver).__name__}"
-            )
-        return self._k.driver_context(block, irql)
+        return self._k.driver_context(self._drivers.loaded("driver_context", driver), irql)
 
     def check_invariants(self) -> list[str]:
         """Every way the host's own tables disagree with each other; [] when sound.

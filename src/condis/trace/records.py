@@ -20,6 +20,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, TextIO, overload
 
 from condis.constants import KIRQL, Key
@@ -201,6 +202,8 @@ def _argument(value: object) -> str:
         return f"AF 0x{family:X} v{major}.{minor}"
     if isinstance(value, type):
         return value.__name__
+    if isinstance(value, Enum) and not isinstance(value, NDIS_STATUS | KIRQL):
+        return f"{type(value).__name__}.{value.name}"  # NdisHaltDeviceDisabled, not <...: 0>
     return summary(value)
 
 
