@@ -75,6 +75,21 @@ class VerifyRun:
     def clean(self) -> bool:
         return self.report.clean and self.error is None
 
+    @property
+    def signature(self) -> tuple[object, ...]:
+        """What makes two failing runs the same finding: the headline violation's rule,
+        DDI and driver; else the exception; else the kinds of leak; else the broken
+        invariants."""
+        report = self.report
+        if report.headline is not None:
+            v = report.findings[report.headline].violation
+            return ("violation", v.rule, v.ddi, v.driver)
+        if self.error:
+            return ("error", self.error.strip().splitlines()[-1])
+        if report.leaks:
+            return ("leaks", tuple(sorted({(k.kind, k.driver, k.detail) for k in report.leaks})))
+        return ("other", tuple(report.broken_invariants), report.crashed)
+
 
 def plan(
     role: str,
@@ -117,11 +132,14 @@ def run_one(
     watchdog_ms: int | None = WATCHDOG_MS,
     trace_limit: int | None = TRACE_LIMIT,
     keep_trace: bool = False,
+    policy: Policy | None = None,
 ) -> VerifyRun:
     """One run on a fresh host; `watchdog_ms` None runs it with the watchdog off,
     `trace_limit` None keeps its whole trace, `keep_trace` hands the trace of a run
-    that is not clean back with it."""
-    policy: Policy | None = None if variant.schedule is None else RandomPolicy(variant.schedule)
+    that is not clean back with it, and `policy` (the explorer's) picks among ready
+    work in place of the variant's schedule."""
+    if policy is None and variant.schedule is not None:
+        policy = RandomPolicy(variant.schedule)
     mode = Mode.STRICT if strict else Mode.COLLECT
     trace = CoverageTrace(trace_limit)
     ndis = Ndis(policy=policy, mode=mode, watchdog_ms=watchdog_ms, trace=trace)

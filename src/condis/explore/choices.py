@@ -1,0 +1,129 @@
+"""Choice points: every pick the scheduler makes, named, followed and recorded.
+
+When more than one deferred item is ready (work items, timers that fell due
+together, NDIS's own deferred completions), the scheduler asks its policy
+which runs next. `ChoicePolicy` is the explorer's policy: it follows a list
+of indices (a *schedule prefix*), then runs in FIFO order (index 0, the
+"zero" decision), and records each decision with the labels of everything
+it chose among, so that a schedule can be replayed and checked against the
+code it runs on. A label is the item's own label, after its owner's name
+when a driver owns it, e.g. ``timer NdisTimerObject#2`` or ``samplemcm:
+work item NdisIoWorkItemHandle#3``; the same schedule on the same code gives
+the same labels.
+
+Choices made here: a decision point exists only where two or more items are
+ready (with one there is nothing to choose); FIFO is index 0 everywhere, so
+a schedule's *deviations* are its non-zero decisions. Time is not yet a
+choice: a timer still becomes ready only when no other work is ready, as the
+scheduler's FIFO order has it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from condis.scheduler import Item
+
+__all__ = ["ChoicePolicy", "Decision", "Divergence", "label_of"]
+
+
+def label_of(item: Item) -> str:
+    """An item's stable name in a schedule: its label, after its owner's name when a
+    driver owns it (a work item), e.g. ``samplemcm: work item NdisIoWorkItemHandle#3``."""
+    return item.label if item.owner is None else f"{item.owner}: {item.label}"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One choice point: what was ready (in FIFO order) and which ran."""
+
+    options: tuple[str, ...]
+    chose: int
+
+    @property
+    def label(self) -> str:
+        """What ran."""
+        return self.options[self.chose]
+
+    def to_json(self) -> dict[str, object]:
+        return {"label": self.label, "options": list(self.options), "chose": self.chose}
+
+    @classmethod
+    def from_json(cls, data: object) -> Decision:
+        if not isinstance(data, dict):
+            raise ValueError(f"a decision must be an object, not {type(data).__name__}")
+        options, chose = data.get("options"), data.get("chose")
+        if not (isinstance(options, list) and all(isinstance(o, str) for o in options)):
+            raise ValueError("a decision's options must be a list of labels")
+        if isinstance(chose, bool) or not isinstance(chose, int) or not 0 <= chose < len(options):
+            raise ValueError(f"a decision's chose must index its options, not {chose!r}")
+        return cls(tuple(options), chose)
+
+
+class Divergence(BaseException):
+    """A replayed schedule met a choice point that does not match the recorded one.
+
+    A BaseException, like KeyboardInterrupt: it is the explorer stopping a run,
+    not an error of the run, so it passes the places where condis reports what a
+    driver's code raised, and ends the run where it happens.
+    """
+
+    def __init__(self, index: int, expected: tuple[str, ...], found: tuple[str, ...]) -> None:
+        super().__init__(
+            f"the schedule diverged at decision {index}: it recorded a choice among "
+            f"{list(expected)}, and this run offers {list(found)}"
+        )
+        self.index = index
+        self.expected = expected
+        self.found = found
+
+
+class ChoicePolicy:
+    """Follow `prefix`, then FIFO (or a seeded random pick when `rng` is given),
+    recording every decision; with `expect`, check each choice point's options
+    against a recorded schedule and raise `Divergence` where they differ (or, with
+    `fifo_after_divergence`, go on in FIFO order from there)."""
+
+    def __init__(
+        self,
+        prefix: Sequence[int] = (),
+        *,
+        rng: random.Random | None = None,
+        expect: Sequence[tuple[str, ...]] | None = None,
+        fifo_after_divergence: bool = False,
+    ) -> None:
+        self.prefix = tuple(prefix)
+        self.rng = rng
+        self.expect = None if expect is None else tuple(expect)
+        self.fifo_after_divergence = fifo_after_divergence
+        self.decisions: list[Decision] = []
+        #: where a replay diverged, if it went on in FIFO order
+        self.diverged: Divergence | None = None
+
+    def choose(self, ready: Sequence[Item]) -> int:
+        options = tuple(label_of(item) for item in ready)
+        n = len(self.decisions)
+        following = self.diverged is None and n < len(self.prefix)
+        expect = self.expect
+        if following and expect is not None and n < len(expect) and expect[n] != options:
+            divergence = Divergence(n, expect[n], options)
+            if not self.fifo_after_divergence:
+                raise divergence
+            self.diverged, following = divergence, False
+        if following:
+            index = self.prefix[n]
+            if not 0 <= index < len(options):
+                raise Divergence(n, (), options)
+        elif self.rng is not None:
+            index = self.rng.randrange(len(options))
+        else:
+            index = 0
+        self.decisions.append(Decision(options, index))
+        return index
+
+    @property
+    def deviations(self) -> int:
+        """How many decisions left FIFO order."""
+        return sum(1 for d in self.decisions if d.chose)

@@ -1,0 +1,247 @@
+"""Exploring schedules: depth-first over every choice point, or at random; shrinking.
+
+`explore` runs the role's conformance workload (verify/workloads.py, with the
+teardown after the last stage) under `ChoicePolicy` schedules until a run is
+not clean, the budget is spent, or (`dfs`) every schedule within the bound
+has run.
+
+`dfs` is stateless depth-first search: each run starts from a fresh host and
+follows a prefix of decisions, FIFO after it; every choice point past the
+prefix, and every other item it could have run there, is a new prefix. Runs
+are deterministic (the same prefix gives the same run), so the search
+enumerates every schedule exactly once. `--max-deviations K` bounds it to
+schedules with at most K picks away from FIFO, the bound that finds most
+bugs soonest (CHESS's preemption bound, Coyote's delay bound). There is no
+partial-order reduction yet: two orders of items that touch nothing in
+common are both run. `random` runs seeded random picks at every choice point.
+
+A failing run is *shrunk* (`shrink`): each deviation in turn is reset to
+FIFO, and kept reset when the run still fails with the same headline (the
+rule, DDI and driver); then earlier teardown stages are tried. The result is
+1-minimal: no single remaining deviation can go back to FIFO without losing
+the failure.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from condis.explore.choices import ChoicePolicy, Decision, Divergence
+from condis.verify.runner import WATCHDOG_MS, Variant, VerifyRun, run_one
+from condis.verify.target import Factory
+from condis.verify.workloads import ROLES, STAGES, Setup
+
+__all__ = ["STRATEGIES", "Counterexample", "ExploreResult", "explore", "run_schedule", "shrink"]
+
+STRATEGIES = ("dfs", "random")
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A minimal failing schedule: the setup, every decision of the run, and the run."""
+
+    setup: Setup
+    decisions: tuple[Decision, ...]
+    run: VerifyRun
+    #: the schedule as found, before shrinking (its deviations)
+    found_deviations: int
+
+    @property
+    def deviations(self) -> list[tuple[int, Decision]]:
+        """The decisions that left FIFO order, with their index."""
+        return [(i, d) for i, d in enumerate(self.decisions) if d.chose]
+
+    def reorderings(self) -> list[str]:
+        """Each deviation in CoNDIS terms: what ran, and what FIFO would have run first."""
+        return [
+            f"decision {i}: ran [{d.label}] before [{d.options[0]}], which FIFO runs first"
+            for i, d in self.deviations
+        ]
+
+
+@dataclass
+class ExploreResult:
+    role: str
+    strategy: str
+    #: schedules run, in all
+    schedules: int = 0
+    #: (setup name, schedules run, whether every schedule within the bound was run)
+    setups: list[tuple[str, int, bool]] = field(default_factory=list)
+    #: distinct traces, as the sequence of decisions each run took
+    distinct: int = 0
+    counterexample: Counterexample | None = None
+
+    @property
+    def exhaustive(self) -> bool:
+        """Every schedule within the bound ran, for every setup explored, and none failed."""
+        return (
+            self.counterexample is None
+            and bool(self.setups)
+            and all(done for _, _, done in self.setups)
+        )
+
+
+def run_schedule(
+    factory: Factory,
+    setup: Setup,
+    prefix: Sequence[int] = (),
+    *,
+    rng: random.Random | None = None,
+    watchdog_ms: int | None = WATCHDOG_MS,
+    expect: Sequence[tuple[str, ...]] | None = None,
+    fifo_after_divergence: bool = False,
+    trace_limit: int | None = 64,
+) -> tuple[VerifyRun, ChoicePolicy]:
+    """One run of `setup` following `prefix` (then FIFO, or `rng`); raises Divergence
+    when `expect` is given and the run's choice points differ from it."""
+    policy = ChoicePolicy(
+        prefix, rng=rng, expect=expect, fifo_after_divergence=fifo_after_divergence
+    )
+    run = run_one(
+        factory,
+        Variant(setup, None),
+        watchdog_ms=watchdog_ms,
+        trace_limit=trace_limit,
+        keep_trace=True,
+        policy=policy,
+    )
+    return run, policy
+
+
+def _setups(role: str, peers: Sequence[str], stop: str) -> Iterator[Setup]:
+    for p in peers:
+        yield Setup(role, p, stop)  # type: ignore[arg-type]
+
+
+def explore(
+    factory: Factory,
+    role: str,
+    *,
+    strategy: str = "dfs",
+    budget: int = 1000,
+    max_deviations: int | None = None,
+    peers: Sequence[str] = ("sync", "pended"),
+    stop: str = "end",
+    seed: int = 0,
+    watchdog_ms: int | None = WATCHDOG_MS,
+    progress: Callable[[int], None] | None = None,
+) -> ExploreResult:
+    """Explore `role`'s workload on `factory`'s driver; the first failing schedule ends
+    the search and is shrunk (module docstring). `budget` counts runs over all setups."""
+    if role not in ROLES:
+        raise ValueError(f"explore: role must be one of {', '.join(ROLES)}, not {role!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"explore: strategy must be one of {', '.join(STRATEGIES)}")
+    if stop not in STAGES:
+        raise ValueError(f"explore: stop must be one of {', '.join(STAGES)}, not {stop!r}")
+    if budget < 1:
+        raise ValueError(f"explore: budget must be at least 1, not {budget}")
+    result = ExploreResult(role, strategy)
+    seen: set[tuple[int, ...]] = set()
+    for setup in _setups(role, peers, stop):
+        runs, done = 0, False
+        stack: list[tuple[int, ...]] = [()]
+        while result.schedules < budget:
+            if strategy == "dfs":
+                if not stack:
+                    done = True
+                    break
+                prefix = stack.pop()
+                run, policy = run_schedule(factory, setup, prefix, watchdog_ms=watchdog_ms)
+            else:
+                prefix = ()
+                rng = random.Random(seed * 1_000_003 + result.schedules)
+                run, policy = run_schedule(factory, setup, rng=rng, watchdog_ms=watchdog_ms)
+            runs += 1
+            result.schedules += 1
+            taken = tuple(d.chose for d in policy.decisions)
+            seen.add(taken)
+            if progress is not None:
+                progress(result.schedules)
+            if not run.clean:
+                result.setups.append((_name(setup), runs, False))
+                result.distinct = len(seen)
+                result.counterexample = shrink(
+                    factory, setup, policy.decisions, run, watchdog_ms=watchdog_ms
+                )
+                return result
+            if strategy == "dfs":
+                stack.extend(_children(policy.decisions, len(prefix), max_deviations))
+        result.setups.append((_name(setup), runs, done))
+    result.distinct = len(seen)
+    return result
+
+
+def _name(setup: Setup) -> str:
+    return f"{setup.role} peers={setup.peers} stop={setup.stop}"
+
+
+def _children(
+    decisions: Sequence[Decision], start: int, max_deviations: int | None
+) -> list[tuple[int, ...]]:
+    """The prefixes that differ from this run first at a decision past its prefix."""
+    taken = [d.chose for d in decisions]
+    used = sum(1 for c in taken[:start] if c)
+    if max_deviations is not None and used >= max_deviations:
+        return []
+    out = []
+    for i in range(len(decisions) - 1, start - 1, -1):  # deepest last, so it runs first
+        for alt in range(len(decisions[i].options) - 1, 0, -1):
+            out.append((*taken[:i], alt))
+    return out[::-1]
+
+
+def _fails_alike(run: VerifyRun, signature: tuple[object, ...]) -> bool:
+    return not run.clean and run.signature == signature
+
+
+def shrink(
+    factory: Factory,
+    setup: Setup,
+    decisions: Sequence[Decision],
+    failing: VerifyRun,
+    *,
+    watchdog_ms: int | None = WATCHDOG_MS,
+) -> Counterexample:
+    """The smallest schedule found that fails as `failing` did (module docstring)."""
+    signature = failing.signature
+    found = sum(1 for d in decisions if d.chose)
+    best: tuple[Setup, tuple[Decision, ...], VerifyRun] = (setup, tuple(decisions), failing)
+    changed = True
+    while changed:
+        changed = False
+        current_setup, current, _ = best
+        for i, d in enumerate(current):
+            if not d.chose:
+                continue
+            trial = [c.chose for c in current]
+            trial[i] = 0
+            last = max((j for j, c in enumerate(trial) if c), default=-1)
+            try:
+                run, policy = run_schedule(
+                    factory, current_setup, trial[: last + 1], watchdog_ms=watchdog_ms
+                )
+            except Divergence:  # the reset left a later index out of range
+                continue
+            if _fails_alike(run, signature):
+                best = (current_setup, tuple(policy.decisions), run)
+                changed = True
+                break
+    current_setup, current, _ = best
+    for stop in STAGES[: STAGES.index(current_setup.stop)]:
+        earlier = Setup(current_setup.role, current_setup.peers, stop)
+        prefix = [d.chose for d in current]
+        last = max((j for j, c in enumerate(prefix) if c), default=-1)
+        try:
+            run, policy = run_schedule(
+                factory, earlier, prefix[: last + 1], watchdog_ms=watchdog_ms
+            )
+        except Divergence:
+            continue
+        if _fails_alike(run, signature):
+            best = (earlier, tuple(policy.decisions), run)
+            break
+    final_setup, final, run = best
+    return Counterexample(final_setup, final, run, found)
