@@ -184,6 +184,30 @@ def verify_rate(role: str, schedules: int) -> tuple[int, float]:
     return len(runs), elapsed
 
 
+def explore_rate(schedules: int) -> tuple[float, float]:
+    """(schedules per CPU second, the explorer's cost over plain runs of as many
+    schedules) for dfs over the mcm workload of the sample MCM completing from work
+    items, whose schedules outnumber any budget."""
+    from condis.explore import explore
+    from condis.explore.search import run_schedule
+    from condis.verify.workloads import Setup
+
+    def pended(ndis: Any) -> Any:
+        return SampleMcm(ndis, completion="pended")
+
+    gc.collect()
+    start = time.process_time()
+    result = explore(pended, "mcm", budget=schedules, peers=("sync",))
+    explored = time.process_time() - start
+    setup = Setup("mcm", "sync", "end")
+    gc.collect()
+    start = time.process_time()
+    for _ in range(result.schedules):
+        run_schedule(pended, setup)
+    plain = time.process_time() - start
+    return result.schedules / explored, explored / plain
+
+
 def _child_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
