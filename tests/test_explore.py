@@ -18,6 +18,7 @@ from condis.cli import main
 from condis.explore import ChoicePolicy, Decision, Divergence, explore, load_replay, replay
 from condis.explore.search import run_schedule
 from condis.samples import SampleCallManager, SampleClient, SampleCoMiniport
+from condis.scheduler import ItemKind
 from condis.verify import plan, run_one
 from condis.verify.workloads import Setup
 from targets.timer_race_client import factory
@@ -81,7 +82,7 @@ def test_a_choice_policy_follows_records_and_checks() -> None:
 
     class It:
         def __init__(self, label: str) -> None:
-            self.label, self.owner = label, None
+            self.label, self.owner, self.kind = label, None, ItemKind.WORK_ITEM
 
     assert policy.choose([It("a"), It("b")]) == 1  # type: ignore[list-item]
     assert policy.choose([It("x"), It("y"), It("z")]) == 0  # type: ignore[list-item]
@@ -158,3 +159,26 @@ def test_run_schedule_is_deterministic() -> None:
     a, pa = run_schedule(SampleClient, setup, [1])
     b, pb = run_schedule(SampleClient, setup, [1])
     assert pa.decisions == pb.decisions and a.report.to_json() == b.report.to_json()
+
+
+def test_a_timer_that_beats_the_call_managers_work_item_is_found() -> None:
+    """Time is a choice: a due driver timer competes with queued work, as a DPC can
+    run before a work item on Windows."""
+    from targets.early_timer_client import factory as early
+
+    assert all(run_one(early, v).clean for v in plan("client", schedules=3))
+    result = explore(early, "client", budget=400)
+    found = result.counterexample
+    assert found is not None
+    assert found.run.signature == (
+        "violation",
+        "NdisHandleNotYetValid",
+        "NdisClRegisterSap",
+        "earlytimerclient",
+    )
+    ((_, decision),) = found.deviations
+    assert decision.label.startswith("earlytimerclient: timer NdisTimerObject#")
+    assert decision.options[0].startswith("samplemcm: work item NdisIoWorkItemHandle#")
+    assert found.setup.peers == "pended"
+    (line,) = found.reorderings()
+    assert "which FIFO runs first" in line

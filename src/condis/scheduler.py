@@ -14,6 +14,13 @@ blocked in NdisWaitEvent) asks for it.
   default) takes the oldest, `RandomPolicy(seed)` a seeded random one,
   `ScriptedPolicy` follows a list of choices (for exploring interleavings).
   The same policy and seed give the same order, hence the same trace.
+* A policy with ``timers_compete = True`` (the explorer's) is also offered,
+  while work is ready, the earliest driver timer still to come, as one more
+  option after the ready items: on Windows a timer DPC runs when it is due
+  and a work item may wait, so a timer can beat queued work. Taking it moves
+  the clock to its due time. NDIS's own timed items (the watchdog) are not
+  offered: they are condis's judgement of time, not a driver's race. FIFO
+  never takes it, so index 0 keeps today's order.
 """
 
 from __future__ import annotations
@@ -189,11 +196,34 @@ class Scheduler:
         """
         if not self._ready and not self._advance(until):
             return None
-        index = self.policy.choose(tuple(self._ready)) if len(self._ready) > 1 else 0
-        item = self._ready.pop(index)
+        ready = self._ready
+        early = self._early_timer(until) if getattr(self.policy, "timers_compete", False) else None
+        options = len(ready) + (early is not None)
+        offered = tuple(ready) if early is None else (*ready, early)
+        index = self.policy.choose(offered) if options > 1 else 0
+        if early is not None and index == len(ready):
+            self._timers.remove((early.due, early.seq, early))
+            heapq.heapify(self._timers)
+            self.now = max(self.now, early.due)
+            item = early
+        else:
+            item = ready.pop(index)
         self.steps += 1
         item.action()
         return item
+
+    def _early_timer(self, until: int | None) -> Item | None:
+        """The earliest driver timer still waiting while work is ready (module docstring)."""
+        best: tuple[int, int, Item] | None = None
+        for entry in self._timers:
+            item = entry[2]
+            if item.kind is not ItemKind.TIMER or item.cancelled:
+                continue
+            if best is None or entry[:2] < best[:2]:
+                best = entry
+        if best is None or (until is not None and best[0] > until):
+            return None
+        return best[2]
 
     def run(self, *, until: int | None = None, max_steps: int = DEFAULT_MAX_STEPS) -> int:
         """Run items until none is left (or the clock would pass `until`).

@@ -151,7 +151,12 @@ class TimerEngine(Engine):
             )
 
         timer.queued = self.k.defer(
-            f"timer {timer.handle.label}", fire, irql=DISPATCH_LEVEL, kind=ItemKind.TIMER, due=due
+            f"timer {timer.handle.label}",
+            fire,
+            irql=DISPATCH_LEVEL,
+            owner=timer.driver,
+            kind=ItemKind.TIMER,
+            due=due,
         )
 
     @ddi("NdisSetTimerObject")

@@ -145,7 +145,11 @@ class WorkItemEngine(Engine):
                 )
 
             item.queued = self.k.defer(
-                f"work item {item.handle.label}", run, irql=PASSIVE_LEVEL, kind=ItemKind.WORK_ITEM
+                f"work item {item.handle.label}",
+                run,
+                irql=PASSIVE_LEVEL,
+                kind=ItemKind.WORK_ITEM,
+                owner=item.driver,
             )
             return call.void()
 

@@ -13,9 +13,10 @@ the same labels.
 
 Choices made here: a decision point exists only where two or more items are
 ready (with one there is nothing to choose); FIFO is index 0 everywhere, so
-a schedule's *deviations* are its non-zero decisions. Time is not yet a
-choice: a timer still becomes ready only when no other work is ready, as the
-scheduler's FIFO order has it.
+a schedule's *deviations* are its non-zero decisions. Time is a choice too:
+while work is ready, the next driver timer is offered after it (the
+scheduler's module docstring), so a timer can beat a queued work item, as
+it can on Windows.
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from condis.scheduler import Item
+from condis.scheduler import Item, ItemKind
 
 __all__ = ["ChoicePolicy", "Decision", "Divergence", "label_of"]
 
 
 def label_of(item: Item) -> str:
     """An item's stable name in a schedule: its label, after its owner's name when a
-    driver owns it (a work item), e.g. ``samplemcm: work item NdisIoWorkItemHandle#3``."""
-    return item.label if item.owner is None else f"{item.owner}: {item.label}"
+    driver owns it (a work item), e.g. ``samplemcm: work item NdisIoWorkItemHandle#3``,
+    and its due time for a timer (``timer NdisTimerObject#2 @10000``)."""
+    name = item.label if item.owner is None else f"{item.owner}: {item.label}"
+    return f"{name} @{item.due}" if item.kind is ItemKind.TIMER else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,15 @@ class ChoicePolicy:
     """Follow `prefix`, then FIFO (or a seeded random pick when `rng` is given),
     recording every decision; with `expect`, check each choice point's options
     against a recorded schedule and raise `Divergence` where they differ (or, with
-    `fifo_after_divergence`, go on in FIFO order from there)."""
+    `fifo_after_divergence`, go on in FIFO order from there).
+
+    A driver timer still to come competes with ready work (`timers_compete`, the
+    scheduler's module docstring): it is offered last, labelled with the time the
+    clock would jump to.
+    """
+
+    #: the scheduler offers the next driver timer alongside ready work
+    timers_compete = True
 
     def __init__(
         self,
