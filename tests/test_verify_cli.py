@@ -104,6 +104,8 @@ def test_the_json_report_has_a_schema_coverage_and_what_was_not_reached() -> Non
     assert "NdisClOpenAddressFamilyEx" in report["coverage"]["ddis"]
     keys = {frozenset(r) for r in report["results"]}
     assert len(keys) == 1  # one key set for every run
+    first = report["results"][0]["coverage"]
+    assert first["runs"] == 1 and "ProtocolBindAdapterEx" in first["handlers"]
 
 
 def test_every_sample_is_exercised() -> None:

@@ -238,6 +238,7 @@ def verify(
                             "clean": run.clean,
                             "error": run.error,
                             "rerun": None if run.clean else rerun(run),
+                            "coverage": run.coverage.to_json(),
                         }
                         for run in runs
                     ],
