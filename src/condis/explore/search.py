@@ -5,13 +5,16 @@ teardown after the last stage) under `ChoicePolicy` schedules until a run is
 not clean, the budget is spent, or (`dfs`) every schedule within the bound
 has run.
 
-`dfs` is stateless depth-first search: each run starts from a fresh host and
-follows a prefix of decisions, FIFO after it; every choice point past the
-prefix, and every other item it could have run there, is a new prefix. Runs
-are deterministic (the same prefix gives the same run), so the search
-enumerates every schedule exactly once. `--max-deviations K` bounds it to
-schedules with at most K picks away from FIFO, the bound that finds most
-bugs soonest (CHESS's preemption bound, Coyote's delay bound). There is no
+`dfs` is stateless search over the tree of schedules: each run starts from a
+fresh host and follows a prefix of decisions, FIFO after it; every choice
+point past the prefix, and every other item it could have run there, is a
+new prefix. Runs are deterministic (the same prefix gives the same run), so
+the search enumerates every schedule exactly once. It runs schedules in
+order of their deviations from FIFO, fewest first (deepest first among
+equals): most bugs need one or two deviations (CHESS's observation, behind
+its preemption bound and Coyote's delay bound), and a plain depth-first
+order would spend its budget deep in the tree before trying an early one.
+`--max-deviations K` stops at K. There is no
 partial-order reduction yet: two orders of items that touch nothing in
 common are both run. `random` runs seeded random picks at every choice point.
 
@@ -24,6 +27,7 @@ the failure.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -142,13 +146,15 @@ def explore(
     seen: set[tuple[int, ...]] = set()
     for setup in _setups(role, peers, stop):
         runs, done = 0, False
-        stack: list[tuple[int, ...]] = [()]
+        # (deviations, order, prefix): fewest deviations first, newest first among equals
+        frontier: list[tuple[int, int, tuple[int, ...]]] = [(0, 0, ())]
+        pushed = 0
         while result.schedules < budget:
             if strategy == "dfs":
-                if not stack:
+                if not frontier:
                     done = True
                     break
-                prefix = stack.pop()
+                _, _, prefix = heapq.heappop(frontier)
                 run, policy = run_schedule(factory, setup, prefix, watchdog_ms=watchdog_ms)
             else:
                 prefix = ()
@@ -168,7 +174,10 @@ def explore(
                 )
                 return result
             if strategy == "dfs":
-                stack.extend(_children(policy.decisions, len(prefix), max_deviations))
+                for child in _children(policy.decisions, len(prefix), max_deviations):
+                    pushed += 1
+                    deviations = sum(1 for c in child if c)
+                    heapq.heappush(frontier, (deviations, -pushed, child))
         result.setups.append((_name(setup), runs, done))
     result.distinct = len(seen)
     return result
