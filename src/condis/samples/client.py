@@ -38,6 +38,7 @@ from condis.status import (
 from condis.status_ind import NDIS_STATUS_INDICATION
 from condis.structs import (
     CO_ADDRESS_FAMILY,
+    CO_CALL_PARAMETERS,
     CO_SAP,
     NDIS_BIND_PARAMETERS,
     NDIS_OPEN_PARAMETERS,
@@ -265,3 +266,26 @@ class SampleClient(ClientConnections):
         else:
             entry.state = "registered"
         self._continue_close(entry.af)
+
+    # --- what an upper layer asks of it (the verify client workload's hooks) -------------------
+
+    def condis_make_call(self, NdisAfHandle: AfHandle, CallParameters: CO_CALL_PARAMETERS) -> None:
+        """Make an outgoing call on the open AF of that handle, as TAPI would ask."""
+        af = next((a for a in self.afs("open") if a.handle is NdisAfHandle), None)
+        if af is not None:
+            self.make_call(af, CallParameters)
+
+    def condis_send(self, packets: Sequence[bytes]) -> None:
+        """Send `packets` on every outgoing call that is connected."""
+        for vc in self._outgoing("connected"):
+            self.send(vc, *packets)
+
+    def condis_hang_up(self) -> None:
+        """Close every outgoing call that is connected."""
+        for vc in self._outgoing("connected"):
+            self.close_call(vc)
+
+    def _outgoing(self, state: str) -> list[ClientVc]:
+        return [
+            vc for af in self.afs("open") for vc in af.vcs if not vc.incoming and vc.call == state
+        ]

@@ -12,11 +12,26 @@ end.
     callmanager  the same over the sample CoNDIS miniport.
     client       the sample MCM's loopback network and a sample peer: the
                  driver opens AFs as it is told of them; the peer calls every
-                 SAP the driver registered, sends data, closes the call.
+                 SAP the driver registered, sends data, closes the call. A
+                 client under test that implements the hooks below is also
+                 asked to make its own calls, send on them and hang up.
     miniport     the sample call manager and a sample client over the
                  driver's adapter: AF open, an outgoing call (the call
                  manager activates the VC on the miniport), data sent on it,
                  close (deactivation), VC deleted, AF closed.
+
+Client hooks. NDIS itself never tells a client to make a call: an upper
+layer does (TAPI, a socket, a service). The client workload plays that
+layer through three optional methods a client under test may implement,
+each doing what it names with the client's own code (NdisCoCreateVc and
+NdisClMakeCall, NdisCoSendNetBufferLists, NdisClCloseCall):
+
+    condis_make_call(NdisAfHandle, CallParameters)   make an outgoing call on
+        this open AF to the peer's SAP (CallParameters say where)
+    condis_send(packets)          send these byte strings on the calls it made
+    condis_hang_up()              close the calls it made
+
+A client without them is verified on incoming calls only.
 
 Addresses follow the sample MCM's convention (`called_party`): a call
 manager under test that cannot route them fails the call, which is its
@@ -36,7 +51,10 @@ from condis.samples.mcm import called_party
 from condis.status import NDIS_STATUS_SUCCESS
 from condis.structs import CO_SAP
 
-__all__ = ["ROLES", "STAGES", "Setup", "run_workload"]
+__all__ = ["CLIENT_HOOKS", "ROLES", "STAGES", "Setup", "run_workload"]
+
+#: what the client workload asks a client under test to do, if it implements them
+CLIENT_HOOKS = ("condis_make_call", "condis_send", "condis_hang_up")
 
 STAGES = ("init", "open", "call", "data", "end")
 ROLES = ("mcm", "callmanager", "client", "miniport")
@@ -89,14 +107,14 @@ def run_workload(ndis: Any, targets: Sequence[Any], names: Sequence[str], setup:
     for driver, name in zip(targets, names, strict=True):
         if ndis.load_driver(driver, name) != NDIS_STATUS_SUCCESS:
             return  # DriverEntry failed (as it may, low on resources): nothing left to run
-    workload: Callable[[Any, Sequence[str], Setup], None] = {
+    workload: Callable[[Any, Sequence[Any], Sequence[str], Setup], None] = {
         "mcm": _mcm,
         "callmanager": _callmanager,
         "client": _client,
         "miniport": _miniport,
     }[setup.role]
     with contextlib.suppress(_Stop):
-        workload(ndis, names, setup)
+        workload(ndis, targets, names, setup)
 
 
 # --- two sample clients calling each other through the target ------------------------
@@ -160,7 +178,7 @@ def _call_between(ndis: Any, alice: SampleClient, bob: SampleClient, setup: Setu
     _stage(setup, "end")
 
 
-def _mcm(ndis: Any, names: Sequence[str], setup: Setup) -> None:
+def _mcm(ndis: Any, targets: Sequence[Any], names: Sequence[str], setup: Setup) -> None:
     alice, bob = _two_clients(ndis)
     for i, name in enumerate(names):
         ndis.add_adapter(name, f"mcm{i}")
@@ -169,7 +187,7 @@ def _mcm(ndis: Any, names: Sequence[str], setup: Setup) -> None:
     _call_between(ndis, alice, bob, setup)
 
 
-def _callmanager(ndis: Any, names: Sequence[str], setup: Setup) -> None:
+def _callmanager(ndis: Any, targets: Sequence[Any], names: Sequence[str], setup: Setup) -> None:
     _load(ndis, SampleCoMiniport(ndis, completion=setup.peers), "samplecominiport")
     alice, bob = _two_clients(ndis)
     ndis.add_adapter("samplecominiport", "atm0")
@@ -183,7 +201,7 @@ def _callmanager(ndis: Any, names: Sequence[str], setup: Setup) -> None:
 PEER = CO_SAP(SapType=1, Sap=b"peer")
 
 
-def _client(ndis: Any, names: Sequence[str], setup: Setup) -> None:
+def _client(ndis: Any, targets: Sequence[Any], names: Sequence[str], setup: Setup) -> None:
     mcm = SampleMcm(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion=setup.peers)
     peer = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [PEER]})
     _load(ndis, mcm, "samplemcm")
@@ -199,19 +217,46 @@ def _client(ndis: Any, names: Sequence[str], setup: Setup) -> None:
             vc = peer.make_call(af, called_party(sap.sap))
             if vc is not None:
                 calls.append(vc)
+    _ask(targets, "condis_make_call", *_their_afs(ndis, names), called_party(PEER))
     ndis.run()
     _stage(setup, "call")
     _send_on(peer, calls, b"hello", b"there")
+    _ask(targets, "condis_send", [b"from", b"the client"])
     ndis.run()
     _stage(setup, "data")
+    _ask(targets, "condis_hang_up")
+    ndis.run()
     _hang_up(ndis, peer, calls)
     _stage(setup, "end")
+
+
+def _their_afs(ndis: Any, names: Sequence[str]) -> list[Any]:
+    """The handles of the AFs the drivers under test have open."""
+    return [af.handle for af in ndis.address_families if af.client.protocol.name in names]
+
+
+def _ask(targets: Sequence[Any], hook: str, *arguments: Any) -> None:
+    """Ask each driver under test that implements `hook` to do what it names (CLIENT_HOOKS).
+
+    `condis_make_call` is asked once per AF handle, the last argument being the
+    call parameters; the others once each.
+    """
+    for target in targets:
+        method = getattr(target, hook, None)
+        if not callable(method):
+            continue
+        if hook == "condis_make_call":
+            *handles, parameters = arguments
+            for handle in handles:
+                method(handle, parameters)
+        else:
+            method(*arguments)
 
 
 # --- the target as a CoNDIS miniport ----------------------------------------------------
 
 
-def _miniport(ndis: Any, names: Sequence[str], setup: Setup) -> None:
+def _miniport(ndis: Any, targets: Sequence[Any], names: Sequence[str], setup: Setup) -> None:
     cm = SampleCallManager(ndis, completion=setup.peers)
     client = SampleClient(ndis)
     _load(ndis, cm, "samplecallmanager")
