@@ -182,3 +182,32 @@ def test_a_timer_that_beats_the_call_managers_work_item_is_found() -> None:
     assert found.setup.peers == "pended"
     (line,) = found.reorderings()
     assert "which FIFO runs first" in line
+
+
+def test_with_faults_an_allocation_failure_is_a_choice() -> None:
+    from targets.careless_sap_client import factory as careless
+
+    quiet = explore(careless, "client", budget=50)
+    assert quiet.counterexample is None
+    result = explore(careless, "client", budget=300, faults=True)
+    found = result.counterexample
+    assert found is not None and found.faults and not found.run.clean
+    ((_, decision),) = found.deviations
+    assert decision.label == "allocation NdisClRegisterSap fails"
+    assert found.reorderings()[0].endswith(
+        "NDIS failed the allocation in NdisClRegisterSap (RESOURCES)"
+    )
+    assert ("NdisClRegisterSap", found.run.report.injected[0][1]) == found.run.report.injected[0]
+
+
+def test_a_fault_schedule_replays(tmp_path: Path) -> None:
+    out = tmp_path / "careless.json"
+    target = str(REPO / "tests" / "targets" / "careless_sap_client.py") + ":factory"
+    result = CliRunner().invoke(
+        main, ["explore", target, "--role", "client", "--faults", "--out", str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "NDIS failed the allocation in NdisClRegisterSap" in result.output
+    assert json.loads(out.read_text())["faults"] is True
+    again = CliRunner().invoke(main, ["replay", str(out)])
+    assert again.exit_code == 1, again.output

@@ -75,6 +75,11 @@ __all__ = ["explore", "replay"]
     show_default=True,
     help="Where the minimal failing schedule is written.",
 )
+@click.option(
+    "--faults",
+    is_flag=True,
+    help="Make every NDIS allocation a choice too: it succeeds or fails (RESOURCES).",
+)
 @click.option("--json", "as_json", is_flag=True, help="The result as one JSON object.")
 def explore(
     target: str,
@@ -87,6 +92,7 @@ def explore(
     seed: int,
     watchdog_ms: int,
     out: Path,
+    faults: bool,
     as_json: bool,
 ) -> None:
     """Race-test a driver: run its role's workload under many schedules.
@@ -130,6 +136,7 @@ def explore(
             stop=stop,
             seed=seed,
             watchdog_ms=watchdog_ms or None,
+            faults=faults,
             progress=lambda n: progress.update(task, completed=n),
         )
     found = result.counterexample

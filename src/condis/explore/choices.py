@@ -11,6 +11,10 @@ when a driver owns it, e.g. ``timer NdisTimerObject#2`` or ``samplemcm:
 work item NdisIoWorkItemHandle#3``; the same schedule on the same code gives
 the same labels.
 
+With fault injection on, every allocation point NDIS reaches is a choice
+too: it succeeds (index 0, as FIFO has it) or fails with
+NDIS_STATUS_RESOURCES; a random schedule fails one in ten.
+
 Choices made here: a decision point exists only where two or more items are
 ready (with one there is nothing to choose); FIFO is index 0 everywhere, so
 a schedule's *deviations* are its non-zero decisions. Time is a choice too:
@@ -114,7 +118,16 @@ class ChoicePolicy:
         self.diverged: Divergence | None = None
 
     def choose(self, ready: Sequence[Item]) -> int:
-        options = tuple(label_of(item) for item in ready)
+        """The scheduler's pick among ready items."""
+        return self._decide(tuple(label_of(item) for item in ready))
+
+    def choose_fault(self, point: str) -> bool:
+        """Whether NDIS's allocation at `point` fails (FaultInjector.chooser): a choice
+        between success (FIFO's, index 0) and failure."""
+        options = (f"allocation {point} succeeds", f"allocation {point} fails")
+        return self._decide(options, fault=True) == 1
+
+    def _decide(self, options: tuple[str, ...], *, fault: bool = False) -> int:
         n = len(self.decisions)
         following = self.diverged is None and n < len(self.prefix)
         expect = self.expect
@@ -128,7 +141,8 @@ class ChoicePolicy:
             if not 0 <= index < len(options):
                 raise Divergence(n, (), options)
         elif self.rng is not None:
-            index = self.rng.randrange(len(options))
+            # a random run fails an allocation one time in ten, as low resources would
+            index = int(self.rng.random() < 0.1) if fault else self.rng.randrange(len(options))
         else:
             index = 0
         self.decisions.append(Decision(options, index))

@@ -2,8 +2,9 @@
 
 The file is JSON (`SCHEMA` versions its layout): the condis version, the
 target and role, a SHA-256 of the target's source file, the workload setup
-(peers, stop stage, watchdog), what failed (the headline's rule, DDI and
-driver), and every decision of the run with the labels it chose among.
+(peers, stop stage, watchdog, whether allocations were choices), what
+failed (the headline's rule, DDI and driver), and every decision of the run
+with the labels it chose among.
 `replay` rebuilds the same host, follows the decisions and checks at each
 choice point that the code still offers what the file recorded; where it
 does not (the driver or condis changed), it stops and says where
@@ -69,6 +70,8 @@ class Replay:
     signature: tuple[object, ...]
     source_sha256: str | None
     condis: str
+    #: allocation points were choices when it was recorded
+    faults: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +83,7 @@ class Replay:
             "peers": self.setup.peers,
             "stop": self.setup.stop,
             "watchdog_ms": self.watchdog_ms,
+            "faults": self.faults,
             "failure": list(self.signature),
             "decisions": [d.to_json() for d in self.decisions],
         }
@@ -97,6 +101,7 @@ def save_replay(
         signature=found.run.signature,
         source_sha256=source_hash(target),
         condis=_version(),
+        faults=found.faults,
     )
     path.write_text(json.dumps(saved.to_json(), indent=1) + "\n")
     return saved
@@ -127,6 +132,7 @@ def load_replay(path: Path) -> Replay:
         signature=tuple(data.get("failure") or ()),
         source_sha256=data.get("source_sha256"),
         condis=str(data.get("condis")),
+        faults=bool(data.get("faults", False)),
     )
 
 
@@ -142,4 +148,5 @@ def replay(saved: Replay, *, fifo_after_divergence: bool = False) -> tuple[Verif
         expect=[d.options for d in saved.decisions],
         fifo_after_divergence=fifo_after_divergence,
         trace_limit=None,
+        faults=saved.faults,
     )

@@ -31,6 +31,7 @@ import heapq
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from condis.explore.choices import ChoicePolicy, Decision, Divergence
 from condis.verify.runner import WATCHDOG_MS, Variant, VerifyRun, run_one
@@ -51,6 +52,8 @@ class Counterexample:
     run: VerifyRun
     #: the schedule as found, before shrinking (its deviations)
     found_deviations: int
+    #: allocation points were choices (and failures among its decisions)
+    faults: bool = False
 
     @property
     def deviations(self) -> list[tuple[int, Decision]]:
@@ -58,11 +61,18 @@ class Counterexample:
         return [(i, d) for i, d in enumerate(self.decisions) if d.chose]
 
     def reorderings(self) -> list[str]:
-        """Each deviation in CoNDIS terms: what ran, and what FIFO would have run first."""
-        return [
-            f"decision {i}: ran [{d.label}] before [{d.options[0]}], which FIFO runs first"
-            for i, d in self.deviations
-        ]
+        """Each deviation in CoNDIS terms: what ran before what FIFO would have run first,
+        or which allocation failed."""
+        out = []
+        for i, d in self.deviations:
+            if d.options[0].startswith("allocation ") and d.label.endswith(" fails"):
+                point = d.label.removeprefix("allocation ").removesuffix(" fails")
+                out.append(f"decision {i}: NDIS failed the allocation in {point} (RESOURCES)")
+            else:
+                out.append(
+                    f"decision {i}: ran [{d.label}] before [{d.options[0]}], which FIFO runs first"
+                )
+        return out
 
 
 @dataclass
@@ -97,14 +107,22 @@ def run_schedule(
     expect: Sequence[tuple[str, ...]] | None = None,
     fifo_after_divergence: bool = False,
     trace_limit: int | None = 64,
+    faults: bool = False,
 ) -> tuple[VerifyRun, ChoicePolicy]:
     """One run of `setup` following `prefix` (then FIFO, or `rng`); raises Divergence
-    when `expect` is given and the run's choice points differ from it."""
+    when `expect` is given and the run's choice points differ from it. With `faults`,
+    every allocation point is a choice too."""
     policy = ChoicePolicy(
         prefix, rng=rng, expect=expect, fifo_after_divergence=fifo_after_divergence
     )
+
+    def armed(ndis: Any) -> Any:
+        if faults:
+            ndis.faults.chooser = policy.choose_fault
+        return factory(ndis)
+
     run = run_one(
-        factory,
+        armed,
         Variant(setup, None),
         watchdog_ms=watchdog_ms,
         trace_limit=trace_limit,
@@ -130,6 +148,7 @@ def explore(
     stop: str = "end",
     seed: int = 0,
     watchdog_ms: int | None = WATCHDOG_MS,
+    faults: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ExploreResult:
     """Explore `role`'s workload on `factory`'s driver; the first failing schedule ends
@@ -155,11 +174,15 @@ def explore(
                     done = True
                     break
                 _, _, prefix = heapq.heappop(frontier)
-                run, policy = run_schedule(factory, setup, prefix, watchdog_ms=watchdog_ms)
+                run, policy = run_schedule(
+                    factory, setup, prefix, watchdog_ms=watchdog_ms, faults=faults
+                )
             else:
                 prefix = ()
                 rng = random.Random(seed * 1_000_003 + result.schedules)
-                run, policy = run_schedule(factory, setup, rng=rng, watchdog_ms=watchdog_ms)
+                run, policy = run_schedule(
+                    factory, setup, rng=rng, watchdog_ms=watchdog_ms, faults=faults
+                )
             runs += 1
             result.schedules += 1
             taken = tuple(d.chose for d in policy.decisions)
@@ -170,7 +193,7 @@ def explore(
                 result.setups.append((_name(setup), runs, False))
                 result.distinct = len(seen)
                 result.counterexample = shrink(
-                    factory, setup, policy.decisions, run, watchdog_ms=watchdog_ms
+                    factory, setup, policy.decisions, run, watchdog_ms=watchdog_ms, faults=faults
                 )
                 return result
             if strategy == "dfs":
@@ -213,6 +236,7 @@ def shrink(
     failing: VerifyRun,
     *,
     watchdog_ms: int | None = WATCHDOG_MS,
+    faults: bool = False,
 ) -> Counterexample:
     """The smallest schedule found that fails as `failing` did (module docstring)."""
     signature = failing.signature
@@ -230,7 +254,11 @@ def shrink(
             last = max((j for j, c in enumerate(trial) if c), default=-1)
             try:
                 run, policy = run_schedule(
-                    factory, current_setup, trial[: last + 1], watchdog_ms=watchdog_ms
+                    factory,
+                    current_setup,
+                    trial[: last + 1],
+                    watchdog_ms=watchdog_ms,
+                    faults=faults,
                 )
             except Divergence:  # the reset left a later index out of range
                 continue
@@ -253,4 +281,4 @@ def shrink(
             best = (earlier, tuple(policy.decisions), run)
             break
     final_setup, final, run = best
-    return Counterexample(final_setup, final, run, found)
+    return Counterexample(final_setup, final, run, found, faults)

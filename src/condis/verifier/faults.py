@@ -8,7 +8,9 @@ tracking state as an allocation point named after its DDI, and asks the
 * `fail(name, times=1)`: the next `times` allocations at that point fail;
 * `low_resources(probability, seed)`: like Driver Verifier's low-resources
   simulation, every allocation point fails with that probability, drawn from
-  a generator seeded by `seed`, so a run is reproducible.
+  a generator seeded by `seed`, so a run is reproducible;
+* `chooser`: a function asked at every allocation point whether it fails
+  (the explorer's: each point is one of its choices).
 
 Every injected failure is remembered (`injected`), so a report can say which
 failure a later violation followed.
@@ -17,6 +19,7 @@ failure a later violation followed.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = ["FaultInjector"]
@@ -28,6 +31,8 @@ class FaultInjector:
     _probability: float = 0.0
     _rng: random.Random = field(default_factory=lambda: random.Random(0))
     injected: list[tuple[str, int]] = field(default_factory=list)
+    #: asked at every allocation point (after `fail`'s plans) whether it fails
+    chooser: Callable[[str], bool] | None = None
 
     def fail(self, name: str, times: int = 1) -> None:
         """Make the next `times` allocations at point `name` fail."""
@@ -51,6 +56,11 @@ class FaultInjector:
             self._planned[name] = planned - 1
             self.injected.append((name, seq))
             return True
+        if self.chooser is not None:
+            fails = self.chooser(name)
+            if fails:
+                self.injected.append((name, seq))
+            return fails
         if self._probability and self._rng.random() < self._probability:
             self.injected.append((name, seq))
             return True
