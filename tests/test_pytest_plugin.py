@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
+
+TESTS = Path(__file__).resolve().parent
 
 HOST = """
 from condis import CO_ADDRESS_FAMILY_Q2931, NDIS_TIMER_CHARACTERISTICS
@@ -129,3 +133,34 @@ def test_leave_the_af_to_the_halt(condis_ndis):
     result.stdout.fnmatch_lines(["*condis found problems*", "*the host crashed*"])
     result.stdout.fnmatch_lines(["*NdisWaitDeadlock (bug check*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_condis_explore_fails_a_test_with_the_minimal_schedule(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_race=f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n"
+        + """
+from targets.timer_race_client import factory
+from condis.samples import SampleClient
+
+
+def test_the_sample_client_explores_clean(condis_explore):
+    result = condis_explore(SampleClient, "client", budget=200)
+    assert result.counterexample is None
+
+
+def test_the_race(condis_explore):
+    condis_explore(factory, "client", budget=200)
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*condis explore found a failing schedule*",
+            "*NdisHandleStale (bug check 0xC4)*",
+            "*decision *: ran [*timer NdisTimerObject#*",
+            "*replay: condis replay *condis-replay.json*",
+        ]
+    )
