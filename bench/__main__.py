@@ -165,7 +165,20 @@ def explore_part(repeats: int, quick: bool) -> dict[str, Any]:
         table.add_column(column, justify="right")
     table.add_row(f"{best_rate:,.0f}", f"{best_overhead:.2f}×")
     console.print(table)
-    return {"schedules": schedules, "schedules_per_s": best_rate, "overhead": best_overhead}
+    out: dict[str, Any] = {
+        "schedules": schedules,
+        "schedules_per_s": best_rate,
+        "overhead": best_overhead,
+    }
+    timed = measure.dask_speedup(schedules * 6)
+    if timed is not None:
+        one, two = timed
+        out["dask_wall_s"] = {"1 worker": one, "2 workers": two, "speedup": one / two}
+        console.print(
+            f"Dask LocalCluster, {schedules * 6} schedules: 1 worker {one:.1f} s, "
+            f"2 workers {two:.1f} s wall ({one / two:.2f}×)"
+        )
+    return out
 
 
 @click.command()

@@ -18,6 +18,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.scenarios import Config, Op, Sample, Scenario
@@ -206,6 +207,25 @@ def explore_rate(schedules: int) -> tuple[float, float]:
         run_schedule(pended, setup)
     plain = time.process_time() - start
     return result.schedules / explored, explored / plain
+
+
+def dask_speedup(schedules: int) -> tuple[float, float] | None:
+    """Wall seconds for dfs over the pended MCM's workload on a Dask LocalCluster of one
+    worker and of two (cluster start-up included), or None without the [dask] extra.
+    The work runs in the worker processes, so this is wall time, not CPU time."""
+    try:
+        import dask.distributed  # noqa: F401
+
+        from condis.explore.distributed import explore_on_dask
+    except ImportError:
+        return None
+    target = f"{Path(__file__).resolve().parent.parent / 'tests/targets/pended_mcm.py'}:factory"
+    out = []
+    for workers in (1, 2):
+        start = time.perf_counter()
+        explore_on_dask(target, "mcm", workers=workers, budget=schedules, peers=("sync",))
+        out.append(time.perf_counter() - start)
+    return out[0], out[1]
 
 
 def _child_cpu() -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -80,6 +81,17 @@ __all__ = ["explore", "replay"]
     is_flag=True,
     help="Make every NDIS allocation a choice too: it succeeds or fails (RESOURCES).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Run the schedules on a Dask LocalCluster of this many processes.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Run the schedules on the Dask cluster at this address (tcp://host:port).",
+)
 @click.option("--json", "as_json", is_flag=True, help="The result as one JSON object.")
 def explore(
     target: str,
@@ -93,6 +105,8 @@ def explore(
     watchdog_ms: int,
     out: Path,
     faults: bool,
+    workers: int | None,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Race-test a driver: run its role's workload under many schedules.
@@ -124,21 +138,31 @@ def explore(
         sys.exit(2)
     modes = ("sync", "pended") if peers == "both" else (peers,)
     err = Console(stderr=True)
+    options: dict[str, Any] = {
+        "strategy": strategy,
+        "budget": budget,
+        "max_deviations": max_deviations,
+        "peers": modes,
+        "stop": stop,
+        "seed": seed,
+        "watchdog_ms": watchdog_ms or None,
+        "faults": faults,
+    }
     with Progress(console=err, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"exploring {target} as {role}", total=budget)
-        result = run_explore(
-            factory,
-            role,
-            strategy=strategy,
-            budget=budget,
-            max_deviations=max_deviations,
-            peers=modes,
-            stop=stop,
-            seed=seed,
-            watchdog_ms=watchdog_ms or None,
-            faults=faults,
-            progress=lambda n: progress.update(task, completed=n),
-        )
+        options["progress"] = lambda n: progress.update(task, completed=n)
+        if workers is None and scheduler is None:
+            result = run_explore(factory, role, **options)
+        else:
+            from condis.explore.distributed import explore_on_dask
+
+            try:
+                result = explore_on_dask(
+                    target, role, workers=workers, scheduler=scheduler, **options
+                )
+            except RuntimeError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                sys.exit(2)
     found = result.counterexample
     if found is not None:
         save_replay(out, target, found, watchdog_ms=watchdog_ms or None)

@@ -38,7 +38,16 @@ from condis.verify.runner import WATCHDOG_MS, Variant, VerifyRun, run_one
 from condis.verify.target import Factory
 from condis.verify.workloads import ROLES, STAGES, Setup
 
-__all__ = ["STRATEGIES", "Counterexample", "ExploreResult", "explore", "run_schedule", "shrink"]
+__all__ = [
+    "STRATEGIES",
+    "Chunk",
+    "Counterexample",
+    "ExploreResult",
+    "explore",
+    "run_schedule",
+    "search_chunk",
+    "shrink",
+]
 
 STRATEGIES = ("dfs", "random")
 
@@ -164,46 +173,107 @@ def explore(
     result = ExploreResult(role, strategy)
     seen: set[tuple[int, ...]] = set()
     for setup in _setups(role, peers, stop):
-        runs, done = 0, False
-        # (deviations, order, prefix): fewest deviations first, newest first among equals
-        frontier: list[tuple[int, int, tuple[int, ...]]] = [(0, 0, ())]
-        pushed = 0
-        while result.schedules < budget:
-            if strategy == "dfs":
-                if not frontier:
-                    done = True
-                    break
-                _, _, prefix = heapq.heappop(frontier)
-                run, policy = run_schedule(
-                    factory, setup, prefix, watchdog_ms=watchdog_ms, faults=faults
-                )
-            else:
-                prefix = ()
-                rng = random.Random(seed * 1_000_003 + result.schedules)
-                run, policy = run_schedule(
-                    factory, setup, rng=rng, watchdog_ms=watchdog_ms, faults=faults
-                )
-            runs += 1
-            result.schedules += 1
-            taken = tuple(d.chose for d in policy.decisions)
-            seen.add(taken)
+        before = result.schedules
+
+        def report(n: int, before: int = before) -> None:
             if progress is not None:
-                progress(result.schedules)
-            if not run.clean:
-                result.setups.append((_name(setup), runs, False))
-                result.distinct = len(seen)
-                result.counterexample = shrink(
-                    factory, setup, policy.decisions, run, watchdog_ms=watchdog_ms, faults=faults
-                )
-                return result
-            if strategy == "dfs":
-                for child in _children(policy.decisions, len(prefix), max_deviations):
-                    pushed += 1
-                    deviations = sum(1 for c in child if c)
-                    heapq.heappush(frontier, (deviations, -pushed, child))
-        result.setups.append((_name(setup), runs, done))
+                progress(before + n)
+
+        chunk = search_chunk(
+            factory,
+            setup,
+            [(0, ())],
+            strategy=strategy,
+            budget=budget - result.schedules,
+            max_deviations=max_deviations,
+            faults=faults,
+            watchdog_ms=watchdog_ms,
+            seed=seed,
+            first=result.schedules,
+            progress=report,
+        )
+        result.schedules += chunk.runs
+        seen |= chunk.seen
+        if chunk.failing is not None:
+            decisions, run = chunk.failing
+            result.setups.append((_name(setup), chunk.runs, False))
+            result.distinct = len(seen)
+            result.counterexample = shrink(
+                factory, setup, decisions, run, watchdog_ms=watchdog_ms, faults=faults
+            )
+            return result
+        done = strategy == "dfs" and not chunk.frontier
+        result.setups.append((_name(setup), chunk.runs, done))
+        if result.schedules >= budget:
+            break
     result.distinct = len(seen)
     return result
+
+
+Prefix = tuple[int, ...]
+
+
+@dataclass
+class Chunk:
+    """One piece of a search: how many schedules ran, the first failing one (its
+    decisions and run), what is left of the frontier, and the schedules seen."""
+
+    runs: int = 0
+    failing: tuple[tuple[Decision, ...], VerifyRun] | None = None
+    #: (deviations, prefix) still to run, for dfs
+    frontier: list[tuple[int, Prefix]] = field(default_factory=list)
+    seen: set[Prefix] = field(default_factory=set)
+
+
+def search_chunk(
+    factory: Factory,
+    setup: Setup,
+    roots: Sequence[tuple[int, Prefix]],
+    *,
+    strategy: str = "dfs",
+    budget: int,
+    max_deviations: int | None = None,
+    faults: bool = False,
+    watchdog_ms: int | None = WATCHDOG_MS,
+    seed: int = 0,
+    first: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> Chunk:
+    """Run up to `budget` schedules of `setup`: for dfs, the subtrees under `roots`,
+    fewest deviations first (module docstring); for random, the seeded schedules
+    numbered from `first`. Stops at the first failing schedule."""
+    chunk = Chunk()
+    # (deviations, order, prefix): fewest deviations first, newest first among equals
+    frontier = [(d, -i, p) for i, (d, p) in enumerate(roots)]
+    heapq.heapify(frontier)
+    pushed = len(frontier)
+    while chunk.runs < budget:
+        if strategy == "dfs":
+            if not frontier:
+                break
+            _, _, prefix = heapq.heappop(frontier)
+            run, policy = run_schedule(
+                factory, setup, prefix, watchdog_ms=watchdog_ms, faults=faults
+            )
+        else:
+            prefix = ()
+            rng = random.Random(seed * 1_000_003 + first + chunk.runs)
+            run, policy = run_schedule(
+                factory, setup, rng=rng, watchdog_ms=watchdog_ms, faults=faults
+            )
+        chunk.runs += 1
+        chunk.seen.add(tuple(d.chose for d in policy.decisions))
+        if progress is not None:
+            progress(chunk.runs)
+        if not run.clean:
+            chunk.failing = (tuple(policy.decisions), run)
+            break
+        if strategy == "dfs":
+            for child in _children(policy.decisions, len(prefix), max_deviations):
+                pushed += 1
+                heapq.heappush(frontier, (sum(1 for c in child if c), -pushed, child))
+    chunk.frontier = [(d, p) for d, _, p in sorted(frontier)]
+    return chunk
 
 
 def _name(setup: Setup) -> str:
