@@ -238,3 +238,38 @@ def test_the_sample_client_survives_a_call_manager_that_refuses_every_close() ->
     closes = [r for r in ndis.trace if r.name == "NdisClCloseCall" and r.phase.value == "call"]
     assert len(closes) == 1
     assert ndis.check_invariants() == []
+
+
+def test_only_a_vcs_ends_name_it_or_read_its_tapi_id() -> None:
+    from condis import VAR_STRING, BugCheck
+
+    ndis, _alice, vc = connected()
+    carol = SampleClient(ndis)
+    ndis.load_driver(carol, "carol")
+    ndis.run()
+    before = ndis.snapshot()
+    with ndis.driver_context("carol", DISPATCH_LEVEL), pytest.raises(BugCheck) as info:
+        ndis.NdisCoAssignInstanceName(vc.handle, "stolen")  # type: ignore[attr-defined]
+    assert info.value.rule == "NdisHandleForeign" and "not carol" in info.value.detail
+    with ndis.driver_context("carol", DISPATCH_LEVEL), pytest.raises(BugCheck) as info:
+        ndis.NdisCoGetTapiCallId(vc.handle, VAR_STRING(ulTotalSize=256))  # type: ignore[attr-defined]
+    assert info.value.rule == "NdisHandleForeign"
+    assert ndis.snapshot() == before
+    with ndis.driver_context("alice", DISPATCH_LEVEL):
+        status, name = ndis.NdisCoAssignInstanceName(vc.handle, "mine")  # type: ignore[attr-defined]
+    assert status == 0 and name is not None and name.startswith("mine")
+
+
+def test_a_spin_lock_works_on_its_own_host_only() -> None:
+    ndis, _alice, _vc = connected()
+    other, _, _ = connected()
+    with other.driver_context("alice"):
+        lock = other.NdisAllocateSpinLock()
+    with (
+        ndis.driver_context("alice"),
+        pytest.raises(
+            ValueError,
+            match=r"^NdisAcquireSpinLock: SpinLock NDIS_SPIN_LOCK#1 was allocated by another host$",
+        ),
+    ):
+        ndis.NdisAcquireSpinLock(lock)

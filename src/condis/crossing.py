@@ -102,6 +102,8 @@ class NDIS_SPIN_LOCK:
 
     serial: int
     owner: str | None
+    #: the host that allocated it (new_host_id): a lock works on its own host only
+    host: int = 0
     freed: bool = False
     holder: Frame | None = None
     old_irql: KIRQL = PASSIVE_LEVEL

@@ -102,6 +102,8 @@ class SyncEngine(Engine):
                 f"{ddi_name}: SpinLock must be an NDIS_SPIN_LOCK from NdisAllocateSpinLock, "
                 f"not {type(lock).__name__}"
             )
+        if lock.host != self.k.host:
+            raise ValueError(f"{ddi_name}: SpinLock {lock.label} was allocated by another host")
         if lock.freed:
             raise ValueError(f"{ddi_name}: {lock.label} was freed with NdisFreeSpinLock")
         return lock
@@ -114,7 +116,7 @@ class SyncEngine(Engine):
         driver = self._caller("NdisAllocateSpinLock")
         with self.k.begin("NdisAllocateSpinLock", driver) as call:
             self._lock_serial += 1
-            lock = NDIS_SPIN_LOCK(serial=self._lock_serial, owner=driver.name)
+            lock = NDIS_SPIN_LOCK(serial=self._lock_serial, owner=driver.name, host=self.k.host)
             self._locks[lock] = None
             call.result(lock)
             return lock

@@ -67,6 +67,23 @@ class VcNameEngine(Engine):
     def _tapi_id(vc: Vc) -> str:
         return f"VC:{vc.handle.serial}"
 
+    def _not_its_vc(self, ddi_name: str, vc: Vc, caller: DriverBlock | None) -> bool:
+        """A VC is named by its ends: its client and its call manager (its creator, for
+        a call manager's own VC). Another driver's call is NdisHandleForeign, refused."""
+        ends = {vc.creator} if vc.af is None else {vc.af.client.protocol, vc.af.cm, vc.creator}
+        if caller is None or caller in ends:
+            return False
+        self.k.violation(
+            "NdisHandleForeign",
+            refused=True,
+            ddi=ddi_name,
+            driver=caller,
+            handle=vc.handle,
+            detail=f"{vc.handle.label} belongs to {', '.join(sorted(d.name for d in ends))}, "
+            f"not {caller.name}",
+        )
+        return True
+
     @ddi("NdisCoGetTapiCallId")
     def NdisCoGetTapiCallId(self, NdisVcHandle: VcHandle, TapiCallId: VAR_STRING) -> NDIS_STATUS:
         """Get a string that names a VC for TAPI applications.
@@ -85,7 +102,7 @@ class VcNameEngine(Engine):
         vc = self.k.handles.lookup(NdisVcHandle) if self.k.handles.is_live(NdisVcHandle) else None
         caller = self.k.current_driver or (vc.creator if isinstance(vc, Vc) else None)
         with self.k.begin(name, caller, handle=NdisVcHandle) as c:
-            if not isinstance(vc, Vc):
+            if not isinstance(vc, Vc) or self._not_its_vc(name, vc, caller):
                 return c.status(NDIS_STATUS_INVALID_DATA)
             text = (self._tapi_id(vc) + "\0").encode("utf-16-le")
             needed = _VAR_STRING_HEADER + len(text)
@@ -153,6 +170,8 @@ class VcNameEngine(Engine):
             return NDIS_STATUS_FAILURE, None
         caller = self.k.current_driver or vc.creator
         with self.k.begin(name, caller, handle=vc.handle) as c:
+            if self._not_its_vc(name, vc, caller):
+                return c.status(NDIS_STATUS_FAILURE), None
             if caller.is_mcm or not BaseInstanceName:
                 return c.status(NDIS_STATUS_FAILURE), None
             existing = vc.instance_name
