@@ -178,14 +178,14 @@ def test_the_trace_keeps_no_argument_alive() -> None:
     import gc
     import weakref
 
-    from condis.trace.records import HandlerArgs
+    from condis.trace.records import keep_args
 
     class Context:
         pass
 
     context = Context()
-    args = HandlerArgs(("ProtocolAfContext",), (context,))
+    kept = keep_args((context, None, 3))
     ref = weakref.ref(context)
     del context
     gc.collect()
-    assert ref() is None and args.pairs() == (("ProtocolAfContext", "Context"),)
+    assert ref() is None and kept == ("Context", None, 3)

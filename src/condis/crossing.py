@@ -20,8 +20,7 @@ from condis.constants import KIRQL, PASSIVE_LEVEL, Key
 from condis.handles import NDIS_HANDLE
 from condis.records import DriverBlock
 from condis.status import NDIS_STATUS
-from condis.trace import Phase, RecordKind
-from condis.trace.records import summary
+from condis.trace.records import ROW_DDI, ROW_RETURN, summary
 
 __all__ = [
     "HANDLERS",
@@ -129,8 +128,8 @@ class Recorder(Protocol):
 
     def row(
         self,
-        phase: Phase,
-        kind: RecordKind,
+        phase: int,
+        kind: int,
         name: str,
         driver: DriverBlock | None,
         depth: int,
@@ -141,10 +140,11 @@ class Recorder(Protocol):
         irql: KIRQL,
         args: Any = None,
         call: int | None = None,
+        values: Any = None,
     ) -> int: ...
 
 
-_RETURN, _DDI = Phase.RETURN, RecordKind.DDI
+_RETURN, _DDI = ROW_RETURN, ROW_DDI
 _PLAIN = (bool, int, str, NDIS_HANDLE)
 
 

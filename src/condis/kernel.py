@@ -70,8 +70,15 @@ from condis.machines import Transition
 from condis.records import DriverBlock
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind, Policy, Scheduler
 from condis.status import NDIS_STATUS, NDIS_STATUS_NOT_SUPPORTED
-from condis.trace import Phase, RecordKind, Trace
-from condis.trace.records import HandlerArgs
+from condis.trace import Trace
+from condis.trace.records import (
+    ROW_CALL,
+    ROW_DDI,
+    ROW_HANDLER,
+    ROW_RETURN,
+    handler_names,
+    keep_args,
+)
 from condis.verifier import FaultInjector, Mode, Verifier
 
 __all__ = ["DRIVE_LIMIT_MS", "DRIVE_MAX_STEPS", "Kernel"]
@@ -81,8 +88,8 @@ DRIVE_LIMIT_MS = 10 * 60 * 1000
 #: How many deferred items NDIS runs while waiting before it gives up.
 DRIVE_MAX_STEPS = 100_000
 
-_CALL, _RETURN = Phase.CALL, Phase.RETURN
-_DDI, _HANDLER_KIND = RecordKind.DDI, RecordKind.HANDLER
+_CALL, _RETURN = ROW_CALL, ROW_RETURN
+_DDI, _HANDLER_KIND = ROW_DDI, ROW_HANDLER
 _EXTERNAL, _HANDLER = Origin.EXTERNAL, Origin.HANDLER
 _VOID, _STATUS_OUT = Returns.VOID, Returns.STATUS_OUT
 _ORIGINS = {
@@ -94,6 +101,24 @@ _ORIGINS = {
 
 class Kernel:
     """Frames, trace, verifier, faults, handles and scheduler of one host."""
+
+    # every crossing reads these: slots make each read a fixed offset
+    __slots__ = (
+        "_add",
+        "_arg_names",
+        "crashed",
+        "depth",
+        "faults",
+        "frames",
+        "handles",
+        "host",
+        "op_born",
+        "scheduler",
+        "trace",
+        "unborn",
+        "verifier",
+        "watchdog_ms",
+    )
 
     def __init__(
         self,
@@ -175,8 +200,8 @@ class Kernel:
 
     def row(
         self,
-        phase: Phase,
-        kind: RecordKind,
+        phase: int,
+        kind: int,
         name: str,
         driver: DriverBlock | None,
         depth: int,
@@ -185,12 +210,15 @@ class Kernel:
         result: object,
         op: int | None,
         irql: KIRQL,
-        args: Mapping[str, object] | HandlerArgs | None = None,
+        args: Mapping[str, object] | tuple[str, ...] | None = None,
         call: int | None = None,
+        values: tuple[object, ...] | None = None,
     ) -> int:
         """Record one crossing at `depth` (the nesting of calls: everything a DDI or
         handler does before it returns is one deeper than its call record); the one
-        place a record is made. Returns its seq.
+        place a record is made. Returns its seq. `phase` and `kind` are the row's
+        ints (trace/records.py: ROW_CALL...); a handler's call passes its parameter
+        names as `args` and its arguments as `values`.
 
         The first record to name a handle (or an object with a `born` slot, as
         a spin lock) or an operation stamps where it was born, so leaks are
@@ -201,8 +229,12 @@ class Kernel:
         trace.next_seq = seq + 1
         if handle is not None and handle.born is None:
             handle.born = (seq, name)
-        if result is not None and getattr(result, "born", 0) is None:
-            result.born = (seq, name)  # type: ignore[attr-defined]
+        if result is not None:
+            born = getattr(result, "born", 0)
+            if born is None:
+                result.born = (seq, name)  # type: ignore[attr-defined]
+            if born != 0:  # a handle or a lock: the row keeps its label
+                result = result.label  # type: ignore[attr-defined]
         if op is not None and self.op_born.get(op, 0) is None:
             self.op_born[op] = (seq, name)
         unborn = self.unborn
@@ -212,6 +244,13 @@ class Kernel:
             unborn.clear()
         add = self._add
         if add is not None:
+            if args is None:
+                given: tuple[object, ...] = ()
+            elif values is not None:
+                given = args  # type: ignore[assignment]
+                values = keep_args(values)
+            else:
+                given = tuple((k, summary(v)) for k, v in args.items())  # type: ignore[union-attr]
             add(
                 (
                     seq,
@@ -219,19 +258,16 @@ class Kernel:
                     kind,
                     name,
                     None if driver is None else driver.name,
-                    irql,
+                    int(irql),
                     self.scheduler.now,
                     depth,
-                    handle,
-                    status,
+                    None if handle is None else handle.label,
+                    None if status is None else int(status),
                     result,
                     op,
-                    ()
-                    if args is None
-                    else args
-                    if isinstance(args, HandlerArgs)
-                    else tuple((k, summary(v)) for k, v in args.items()),
+                    given,
                     call,
+                    values,
                 )
             )
         return seq
@@ -406,15 +442,17 @@ class Kernel:
         depth0 = self.depth
         self.depth = depth0 + 1
         if self._add is None:
-            given = None
+            seq = self.row(
+                _CALL, _HANDLER_KIND, name, driver, depth0, handle, None, None, op, level
+            )
         else:
             names = self._arg_names.get(fn)
             if names is None:
-                names = self._arg_names[fn] = HandlerArgs.names_of(fn)
-            given = HandlerArgs(names, args)
-        seq = self.row(
-            _CALL, _HANDLER_KIND, name, driver, depth0, handle, None, None, op, level, given
-        )
+                names = self._arg_names[fn] = handler_names(fn)
+            seq = self.row(
+                _CALL, _HANDLER_KIND, name, driver, depth0, handle, None, None, op, level, names,
+                None, args,
+            )  # fmt: skip
         status: NDIS_STATUS | None = None
         out: object = None
         try:

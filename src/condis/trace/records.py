@@ -28,12 +28,17 @@ from condis.handles import NDIS_HANDLE
 from condis.status import NDIS_STATUS
 
 __all__ = [
-    "HandlerArgs",
+    "ROW_CALL",
+    "ROW_DDI",
+    "ROW_HANDLER",
+    "ROW_RETURN",
     "Phase",
     "RecordKind",
     "Row",
     "Trace",
     "TraceRecord",
+    "handler_names",
+    "keep_args",
     "materialize",
     "summary",
 ]
@@ -107,7 +112,10 @@ class TraceRecord:
 
 
 #: A record as the kernel keeps it until someone reads it: the TraceRecord fields in
-#: order, with `handle` the handle object and `result` the value (labels come later).
+#: order, each as plain data (phase, kind and IRQL as ints, a handle by its label), and
+#: for a handler's call its parameter names in place of `args` and its kept arguments
+#: (`keep_args`) last. Rows hold only ints, strings and None, so the garbage collector
+#: has nothing to trace in them, however long the trace.
 Row = tuple[Any, ...]
 
 
@@ -123,48 +131,17 @@ def summary(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-class HandlerArgs:
-    """A handler's arguments as NDIS passed them, named and summarised when read.
-
-    Recording keeps what cannot change and holds on to nothing: a handle,
-    a status, a number or text as it is; an address family by its value; any
-    other object (a driver's context, a structure NDIS or the driver may
-    change, a request the driver is done with) by its type alone, so the
-    trace keeps no object alive. The names come from the handler's
-    signature, worked out once per handler function.
-    """
-
-    __slots__ = ("names", "values")
-
-    def __init__(self, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
-        self.names = names
-        keep, out = _KEEP, []
-        for value in values:
-            kind = value.__class__
-            how = keep.get(kind, _UNSEEN)
-            if how is _UNSEEN:
-                how = keep[kind] = _how_to_keep(kind)
-            out.append(value if how is _AS_IS else kind if how is _BY_TYPE else how(value))
-        self.values = tuple(out)
-
-    @staticmethod
-    def names_of(fn: Callable[..., Any]) -> tuple[str, ...]:
-        """The parameter names of handler `fn` (a bound method's without `self`)."""
-        return _names(getattr(fn, "__func__", fn))
-
-    def pairs(self) -> tuple[tuple[str, str], ...]:
-        names = self.names + tuple(f"arg{i}" for i in range(len(self.names), len(self.values)))
-        return tuple((n, _argument(v)) for n, v in zip(names, self.values, strict=False))
+#: a row's phase and kind, as the ints it holds (see `Row`)
+ROW_CALL, ROW_RETURN = 0, 1
+ROW_DDI, ROW_HANDLER = 0, 1
+_PHASES = (Phase.CALL, Phase.RETURN)
+_KINDS = (RecordKind.DDI, RecordKind.HANDLER)
 
 
-_NAMES: dict[object, tuple[str, ...]] = {}
-_AS_IS, _BY_TYPE, _UNSEEN = object(), object(), object()
-#: how a value of each type is kept: as it is (it cannot change), by its type, or
-#: through a function that copies what matters; filled as types are first seen
-_KEEP: dict[type, Any] = {t: _AS_IS for t in (type(None), bool, int, str, NDIS_STATUS, KIRQL)}
-
-
-def _names(fn: Any) -> tuple[str, ...]:
+def handler_names(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """The parameter names of handler `fn` (a bound method's without `self`), worked
+    out once per function."""
+    fn = getattr(fn, "__func__", fn)
     key = getattr(fn, "__code__", fn)
     names = _NAMES.get(key)
     if names is None:
@@ -178,54 +155,84 @@ def _names(fn: Any) -> tuple[str, ...]:
     return names
 
 
-class _Family(tuple[int, int, int]):
-    """An address family's value, kept in place of the structure."""
+_NAMES: dict[object, tuple[str, ...]] = {}
+_AS_IS, _UNSEEN = object(), object()
+#: how a handler argument of each type is kept: as it is (an int, a str, None: nothing
+#: that can change or keep anything alive), or as the text a function makes of it
+#: now; filled as types are first seen
+_KEEP: dict[type, Any] = {t: _AS_IS for t in (type(None), bool, int, str)}
+_KEEP[NDIS_STATUS] = str  # its name: NDIS_STATUS objects are tracked by the collector
+
+
+def keep_args(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A handler's arguments as a trace row keeps them: numbers, text and None as they
+    are, a handle by its label, an address family by its value, an enum by its member,
+    any other object (a driver's context, a structure NDIS or the driver may change)
+    by its type's name. Nothing that could change later, or keep an object alive."""
+    keep, out = _KEEP, []
+    for value in values:
+        kind = value.__class__
+        how = keep.get(kind, _UNSEEN)
+        if how is _UNSEEN:
+            how = keep[kind] = _how_to_keep(kind)
+        out.append(value if how is _AS_IS else how(value))
+    return tuple(out)
 
 
 def _how_to_keep(kind: type) -> Any:
-    if issubclass(kind, NDIS_HANDLE | bool | int | str):
+    if issubclass(kind, NDIS_HANDLE):
+        return _label
+    if issubclass(kind, Enum):
+        return _member
+    if issubclass(kind, bool | int | str):
         return _AS_IS
     if kind.__name__ == "CO_ADDRESS_FAMILY":
         return _family
-    return _BY_TYPE
+    name = kind.__name__
+    return lambda value: name
 
 
-def _family(value: Any) -> _Family:
-    return _Family((value.AddressFamily, value.MajorVersion, value.MinorVersion))
+def _label(value: Any) -> str:
+    return str(value.label)
+
+
+def _member(value: Any) -> str:
+    if isinstance(value, KIRQL):
+        return str(value)
+    return f"{type(value).__name__}.{value.name}"  # NdisHaltDeviceDisabled, not <...: 0>
+
+
+def _family(value: Any) -> str:
+    return f"AF 0x{value.AddressFamily:X} v{value.MajorVersion}.{value.MinorVersion}"
 
 
 def _argument(value: object) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, _Family):
-        family, major, minor = value
-        return f"AF 0x{family:X} v{major}.{minor}"
-    if isinstance(value, type):
-        return value.__name__
-    if isinstance(value, Enum) and not isinstance(value, NDIS_STATUS | KIRQL):
-        return f"{type(value).__name__}.{value.name}"  # NdisHaltDeviceDisabled, not <...: 0>
-    return summary(value)
+    return "NULL" if value is None else summary(value)
 
 
 def materialize(row: Row | TraceRecord) -> TraceRecord:
     """The `TraceRecord` a kept row stands for."""
     if type(row) is not tuple:
         return row  # type: ignore[return-value]
-    seq, phase, kind, name, driver, irql, time, depth, handle, status, result, op, args, call = row
+    (seq, phase, kind, name, driver, irql, time, depth, handle, status, result, op, args, call,
+     values) = row  # fmt: skip
+    if values is not None:  # a handler's call: args are its parameter names
+        names = args + tuple(f"arg{i}" for i in range(len(args), len(values)))
+        args = tuple((n, _argument(v)) for n, v in zip(names, values, strict=False))
     return TraceRecord(
         seq=seq,
-        phase=phase,
-        kind=kind,
+        phase=_PHASES[phase],
+        kind=_KINDS[kind],
         name=name,
         driver=driver,
-        irql=irql,
+        irql=KIRQL(irql),
         time=time,
         depth=depth,
-        handle=None if handle is None else handle.label,
-        status=status,
+        handle=handle,
+        status=None if status is None else NDIS_STATUS(status),
         result=None if result is None else summary(result),
         op=op,
-        args=args if type(args) is tuple else args.pairs(),
+        args=args,
         call=call,
     )
 

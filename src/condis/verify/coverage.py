@@ -30,9 +30,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from condis.status import NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
-from condis.trace import Phase, RecordKind, Row, Trace
-from condis.trace.records import summary
+from condis.status import NDIS_STATUS, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
+from condis.trace import Row, Trace
+from condis.trace.records import ROW_HANDLER, ROW_RETURN, summary
 from condis.verifier.rules import RULES
 
 __all__ = ["MILESTONES", "Coverage", "CoverageTrace", "Milestone", "missing", "rule_summary"]
@@ -109,17 +109,17 @@ class CoverageTrace(Trace):
         keep = super().recorder()
         assert keep is not None
         drivers, handlers, ddis = self.drivers, self.coverage.handlers, self.coverage.ddis
-        ret, handler_kind = Phase.RETURN, RecordKind.HANDLER
+        ret, handler_kind = ROW_RETURN, ROW_HANDLER
 
         def count(row: Row) -> None:
             keep(row)
-            if row[1] is ret and row[4] in drivers:
+            if row[1] == ret and row[4] in drivers:
                 status, result = row[9], row[10]
                 if status is not None:
-                    text = str(status)
+                    text = str(NDIS_STATUS(status))
                 else:
                     text = "VOID" if result is None else summary(result)
-                (handlers if row[2] is handler_kind else ddis)[(row[3], text)] += 1
+                (handlers if row[2] == handler_kind else ddis)[(row[3], text)] += 1
 
         return count
 
