@@ -10,8 +10,8 @@ from typing import Any
 import click
 from rich.console import Console
 
+from condis.cli.verify import ROLE_OPTION, WATCHDOG_OPTION, load_checked
 from condis.explore.search import STRATEGIES
-from condis.verify.runner import WATCHDOG_MS
 from condis.verify.workloads import STAGES
 
 __all__ = ["explore", "replay"]
@@ -19,12 +19,7 @@ __all__ = ["explore", "replay"]
 
 @click.command()
 @click.argument("target")
-@click.option(
-    "--role",
-    type=click.Choice(["client", "callmanager", "mcm", "miniport"]),
-    required=True,
-    help="What the driver under test is; condis's samples play the other roles.",
-)
+@ROLE_OPTION
 @click.option(
     "--strategy",
     type=click.Choice(STRATEGIES),
@@ -61,14 +56,7 @@ __all__ = ["explore", "replay"]
     help="The workload stage after which teardown starts.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --strategy random.")
-@click.option(
-    "--watchdog-ms",
-    "watchdog_ms",
-    type=click.IntRange(0),
-    default=WATCHDOG_MS,
-    show_default=True,
-    help="Simulated ms a pended operation may take; 0 turns it off.",
-)
+@WATCHDOG_OPTION
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -125,17 +113,8 @@ def explore(
 
     from condis.explore import explore as run_explore
     from condis.explore import save_replay
-    from condis.verify import check_target, load_target
-    from condis.verify.target import TargetError
 
-    try:
-        factory = load_target(target)
-        check_target(factory, role)
-    except TargetError as exc:
-        if exc.traceback:
-            click.echo(exc.traceback, err=True, nl=False)
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+    factory = load_checked(target, role)
     modes = ("sync", "pended") if peers == "both" else (peers,)
     err = Console(stderr=True)
     options: dict[str, Any] = {

@@ -14,11 +14,46 @@ from rich.table import Table
 
 from condis.trace import to_jsonl
 from condis.verify.runner import TRACE_LIMIT, WATCHDOG_MS, VerifyRun
+from condis.verify.target import Factory
 
-__all__ = ["VERIFY_SCHEMA", "verify"]
+__all__ = ["ROLE_OPTION", "VERIFY_SCHEMA", "WATCHDOG_OPTION", "load_checked", "verify"]
 
 #: the version of `condis verify --json`'s layout; it changes when a key does
 VERIFY_SCHEMA = 1
+
+#: the options `condis verify` and `condis explore` share
+ROLE_OPTION = click.option(
+    "--role",
+    type=click.Choice(["client", "callmanager", "mcm", "miniport"]),
+    required=True,
+    help="What the driver under test is; condis's samples play the other roles.",
+)
+WATCHDOG_OPTION = click.option(
+    "--watchdog-ms",
+    "watchdog_ms",
+    type=click.IntRange(0),
+    default=WATCHDOG_MS,
+    show_default=True,
+    help="Simulated milliseconds a pended operation may take; 0 turns the watchdog off, so "
+    "what is still pending at teardown is reported there instead.",
+)
+
+
+def load_checked(target: str, role: str) -> Factory:
+    """The target's factory, tried once as `role`; a target error is printed once, with
+    the user's own traceback, and exits 2."""
+    from condis.verify import check_target, load_target
+    from condis.verify.target import TargetError
+
+    try:
+        factory = load_target(target)
+        check_target(factory, role)
+    except TargetError as exc:
+        if exc.traceback:
+            click.echo(exc.traceback, err=True, nl=False)
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    return factory
 
 
 def _title(run: VerifyRun) -> str:
@@ -35,12 +70,7 @@ def _title(run: VerifyRun) -> str:
 
 @click.command()
 @click.argument("target")
-@click.option(
-    "--role",
-    type=click.Choice(["client", "callmanager", "mcm", "miniport"]),
-    required=True,
-    help="What the driver under test is; condis's samples play the other roles.",
-)
+@ROLE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="The whole report as one JSON object.")
 @click.option(
     "--strict/--collect",
@@ -69,15 +99,7 @@ def _title(run: VerifyRun) -> str:
     show_default=True,
     help="Random interleavings per variant, besides FIFO order.",
 )
-@click.option(
-    "--watchdog-ms",
-    "watchdog_ms",
-    type=click.IntRange(0),
-    default=WATCHDOG_MS,
-    show_default=True,
-    help="Simulated milliseconds a pended operation may take; 0 turns the watchdog off, so "
-    "what is still pending at teardown is reported there instead.",
-)
+@WATCHDOG_OPTION
 @click.option(
     "--trace-limit",
     "trace_limit",
@@ -142,20 +164,12 @@ def verify(
     """
     from rich.progress import Progress
 
-    from condis.verify import check_target, load_target, plan
+    from condis.verify import plan
     from condis.verify import verify as run_all
     from condis.verify.coverage import Coverage, missing, rule_summary
-    from condis.verify.target import TargetError
 
     err = Console(stderr=True)
-    try:
-        factory = load_target(target)
-        check_target(factory, role)
-    except TargetError as exc:
-        if exc.traceback:
-            click.echo(exc.traceback, err=True, nl=False)
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+    factory = load_checked(target, role)
     variants = plan(role, schedules=schedules, seed=seed, low_resources=low_resources)
     if only is not None:
         variants = [v for v in variants if v.name == only]

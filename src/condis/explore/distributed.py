@@ -24,18 +24,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from condis.explore.search import (
-    STRATEGIES,
     Chunk,
     ExploreResult,
     Prefix,
     _name,
     _setups,
+    check_options,
     search_chunk,
     shrink,
 )
 from condis.verify.runner import WATCHDOG_MS
 from condis.verify.target import load_target
-from condis.verify.workloads import ROLES, Setup
+from condis.verify.workloads import Setup
 
 __all__ = ["explore_on_dask"]
 
@@ -88,12 +88,7 @@ def explore_on_dask(
 ) -> ExploreResult:
     """`explore`, its schedules run on a Dask cluster: a LocalCluster of `workers`
     processes, or the one at `scheduler` (module docstring)."""
-    if role not in ROLES:
-        raise ValueError(f"explore: role must be one of {', '.join(ROLES)}, not {role!r}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"explore: strategy must be one of {', '.join(STRATEGIES)}")
-    if budget < 1:
-        raise ValueError(f"explore: budget must be at least 1, not {budget}")
+    check_options(role, strategy, stop, budget)
     factory = load_target(target)
     client = _client(workers, scheduler)
     try:

@@ -162,14 +162,7 @@ def explore(
 ) -> ExploreResult:
     """Explore `role`'s workload on `factory`'s driver; the first failing schedule ends
     the search and is shrunk (module docstring). `budget` counts runs over all setups."""
-    if role not in ROLES:
-        raise ValueError(f"explore: role must be one of {', '.join(ROLES)}, not {role!r}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"explore: strategy must be one of {', '.join(STRATEGIES)}")
-    if stop not in STAGES:
-        raise ValueError(f"explore: stop must be one of {', '.join(STAGES)}, not {stop!r}")
-    if budget < 1:
-        raise ValueError(f"explore: budget must be at least 1, not {budget}")
+    check_options(role, strategy, stop, budget)
     result = ExploreResult(role, strategy)
     seen: set[tuple[int, ...]] = set()
     for setup in _setups(role, peers, stop):
@@ -274,6 +267,18 @@ def search_chunk(
                 heapq.heappush(frontier, (sum(1 for c in child if c), -pushed, child))
     chunk.frontier = [(d, p) for d, _, p in sorted(frontier)]
     return chunk
+
+
+def check_options(role: str, strategy: str, stop: str, budget: int) -> None:
+    """ValueError naming what is wrong with an exploration's options."""
+    if role not in ROLES:
+        raise ValueError(f"explore: role must be one of {', '.join(ROLES)}, not {role!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"explore: strategy must be one of {', '.join(STRATEGIES)}")
+    if stop not in STAGES:
+        raise ValueError(f"explore: stop must be one of {', '.join(STAGES)}, not {stop!r}")
+    if budget < 1:
+        raise ValueError(f"explore: budget must be at least 1, not {budget}")
 
 
 def _name(setup: Setup) -> str:
