@@ -26,10 +26,10 @@ SAP = CO_SAP(SapType=1, Sap=b"bob")
 
 
 def connected(
-    completion: str = "sync", mode: Mode = Mode.STRICT
+    completion: str = "sync", mode: Mode = Mode.STRICT, mcm_class: type[SampleMcm] = SampleMcm
 ) -> tuple[Ndis, SampleClient, object]:
     ndis = Ndis(mode=mode)
-    mcm = SampleMcm(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion=completion)
+    mcm = mcm_class(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,), completion=completion)
     alice = SampleClient(ndis)
     bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [SAP]})
     for driver, name in ((mcm, "samplemcm"), (alice, "alice"), (bob, "bob")):
@@ -220,17 +220,7 @@ def test_the_sample_client_survives_a_call_manager_that_refuses_every_close() ->
         def ProtocolCmCloseCall(self, *args: object) -> object:
             return FAILURE
 
-    ndis = Ndis(mode=Mode.COLLECT)
-    mcm = Stubborn(ndis, address_families=(CO_ADDRESS_FAMILY_Q2931,))
-    alice = SampleClient(ndis)
-    bob = SampleClient(ndis, saps={CO_ADDRESS_FAMILY_Q2931: [SAP]})
-    for driver, name in ((mcm, "samplemcm"), (alice, "alice"), (bob, "bob")):
-        ndis.load_driver(driver, name)
-    ndis.add_adapter("samplemcm", "mcm0")
-    ndis.run()
-    vc = alice.make_call(alice.afs("open")[0], called_party(SAP))
-    ndis.run()
-    assert vc is not None and vc.call == "connected"
+    ndis, alice, vc = connected(mode=Mode.COLLECT, mcm_class=Stubborn)
     af = alice.afs("open")[0]
     assert alice.close_af(af) == NDIS_STATUS_PENDING
     ndis.run()
