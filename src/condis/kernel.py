@@ -62,11 +62,12 @@ from typing import Any, TextIO
 
 from condis.catalogue import CATALOGUE, IrqlRequirement, ddi_check, handler_mask
 from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
-from condis.crossing import DdiCall, Frame, Origin, Returns, summary
+from condis.crossing import DdiCall, Frame, Origin, Returns
 from condis.errors import BugCheck, CondisInternalError, SystemCrashed
 from condis.evidence import driver_stack, live_handles, make_trace
 from condis.handles import NDIS_HANDLE, HandleTable, new_host_id
 from condis.machines import Transition
+from condis.recorder import Recorder
 from condis.records import DriverBlock
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind, Policy, Scheduler
 from condis.status import NDIS_STATUS, NDIS_STATUS_NOT_SUPPORTED
@@ -77,7 +78,6 @@ from condis.trace.records import (
     ROW_HANDLER,
     ROW_RETURN,
     handler_names,
-    keep_args,
 )
 from condis.verifier import FaultInjector, Mode, Verifier
 
@@ -113,6 +113,7 @@ class Kernel:
         "handles",
         "host",
         "op_born",
+        "row",
         "scheduler",
         "trace",
         "unborn",
@@ -139,18 +140,16 @@ class Kernel:
         self.host = new_host_id()
         self.handles = HandleTable(self.host)
         self.trace = make_trace(trace, trace_limit, trace_sink)
-        #: what the trace takes each row with (None when it keeps and streams nothing)
-        self._add = self.trace.recorder()
-        #: where each outstanding operation first appears: op id -> (seq, name), or
-        #: None until a record names it (operations.py files and retires the ids)
-        self.op_born: dict[int, tuple[int, str] | None] = {}
-        #: each handler's parameter names, for the arguments its call record shows
-        self._arg_names: dict[Callable[..., Any], tuple[str, ...]] = {}
-        #: objects born with the next record, whatever it is (an NBL lent to a driver)
-        self.unborn: list[Any] = []
         self.verifier = Verifier(mode=mode)
         self.faults = FaultInjector()
         self.scheduler = Scheduler() if policy is None else Scheduler(policy=policy)
+        recorder = Recorder(self.trace, self.scheduler)
+        #: record one crossing (recorder.py); the births it stamps, shared with the engines
+        self.row = recorder.row
+        self._add = recorder.add
+        self.op_born = recorder.op_born
+        self.unborn = recorder.unborn
+        self._arg_names = recorder.arg_names
         #: simulated ms a pended operation may stay uncompleted (operations.py), or None
         self.watchdog_ms = watchdog_ms
         #: the execution contexts, innermost last
@@ -197,80 +196,6 @@ class Kernel:
         yield from self.handles.invariants()
 
     # --- trace ---------------------------------------------------------------------------------
-
-    def row(
-        self,
-        phase: int,
-        kind: int,
-        name: str,
-        driver: DriverBlock | None,
-        depth: int,
-        handle: NDIS_HANDLE | None,
-        status: NDIS_STATUS | None,
-        result: object,
-        op: int | None,
-        irql: KIRQL,
-        args: Mapping[str, object] | tuple[str, ...] | None = None,
-        call: int | None = None,
-        values: tuple[object, ...] | None = None,
-    ) -> int:
-        """Record one crossing at `depth` (the nesting of calls: everything a DDI or
-        handler does before it returns is one deeper than its call record); the one
-        place a record is made. Returns its seq. `phase` and `kind` are the row's
-        ints (trace/records.py: ROW_CALL...); a handler's call passes its parameter
-        names as `args` and its arguments as `values`.
-
-        The first record to name a handle (or an object with a `born` slot, as
-        a spin lock) or an operation stamps where it was born, so leaks are
-        placed in every trace mode.
-        """
-        trace = self.trace
-        seq = trace.next_seq
-        trace.next_seq = seq + 1
-        if handle is not None and handle.born is None:
-            handle.born = (seq, name)
-        if result is not None:
-            born = getattr(result, "born", 0)
-            if born is None:
-                result.born = (seq, name)  # type: ignore[attr-defined]
-            if born != 0:  # a handle or a lock: the row keeps its label
-                result = result.label  # type: ignore[attr-defined]
-        if op is not None and self.op_born.get(op, 0) is None:
-            self.op_born[op] = (seq, name)
-        unborn = self.unborn
-        if unborn:
-            for obj in unborn:
-                obj.born = (seq, name)
-            unborn.clear()
-        add = self._add
-        if add is not None:
-            if args is None:
-                given: tuple[object, ...] = ()
-            elif values is not None:
-                given = args  # type: ignore[assignment]
-                values = keep_args(values)
-            else:
-                given = tuple((k, summary(v)) for k, v in args.items())  # type: ignore[union-attr]
-            add(
-                (
-                    seq,
-                    phase,
-                    kind,
-                    name,
-                    None if driver is None else driver.name,
-                    int(irql),
-                    self.scheduler.now,
-                    depth,
-                    None if handle is None else handle.label,
-                    None if status is None else int(status),
-                    result,
-                    op,
-                    given,
-                    call,
-                    values,
-                )
-            )
-        return seq
 
     # --- verifier ------------------------------------------------------------------------------
 
