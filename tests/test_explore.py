@@ -211,3 +211,21 @@ def test_a_fault_schedule_replays(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["faults"] is True
     again = CliRunner().invoke(main, ["replay", str(out)])
     assert again.exit_code == 1, again.output
+
+
+def test_pct_finds_the_races_and_is_seeded() -> None:
+    from targets.early_timer_client import factory as early
+
+    first = explore(factory, "client", strategy="pct", budget=200, seed=1)
+    again = explore(factory, "client", strategy="pct", budget=200, seed=1)
+    assert first.counterexample is not None and first.counterexample.run.signature == SIGNATURE
+    assert again.counterexample is not None
+    assert first.counterexample.decisions == again.counterexample.decisions
+    raced = explore(early, "client", strategy="pct", budget=300, seed=1)
+    assert raced.counterexample is not None
+    assert raced.counterexample.setup.peers == "pended"
+
+
+def test_random_strategies_share_the_budget_between_setups() -> None:
+    result = explore(SampleClient, "client", strategy="random", budget=10)
+    assert [n for _, n, _ in result.setups] == [5, 5]

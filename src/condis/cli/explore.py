@@ -25,7 +25,8 @@ __all__ = ["explore", "replay"]
     type=click.Choice(STRATEGIES),
     default="dfs",
     show_default=True,
-    help="dfs: every schedule, depth first, within the bound; random: seeded random picks.",
+    help="dfs: every schedule, fewest deviations first, within the bound; random: seeded "
+    "random picks; pct: probabilistic concurrency testing (depth 3).",
 )
 @click.option(
     "--budget",

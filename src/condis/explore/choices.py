@@ -11,6 +11,14 @@ when a driver owns it, e.g. ``timer NdisTimerObject#2`` or ``samplemcm:
 work item NdisIoWorkItemHandle#3``; the same schedule on the same code gives
 the same labels.
 
+PCT (probabilistic concurrency testing) is a third way to pick: each item
+gets a random priority when first ready, the highest-priority ready item
+runs, and at d - 1 random decisions the running one drops to the lowest.
+condis's items are not threads (a work item runs once and is gone), so the
+bound PCT proves for threads, a bug of depth d found with probability at
+least 1/(n k^(d-1)) per run for n threads and k steps, holds here with n the
+number of distinct items and k the number of decisions.
+
 With fault injection on, every allocation point NDIS reaches is a choice
 too: it succeeds (index 0, as FIFO has it) or fails with
 NDIS_STATUS_RESOURCES; a random schedule fails one in ten.
@@ -108,12 +116,23 @@ class ChoicePolicy:
         rng: random.Random | None = None,
         expect: Sequence[tuple[str, ...]] | None = None,
         fifo_after_divergence: bool = False,
+        pct: tuple[int, int] | None = None,
     ) -> None:
         self.prefix = tuple(prefix)
         self.rng = rng
         self.expect = None if expect is None else tuple(expect)
         self.fifo_after_divergence = fifo_after_divergence
         self.decisions: list[Decision] = []
+        #: PCT (depth d, decisions k): a random priority per item, and d - 1 random
+        #: decisions at which the top item drops to the bottom (`rng` draws them all)
+        self.priorities: dict[str, float] | None = None
+        self.change_points: set[int] = set()
+        if pct is not None:
+            if rng is None:
+                raise ValueError("ChoicePolicy: pct needs an rng")
+            depth, steps = pct
+            self.priorities = {}
+            self.change_points = {rng.randrange(max(1, steps)) for _ in range(depth - 1)}
         #: where a replay diverged, if it went on in FIFO order
         self.diverged: Divergence | None = None
 
@@ -140,6 +159,8 @@ class ChoicePolicy:
             index = self.prefix[n]
             if not 0 <= index < len(options):
                 raise Divergence(n, (), options)
+        elif self.rng is not None and self.priorities is not None and not fault:
+            index = self._pct(n, options)
         elif self.rng is not None:
             # a random run fails an allocation one time in ten, as low resources would
             index = int(self.rng.random() < 0.1) if fault else self.rng.randrange(len(options))
@@ -147,6 +168,20 @@ class ChoicePolicy:
             index = 0
         self.decisions.append(Decision(options, index))
         return index
+
+    def _pct(self, n: int, options: tuple[str, ...]) -> int:
+        """PCT's pick: the ready item of the highest priority, the top one first dropping
+        to the bottom at a change point (Burckhardt et al., ASPLOS 2010)."""
+        assert self.priorities is not None and self.rng is not None
+        priorities = self.priorities
+        for label in options:
+            if label not in priorities:
+                priorities[label] = self.rng.random()
+        best = max(range(len(options)), key=lambda i: priorities[options[i]])
+        if n in self.change_points:
+            priorities[options[best]] = -1.0 - n  # below every priority given so far
+            best = max(range(len(options)), key=lambda i: priorities[options[i]])
+        return best
 
     @property
     def deviations(self) -> int:

@@ -95,8 +95,11 @@ def explore_on_dask(
         slots = max(1, sum(client.nthreads().values()))
         result = ExploreResult(role, strategy)
         seen: set[Prefix] = set()
-        for setup in _setups(role, peers, stop):
+        setups = list(_setups(role, peers, stop))
+        for n, setup in enumerate(setups):
             before = result.schedules
+            left = budget - result.schedules
+            share = left if strategy == "dfs" else -(-left // (len(setups) - n))  # as explore
 
             def report(n: int, before: int = before) -> None:
                 if progress is not None:
@@ -108,7 +111,7 @@ def explore_on_dask(
                 setup,
                 slots,
                 strategy=strategy,
-                budget=budget - result.schedules,
+                budget=share,
                 options={
                     "strategy": strategy,
                     "max_deviations": max_deviations,

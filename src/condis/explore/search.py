@@ -49,7 +49,9 @@ __all__ = [
     "shrink",
 ]
 
-STRATEGIES = ("dfs", "random")
+STRATEGIES = ("dfs", "random", "pct")
+#: PCT's depth (priority change points + 1) and the decisions it spreads them over
+PCT_DEPTH, PCT_STEPS = 3, 100
 
 
 @dataclass(frozen=True)
@@ -117,12 +119,13 @@ def run_schedule(
     fifo_after_divergence: bool = False,
     trace_limit: int | None = 64,
     faults: bool = False,
+    pct: tuple[int, int] | None = None,
 ) -> tuple[VerifyRun, ChoicePolicy]:
     """One run of `setup` following `prefix` (then FIFO, or `rng`); raises Divergence
     when `expect` is given and the run's choice points differ from it. With `faults`,
     every allocation point is a choice too."""
     policy = ChoicePolicy(
-        prefix, rng=rng, expect=expect, fifo_after_divergence=fifo_after_divergence
+        prefix, rng=rng, expect=expect, fifo_after_divergence=fifo_after_divergence, pct=pct
     )
 
     def armed(ndis: Any) -> Any:
@@ -165,8 +168,13 @@ def explore(
     check_options(role, strategy, stop, budget)
     result = ExploreResult(role, strategy)
     seen: set[tuple[int, ...]] = set()
-    for setup in _setups(role, peers, stop):
+    setups = list(_setups(role, peers, stop))
+    for n, setup in enumerate(setups):
         before = result.schedules
+        left = budget - result.schedules
+        # dfs may finish a setup and leave the rest to the next; random and pct never
+        # finish, so each setup gets its share
+        share = left if strategy == "dfs" else -(-left // (len(setups) - n))
 
         def report(n: int, before: int = before) -> None:
             if progress is not None:
@@ -177,7 +185,7 @@ def explore(
             setup,
             [(0, ())],
             strategy=strategy,
-            budget=budget - result.schedules,
+            budget=share,
             max_deviations=max_deviations,
             faults=faults,
             watchdog_ms=watchdog_ms,
@@ -251,8 +259,9 @@ def search_chunk(
         else:
             prefix = ()
             rng = random.Random(seed * 1_000_003 + first + chunk.runs)
+            pct = (PCT_DEPTH, PCT_STEPS) if strategy == "pct" else None
             run, policy = run_schedule(
-                factory, setup, rng=rng, watchdog_ms=watchdog_ms, faults=faults
+                factory, setup, rng=rng, watchdog_ms=watchdog_ms, faults=faults, pct=pct
             )
         chunk.runs += 1
         chunk.seen.add(tuple(d.chose for d in policy.decisions))
