@@ -359,8 +359,13 @@ class VcEngine(Engine):
                 return call.status(NDIS_STATUS_FAILURE)
             row = VC.guard(vc.state, VcInput.DELETE)
             busy = self._vc_busy(vc)
+            out = vc.sends_out + vc.receives_out
             detail = f"{vc.handle.label} is {vc.state.value}" + (
-                "; a call is still on it" if busy else ""
+                f"; {out} NBL(s) are still out on it"
+                if out
+                else "; a call is still on it"
+                if busy
+                else ""
             )
             if row.refused:
                 return call.status(

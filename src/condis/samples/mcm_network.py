@@ -370,8 +370,20 @@ class McmNetwork(MiniportDriver):
 
     def _delete_incoming_vc(self, vc: McmVc) -> None:
         assert vc.handle is not None
+        if vc.sends_pending:
+            # The sends still out on it are the MCM's to complete first: a VC is not
+            # deleted with NBLs out on it (the last completion deletes it).
+            vc.delete_when_sent = True
+            return
         if self.ndis.NdisMCmDeleteVc(vc.handle) == NDIS_STATUS_SUCCESS:
             vc.af.adapter.vcs.pop(vc.handle, None)
+
+    def _send_completed(self, vc: McmVc, handle: VcHandle, head: NET_BUFFER_LIST) -> None:
+        vc.sends_pending -= 1
+        self.ndis.NdisMCoSendNetBufferListsComplete(handle, head, 0)
+        if vc.delete_when_sent and not vc.sends_pending:
+            vc.delete_when_sent = False
+            self._delete_incoming_vc(vc)
 
     # --- parties -------------------------------------------------------------------------------
 
@@ -486,11 +498,12 @@ class McmNetwork(MiniportDriver):
         assert vc.handle is not None
         handle, head = vc.handle, NET_BUFFER_LIST.link(sent)
         assert head is not None
+        vc.sends_pending += 1
         if self.completion == "pended" and self._defer(
-            vc.af.adapter, lambda: self.ndis.NdisMCoSendNetBufferListsComplete(handle, head, 0)
+            vc.af.adapter, lambda: self._send_completed(vc, handle, head)
         ):
             return
-        self.ndis.NdisMCoSendNetBufferListsComplete(handle, head, 0)
+        self._send_completed(vc, handle, head)
 
     def MiniportReturnNetBufferLists(
         self, MiniportAdapterContext: McmAdapter, NetBufferLists: NET_BUFFER_LIST, ReturnFlags: int

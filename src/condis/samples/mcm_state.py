@@ -92,6 +92,10 @@ class McmVc:
     parameters: CO_CALL_PARAMETERS | None = None
     #: True for a VC the MCM created for an incoming call (it deletes it)
     incoming: bool = False
+    #: sends on the VC the MCM has yet to complete (it completes them from work items
+    #: when pended), and whether it must delete the VC once they are done
+    sends_pending: int = 0
+    delete_when_sent: bool = False
     #: the VC at the other end of a point-to-point call, while the call is up
     peer: McmVc | None = None
     #: on a multipoint root: its parties; on a leaf: the party it is
