@@ -263,3 +263,19 @@ def test_a_spin_lock_works_on_its_own_host_only() -> None:
         ),
     ):
         ndis.NdisAcquireSpinLock(lock)
+
+
+def test_the_sample_mcm_completes_its_sends_before_it_deletes_a_vc() -> None:
+    """A client closes a call with a send still out (its mistake): the sample MCM, which
+    completes sends from work items, deletes the callee's VC only after completing it."""
+    from buggy.client_hangs_up_with_sends_out import factory as goodbye
+    from condis.verify import plan, run_one
+
+    variants = [
+        v
+        for v in plan("client", schedules=2)
+        if v.setup.peers == "pended" and v.setup.stop == "end"
+    ]
+    for variant in variants:
+        run = run_one(goodbye, variant)
+        assert run.report.totals() == {"CoNdisCloseCallWithSends": 1}, variant.name
