@@ -10,14 +10,10 @@ contract) and `self.resolve` (resolve.py: handles to records).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TextIO
 
 from condis.kernel import Kernel
 from condis.operations import Operations
 from condis.resolve import Resolver
-from condis.scheduler import Policy
-from condis.trace import Trace
-from condis.verifier import Mode
 
 __all__ = ["Core", "Engine"]
 
@@ -29,25 +25,14 @@ class Core:
     resolve: Resolver
 
     @classmethod
-    def build(
-        cls,
-        *,
-        policy: Policy | None = None,
-        mode: Mode = Mode.STRICT,
-        watchdog_ms: int | None = None,
-        trace: bool | Trace = True,
-        trace_limit: int | None = None,
-        trace_sink: TextIO | None = None,
-    ) -> Core:
-        kernel = Kernel(
-            policy=policy,
-            mode=mode,
-            watchdog_ms=watchdog_ms,
-            trace=trace,
-            trace_limit=trace_limit,
-            trace_sink=trace_sink,
-        )
+    def of(cls, kernel: Kernel) -> Core:
+        """The core around `kernel`: its operation table and its resolver."""
         return cls(kernel, Operations(kernel), Resolver(kernel))
+
+    @classmethod
+    def build(cls) -> Core:
+        """A core around a default kernel (strict, FIFO, whole trace)."""
+        return cls.of(Kernel())
 
 
 class Engine:

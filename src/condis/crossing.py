@@ -120,7 +120,7 @@ class NDIS_SPIN_LOCK:
         return self.holder is not None
 
 
-class Recorder(Protocol):
+class DdiKernel(Protocol):
     """What a DDI call needs of the kernel: the call nesting, the frames, the trace."""
 
     depth: int
@@ -155,7 +155,7 @@ class DdiCall:
 
     def __init__(
         self,
-        kernel: Recorder,
+        kernel: DdiKernel,
         name: str,
         driver: DriverBlock | None,
         frame: Frame,

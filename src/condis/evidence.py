@@ -4,7 +4,7 @@
 violation (the `!analyze -v` stack of a bug check, with condis's frames left
 out); `live_handles` lists every live handle as `!ndiskd.af` and
 `!ndiskd.vc` would, with where each was born. Both are computed only when a
-rule is broken. `make_trace` turns `Ndis`'s trace arguments into a `Trace`.
+rule is broken.
 """
 
 from __future__ import annotations
@@ -13,32 +13,10 @@ import os
 import sys
 import sysconfig
 from types import FrameType
-from typing import TextIO
 
 from condis.handles import HandleTable
-from condis.trace import Trace
 
-__all__ = ["driver_stack", "live_handles", "make_trace"]
-
-
-def make_trace(trace: bool | Trace, limit: int | None, sink: TextIO | None) -> Trace:
-    """The trace `Ndis(trace=..., trace_limit=..., trace_sink=...)` asks for."""
-    if isinstance(trace, Trace):
-        if limit is not None or sink is not None:
-            raise ValueError("Ndis: give trace_limit and trace_sink to the Trace, not beside it")
-        return trace
-    if not isinstance(trace, bool):
-        raise TypeError(f"Ndis: trace must be True, False or a Trace, not {type(trace).__name__}")
-    if not trace and limit is not None:
-        raise ValueError("Ndis: trace=False keeps no records; trace_limit would keep some")
-    try:
-        return Trace(keep=trace, limit=limit, sink=sink)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"Ndis: {exc}".replace("Trace: limit", "trace_limit").replace(
-                "Trace: sink", "trace_sink"
-            )
-        ) from None
+__all__ = ["driver_stack", "live_handles"]
 
 
 _CONDIS = os.path.dirname(os.path.abspath(__file__)) + os.sep

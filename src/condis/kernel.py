@@ -64,10 +64,10 @@ from condis.catalogue import CATALOGUE, IrqlRequirement, ddi_check, handler_mask
 from condis.constants import DISPATCH_LEVEL, KIRQL, PASSIVE_LEVEL
 from condis.crossing import DdiCall, Frame, Origin, Returns
 from condis.errors import BugCheck, CondisInternalError, SystemCrashed
-from condis.evidence import driver_stack, live_handles, make_trace
+from condis.evidence import driver_stack, live_handles
 from condis.handles import NDIS_HANDLE, HandleTable, new_host_id
 from condis.machines import Transition
-from condis.recorder import Recorder
+from condis.recorder import Recorder, make_trace
 from condis.records import DriverBlock
 from condis.scheduler import TICKS_PER_MS, Item, ItemKind, Policy, Scheduler
 from condis.status import NDIS_STATUS, NDIS_STATUS_NOT_SUPPORTED

@@ -39,6 +39,7 @@ from condis.crossing import NDIS_SPIN_LOCK
 from condis.data import DataCounts, DataEngine, InFlight
 from condis.drivers import DriverEngine
 from condis.handles import HandleTable, VcHandle
+from condis.kernel import Kernel
 from condis.lifecycle import BindingLife, CallEnd, Host, Teardown
 from condis.machines import BindingState
 from condis.oid import OidEngine
@@ -107,7 +108,7 @@ class Ndis:
         trace_limit: int | None = None,
         trace_sink: TextIO | None = None,
     ) -> None:
-        core = self._core = Core.build(
+        kernel = Kernel(
             policy=policy,
             mode=mode,
             watchdog_ms=watchdog_ms,
@@ -115,6 +116,7 @@ class Ndis:
             trace_limit=trace_limit,
             trace_sink=trace_sink,
         )
+        core = self._core = Core.of(kernel)
         k = self._k = core.kernel
         self.handles: HandleTable = k.handles
         self.verifier: Verifier = k.verifier

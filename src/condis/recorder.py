@@ -6,13 +6,13 @@ where each handle, spin lock, operation and lent NBL first appears (so a
 leak is placed without reading the trace back, in every trace mode), and,
 when the trace keeps or streams records, appends the row: plain data only
 (trace/records.py, `Row`), so a long trace costs the garbage collector
-nothing.
+nothing. `make_trace` turns `Ndis`'s trace arguments into the `Trace`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TextIO
 
 from condis.constants import KIRQL
 from condis.handles import NDIS_HANDLE
@@ -22,7 +22,27 @@ from condis.status import NDIS_STATUS
 from condis.trace import Trace
 from condis.trace.records import keep_args, summary
 
-__all__ = ["Recorder"]
+__all__ = ["Recorder", "make_trace"]
+
+
+def make_trace(trace: bool | Trace, limit: int | None, sink: TextIO | None) -> Trace:
+    """The trace `Ndis(trace=..., trace_limit=..., trace_sink=...)` asks for."""
+    if isinstance(trace, Trace):
+        if limit is not None or sink is not None:
+            raise ValueError("Ndis: give trace_limit and trace_sink to the Trace, not beside it")
+        return trace
+    if not isinstance(trace, bool):
+        raise TypeError(f"Ndis: trace must be True, False or a Trace, not {type(trace).__name__}")
+    if not trace and limit is not None:
+        raise ValueError("Ndis: trace=False keeps no records; trace_limit would keep some")
+    try:
+        return Trace(keep=trace, limit=limit, sink=sink)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"Ndis: {exc}".replace("Trace: limit", "trace_limit").replace(
+                "Trace: sink", "trace_sink"
+            )
+        ) from None
 
 
 class Recorder:
