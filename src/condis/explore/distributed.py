@@ -27,11 +27,11 @@ from condis.explore.search import (
     Chunk,
     ExploreResult,
     Prefix,
-    _name,
-    _setups,
+    Progress,
+    SetupRun,
     check_options,
+    explore_setups,
     search_chunk,
-    shrink,
 )
 from condis.verify.runner import WATCHDOG_MS
 from condis.verify.target import load_target
@@ -93,18 +93,16 @@ def explore_on_dask(
     client = _client(workers, scheduler)
     try:
         slots = max(1, sum(client.nthreads().values()))
-        result = ExploreResult(role, strategy)
-        seen: set[Prefix] = set()
-        setups = list(_setups(role, peers, stop))
-        for n, setup in enumerate(setups):
-            before = result.schedules
-            left = budget - result.schedules
-            share = left if strategy == "dfs" else -(-left // (len(setups) - n))  # as explore
+        options = {
+            "strategy": strategy,
+            "max_deviations": max_deviations,
+            "faults": faults,
+            "watchdog_ms": watchdog_ms,
+            "seed": seed,
+        }
 
-            def report(n: int, before: int = before) -> None:
-                if progress is not None:
-                    progress(before + n)
-
+        def on_cluster(setup: Setup, share: int, first: int, report: Progress) -> SetupRun:
+            seen: set[Prefix] = set()
             runs, failing, done = _run_setup(
                 client,
                 target,
@@ -112,30 +110,24 @@ def explore_on_dask(
                 slots,
                 strategy=strategy,
                 budget=share,
-                options={
-                    "strategy": strategy,
-                    "max_deviations": max_deviations,
-                    "faults": faults,
-                    "watchdog_ms": watchdog_ms,
-                    "seed": seed,
-                },
+                options=options,
                 seen=seen,
                 progress=report,
             )
-            result.schedules += runs
-            if failing is not None:
-                decisions, run = failing
-                result.setups.append((_name(setup), runs, False))
-                result.distinct = len(seen)
-                result.counterexample = shrink(
-                    factory, setup, decisions, run, watchdog_ms=watchdog_ms, faults=faults
-                )
-                return result
-            result.setups.append((_name(setup), runs, done))
-            if result.schedules >= budget:
-                break
-        result.distinct = len(seen)
-        return result
+            return runs, failing, done, seen
+
+        return explore_setups(
+            on_cluster,
+            factory,
+            role,
+            strategy=strategy,
+            budget=budget,
+            peers=peers,
+            stop=stop,
+            watchdog_ms=watchdog_ms,
+            faults=faults,
+            progress=progress,
+        )
     finally:
         cluster = getattr(client, "cluster", None)
         client.close()

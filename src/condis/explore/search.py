@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,11 +144,6 @@ def run_schedule(
     return run, policy
 
 
-def _setups(role: str, peers: Sequence[str], stop: str) -> Iterator[Setup]:
-    for p in peers:
-        yield Setup(role, p, stop)  # type: ignore[arg-type]
-
-
 def explore(
     factory: Factory,
     role: str,
@@ -166,9 +161,64 @@ def explore(
     """Explore `role`'s workload on `factory`'s driver; the first failing schedule ends
     the search and is shrunk (module docstring). `budget` counts runs over all setups."""
     check_options(role, strategy, stop, budget)
+
+    def locally(setup: Setup, share: int, first: int, report: Progress) -> SetupRun:
+        chunk = search_chunk(
+            factory,
+            setup,
+            [(0, ())],
+            strategy=strategy,
+            budget=share,
+            max_deviations=max_deviations,
+            faults=faults,
+            watchdog_ms=watchdog_ms,
+            seed=seed,
+            first=first,
+            progress=report,
+        )
+        done = strategy == "dfs" and not chunk.frontier
+        return chunk.runs, chunk.failing, done, chunk.seen
+
+    return explore_setups(
+        locally,
+        factory,
+        role,
+        strategy=strategy,
+        budget=budget,
+        peers=peers,
+        stop=stop,
+        watchdog_ms=watchdog_ms,
+        faults=faults,
+        progress=progress,
+    )
+
+
+Progress = Callable[[int], None]
+#: what running one setup gives: schedules run, the first failing one (its decisions
+#: and run), whether every schedule within the bound ran, the schedules seen
+#: a shrinking step's result: the setup, the run's decisions, and the run
+Found = tuple[Setup, tuple[Decision, ...], VerifyRun]
+SetupRun = tuple[int, tuple[tuple[Decision, ...], VerifyRun] | None, bool, set[tuple[int, ...]]]
+
+
+def explore_setups(
+    run_setup: Callable[[Setup, int, int, Progress], SetupRun],
+    factory: Factory,
+    role: str,
+    *,
+    strategy: str,
+    budget: int,
+    peers: Sequence[str],
+    stop: str,
+    watchdog_ms: int | None,
+    faults: bool,
+    progress: Progress | None,
+) -> ExploreResult:
+    """Run each setup's search with `run_setup` (in this process, or on a cluster), share
+    the budget between them, and shrink the first failing schedule here."""
     result = ExploreResult(role, strategy)
     seen: set[tuple[int, ...]] = set()
-    setups = list(_setups(role, peers, stop))
+    setups = [Setup(role, p, stop) for p in peers]  # type: ignore[arg-type]
     for n, setup in enumerate(setups):
         before = result.schedules
         left = budget - result.schedules
@@ -180,31 +230,18 @@ def explore(
             if progress is not None:
                 progress(before + n)
 
-        chunk = search_chunk(
-            factory,
-            setup,
-            [(0, ())],
-            strategy=strategy,
-            budget=share,
-            max_deviations=max_deviations,
-            faults=faults,
-            watchdog_ms=watchdog_ms,
-            seed=seed,
-            first=result.schedules,
-            progress=report,
-        )
-        result.schedules += chunk.runs
-        seen |= chunk.seen
-        if chunk.failing is not None:
-            decisions, run = chunk.failing
-            result.setups.append((_name(setup), chunk.runs, False))
+        runs, failing, done, ran = run_setup(setup, share, before, report)
+        result.schedules += runs
+        seen |= ran
+        if failing is not None:
+            decisions, run = failing
+            result.setups.append((_name(setup), runs, False))
             result.distinct = len(seen)
             result.counterexample = shrink(
                 factory, setup, decisions, run, watchdog_ms=watchdog_ms, faults=faults
             )
             return result
-        done = strategy == "dfs" and not chunk.frontier
-        result.setups.append((_name(setup), chunk.runs, done))
+        result.setups.append((_name(setup), runs, done))
         if result.schedules >= budget:
             break
     result.distinct = len(seen)
@@ -309,10 +346,6 @@ def _children(
     return out[::-1]
 
 
-def _fails_alike(run: VerifyRun, signature: tuple[object, ...]) -> bool:
-    return not run.clean and run.signature == signature
-
-
 def shrink(
     factory: Factory,
     setup: Setup,
@@ -324,8 +357,20 @@ def shrink(
 ) -> Counterexample:
     """The smallest schedule found that fails as `failing` did (module docstring)."""
     signature = failing.signature
-    found = sum(1 for d in decisions if d.chose)
-    best: tuple[Setup, tuple[Decision, ...], VerifyRun] = (setup, tuple(decisions), failing)
+
+    def fails_alike(trial_setup: Setup, picks: list[int]) -> Found | None:
+        last = max((j for j, c in enumerate(picks) if c), default=-1)
+        try:
+            run, policy = run_schedule(
+                factory, trial_setup, picks[: last + 1], watchdog_ms=watchdog_ms, faults=faults
+            )
+        except Divergence:  # a reset left a later index out of range
+            return None
+        if run.clean or run.signature != signature:
+            return None
+        return trial_setup, tuple(policy.decisions), run
+
+    best: Found = (setup, tuple(decisions), failing)
     changed = True
     while changed:
         changed = False
@@ -333,36 +378,20 @@ def shrink(
         for i, d in enumerate(current):
             if not d.chose:
                 continue
-            trial = [c.chose for c in current]
-            trial[i] = 0
-            last = max((j for j, c in enumerate(trial) if c), default=-1)
-            try:
-                run, policy = run_schedule(
-                    factory,
-                    current_setup,
-                    trial[: last + 1],
-                    watchdog_ms=watchdog_ms,
-                    faults=faults,
-                )
-            except Divergence:  # the reset left a later index out of range
-                continue
-            if _fails_alike(run, signature):
-                best = (current_setup, tuple(policy.decisions), run)
-                changed = True
+            picks = [c.chose for c in current]
+            picks[i] = 0
+            smaller = fails_alike(current_setup, picks)
+            if smaller is not None:
+                best, changed = smaller, True
                 break
     current_setup, current, _ = best
     for stop in STAGES[: STAGES.index(current_setup.stop)]:
-        earlier = Setup(current_setup.role, current_setup.peers, stop)
-        prefix = [d.chose for d in current]
-        last = max((j for j, c in enumerate(prefix) if c), default=-1)
-        try:
-            run, policy = run_schedule(
-                factory, earlier, prefix[: last + 1], watchdog_ms=watchdog_ms
-            )
-        except Divergence:
-            continue
-        if _fails_alike(run, signature):
-            best = (earlier, tuple(policy.decisions), run)
+        earlier = fails_alike(
+            Setup(current_setup.role, current_setup.peers, stop), [d.chose for d in current]
+        )
+        if earlier is not None:
+            best = earlier
             break
     final_setup, final, run = best
+    found = sum(1 for d in decisions if d.chose)
     return Counterexample(final_setup, final, run, found, faults)
