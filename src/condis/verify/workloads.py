@@ -217,7 +217,8 @@ def _client(ndis: Any, targets: Sequence[Any], names: Sequence[str], setup: Setu
             vc = peer.make_call(af, called_party(sap.sap))
             if vc is not None:
                 calls.append(vc)
-    _ask(targets, "condis_make_call", *_their_afs(ndis, names), called_party(PEER))
+    for handle in _their_afs(ndis, names):
+        _ask(targets, "condis_make_call", handle, called_party(PEER))
     ndis.run()
     _stage(setup, "call")
     _send_on(peer, calls, b"hello", b"there")
@@ -236,20 +237,10 @@ def _their_afs(ndis: Any, names: Sequence[str]) -> list[Any]:
 
 
 def _ask(targets: Sequence[Any], hook: str, *arguments: Any) -> None:
-    """Ask each driver under test that implements `hook` to do what it names (CLIENT_HOOKS).
-
-    `condis_make_call` is asked once per AF handle, the last argument being the
-    call parameters; the others once each.
-    """
+    """Ask each driver under test that implements `hook` to do what it names (CLIENT_HOOKS)."""
     for target in targets:
         method = getattr(target, hook, None)
-        if not callable(method):
-            continue
-        if hook == "condis_make_call":
-            *handles, parameters = arguments
-            for handle in handles:
-                method(handle, parameters)
-        else:
+        if callable(method):
             method(*arguments)
 
 
