@@ -139,12 +139,31 @@ def test_a_replay_that_no_longer_fits_says_where(tmp_path: Path) -> None:
 
 
 def test_a_clean_exploration_exits_0_and_says_whether_it_was_exhaustive() -> None:
+    target = str(REPO / "tests" / "targets" / "answering_client.py") + ":factory"
     result = CliRunner().invoke(
-        main, ["explore", "condis.samples:SampleClient", "--role", "client", "--json"]
+        main, ["explore", target, "--role", "client", "--peers", "sync", "--json"]
     )
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["exhaustive"] is True and report["failure"] is None
+    assert report["exercised"] is True and report["not_reached"] == []
+
+
+def test_an_exploration_that_never_exercised_the_driver_is_not_clean() -> None:
+    """The sample client registers no SAP, so no schedule offers it a call."""
+    result = CliRunner().invoke(
+        main, ["explore", "condis.samples:SampleClient", "--role", "client"]
+    )
+    assert result.exit_code == 4, result.output
+    assert "not exercised: stage 'call' not reached: ProtocolClIncomingCall" in result.output
+    assert "but the driver was not exercised at every stage" in result.output
+    partial = CliRunner().invoke(
+        main, ["explore", "condis.samples:SampleClient", "--role", "client", "--allow-partial"]
+    )
+    assert partial.exit_code == 0
+    found = explore(SampleClient, "client", budget=100)
+    assert found.counterexample is None and found.not_reached
+    assert found.coverage.runs == found.schedules
 
 
 def test_a_broken_replay_file_is_a_usage_error(tmp_path: Path) -> None:

@@ -142,12 +142,21 @@ def test_condis_explore_fails_a_test_with_the_minimal_schedule(
         test_race=f"import sys\nsys.path.insert(0, {str(TESTS)!r})\n"
         + """
 from targets.timer_race_client import factory
+from targets.answering_client import factory as answering
 from condis.samples import SampleClient
 
 
 def test_the_sample_client_explores_clean(condis_explore):
-    result = condis_explore(SampleClient, "client", budget=200)
+    result = condis_explore(answering, "client", budget=200)
     assert result.counterexample is None
+
+
+def test_a_client_nothing_calls_is_not_exercised(condis_explore):
+    condis_explore(SampleClient, "client", budget=50)
+
+
+def test_unless_partial_is_allowed(condis_explore):
+    assert condis_explore(SampleClient, "client", budget=50, allow_partial=True).not_reached
 
 
 def test_the_race(condis_explore):
@@ -155,7 +164,8 @@ def test_the_race(condis_explore):
 """
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["*condis explore never exercised the driver fully*"])
     result.stdout.fnmatch_lines(
         [
             "*condis explore found a failing schedule*",

@@ -22,8 +22,9 @@ checked after shutdown regardless.
     role's workload on the factory's driver (condis.explore.explore, same
     options) and fails the test when a schedule breaks a rule: with the
     report of the minimal schedule, its reorderings, and the command that
-    replays it (the replay file is written to the test's tmp_path). It
-    returns the `ExploreResult` when nothing failed.
+    replays it (the replay file is written to the test's tmp_path), or when
+    no schedule reached some stage of the driver (`allow_partial=True`
+    accepts that). It returns the `ExploreResult` otherwise.
 """
 
 from __future__ import annotations
@@ -50,10 +51,18 @@ __all__ = ["condis_explore", "condis_ndis"]
 def condis_explore(tmp_path: Path) -> Callable[..., ExploreResult]:
     """Explore a driver's role workload; fail the test on the first failing schedule."""
 
-    def run(factory: Callable[[Ndis], object], role: str, **options: Any) -> ExploreResult:
+    def run(
+        factory: Callable[[Ndis], object], role: str, *, allow_partial: bool = False, **options: Any
+    ) -> ExploreResult:
         result = explore(factory, role, **options)
         found = result.counterexample
         if found is None:
+            if result.not_reached and not allow_partial:
+                pytest.fail(
+                    "condis explore never exercised the driver fully:\n"
+                    + "\n".join(f"  {line}" for line in result.not_reached),
+                    pytrace=False,
+                )
             return result
         out = tmp_path / "condis-replay.json"
         target = _target_of(factory)

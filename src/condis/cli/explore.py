@@ -81,6 +81,11 @@ __all__ = ["explore", "replay"]
     default=None,
     help="Run the schedules on the Dask cluster at this address (tcp://host:port).",
 )
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Exit 0 when nothing failed even if no schedule exercised the driver fully.",
+)
 @click.option("--json", "as_json", is_flag=True, help="The result as one JSON object.")
 def explore(
     target: str,
@@ -96,6 +101,7 @@ def explore(
     faults: bool,
     workers: int | None,
     scheduler: str | None,
+    allow_partial: bool,
     as_json: bool,
 ) -> None:
     """Race-test a driver: run its role's workload under many schedules.
@@ -107,8 +113,9 @@ def explore(
     and written to --out for `condis replay`.
 
     Exit status: 0 no failure in what ran (the report says whether that was
-    every schedule); 1 a failure (the replay file is written); 2 the target
-    or the options are wrong.
+    every schedule) and the driver exercised; 1 a failure (the replay file is
+    written); 2 the target or the options are wrong; 4 no failure, but no
+    schedule reached some stage of the driver (--allow-partial accepts that).
     """
     from rich.progress import Progress
 
@@ -144,6 +151,8 @@ def explore(
                 click.echo(f"Error: {exc}", err=True)
                 sys.exit(2)
     found = result.counterexample
+    unreached = result.not_reached if found is None else []
+    code = 1 if found is not None else 4 if unreached and not allow_partial else 0
     if found is not None:
         save_replay(out, target, found, watchdog_ms=watchdog_ms or None)
     if as_json:
@@ -157,6 +166,9 @@ def explore(
                     "schedules": result.schedules,
                     "distinct": result.distinct,
                     "exhaustive": result.exhaustive,
+                    "exercised": not unreached,
+                    "not_reached": unreached,
+                    "exit": code,
                     "setups": [
                         {"setup": name, "schedules": n, "exhaustive": done}
                         for name, n, done in result.setups
@@ -180,7 +192,10 @@ def explore(
         click.echo(f"{result.schedules} schedule(s), {result.distinct} distinct")
         if found is None:
             whole = "all of them" if result.exhaustive else "not all of them (budget)"
-            click.echo(f"no failure in the schedules explored ({whole})")
+            for line in unreached:
+                click.echo(f"not exercised: {line}")
+            exercised = ", but the driver was not exercised at every stage" if unreached else ""
+            click.echo(f"no failure in the schedules explored ({whole}){exercised}")
         else:
             out_console = Console(width=120)
             out_console.rule("the minimal failing schedule")
@@ -195,7 +210,7 @@ def explore(
             for line in found.reorderings():
                 click.echo(f"  {line}")
             click.echo(f"replay: condis replay {out}")
-    sys.exit(0 if found is None else 1)
+    sys.exit(code)
 
 
 @click.command()

@@ -28,7 +28,6 @@ from condis.explore.search import (
     ExploreResult,
     Prefix,
     Progress,
-    SetupRun,
     check_options,
     explore_setups,
     search_chunk,
@@ -101,9 +100,8 @@ def explore_on_dask(
             "seed": seed,
         }
 
-        def on_cluster(setup: Setup, share: int, first: int, report: Progress) -> SetupRun:
-            seen: set[Prefix] = set()
-            runs, failing, done = _run_setup(
+        def on_cluster(setup: Setup, share: int, first: int, report: Progress) -> Chunk:
+            return _run_setup(
                 client,
                 target,
                 setup,
@@ -111,10 +109,8 @@ def explore_on_dask(
                 strategy=strategy,
                 budget=share,
                 options=options,
-                seen=seen,
                 progress=report,
             )
-            return runs, failing, done, seen
 
         return explore_setups(
             on_cluster,
@@ -144,15 +140,15 @@ def _run_setup(
     strategy: str,
     budget: int,
     options: dict[str, Any],
-    seen: set[Prefix],
     progress: Callable[[int], None] | None,
-) -> tuple[int, Any, bool]:
-    """Run one setup's search on the cluster; (schedules run, failing, exhaustive)."""
+) -> Chunk:
+    """Run one setup's search on the cluster, its tasks' chunks merged into one (the
+    frontier left is empty when every schedule within the bound ran)."""
     from dask.distributed import as_completed
 
     frontier: list[tuple[int, int, Prefix]] = [(0, 0, ())]
     order = 1
-    runs = 0
+    merged = Chunk()
     handed = 0  # schedules given out, less what tasks gave back (random: the next seed)
     shares: dict[Any, int] = {}
     pending = as_completed()
@@ -185,20 +181,22 @@ def _run_setup(
     hand_out()
     for future in pending:
         chunk: Chunk = future.result()
-        runs += chunk.runs
+        merged.runs += chunk.runs
         if strategy == "dfs":  # a subtree that ran out gives its unused budget back
             handed -= shares.pop(future) - chunk.runs
-        seen |= chunk.seen
+        merged.seen |= chunk.seen
+        merged.coverage = merged.coverage.merge(chunk.coverage)
         if progress is not None:
-            progress(runs)
+            progress(merged.runs)
         if chunk.failing is not None:
             for other in shares:
                 if other is not future:
                     other.cancel()
-            return runs, chunk.failing, False
+            merged.failing = chunk.failing
+            return merged
         for d, p in chunk.frontier:
             heapq.heappush(frontier, (d, -order, p))
             order += 1
         hand_out()
-    done = strategy == "dfs" and not frontier
-    return runs, None, done
+    merged.frontier = [(d, p) for d, _, p in frontier]
+    return merged

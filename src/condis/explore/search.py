@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from condis.explore.choices import ChoicePolicy, Decision, Divergence
+from condis.verify.coverage import Coverage, missing
 from condis.verify.runner import WATCHDOG_MS, Variant, VerifyRun, run_one
 from condis.verify.target import Factory
 from condis.verify.workloads import ROLES, STAGES, Setup
@@ -97,6 +98,14 @@ class ExploreResult:
     #: distinct traces, as the sequence of decisions each run took
     distinct: int = 0
     counterexample: Counterexample | None = None
+    #: what the drivers under test did over every schedule (verify/coverage.py)
+    coverage: Coverage = field(default_factory=lambda: Coverage(runs=0))
+
+    @property
+    def not_reached(self) -> list[str]:
+        """The role's milestones no schedule reached, with why: an exploration of a
+        driver it never exercised is not clean (verify/coverage.py)."""
+        return missing(self.role, self.coverage)
 
     @property
     def exhaustive(self) -> bool:
@@ -162,8 +171,8 @@ def explore(
     the search and is shrunk (module docstring). `budget` counts runs over all setups."""
     check_options(role, strategy, stop, budget)
 
-    def locally(setup: Setup, share: int, first: int, report: Progress) -> SetupRun:
-        chunk = search_chunk(
+    def locally(setup: Setup, share: int, first: int, report: Progress) -> Chunk:
+        return search_chunk(
             factory,
             setup,
             [(0, ())],
@@ -176,8 +185,6 @@ def explore(
             first=first,
             progress=report,
         )
-        done = strategy == "dfs" and not chunk.frontier
-        return chunk.runs, chunk.failing, done, chunk.seen
 
     return explore_setups(
         locally,
@@ -194,15 +201,12 @@ def explore(
 
 
 Progress = Callable[[int], None]
-#: what running one setup gives: schedules run, the first failing one (its decisions
-#: and run), whether every schedule within the bound ran, the schedules seen
 #: a shrinking step's result: the setup, the run's decisions, and the run
 Found = tuple[Setup, tuple[Decision, ...], VerifyRun]
-SetupRun = tuple[int, tuple[tuple[Decision, ...], VerifyRun] | None, bool, set[tuple[int, ...]]]
 
 
 def explore_setups(
-    run_setup: Callable[[Setup, int, int, Progress], SetupRun],
+    run_setup: Callable[[Setup, int, int, Progress], Chunk],
     factory: Factory,
     role: str,
     *,
@@ -214,8 +218,9 @@ def explore_setups(
     faults: bool,
     progress: Progress | None,
 ) -> ExploreResult:
-    """Run each setup's search with `run_setup` (in this process, or on a cluster), share
-    the budget between them, and shrink the first failing schedule here."""
+    """Run each setup's search with `run_setup` (in this process, or on a cluster: the
+    setup's whole search as one `Chunk`), share the budget between them, and shrink the
+    first failing schedule here."""
     result = ExploreResult(role, strategy)
     seen: set[tuple[int, ...]] = set()
     setups = [Setup(role, p, stop) for p in peers]  # type: ignore[arg-type]
@@ -230,11 +235,13 @@ def explore_setups(
             if progress is not None:
                 progress(before + n)
 
-        runs, failing, done, ran = run_setup(setup, share, before, report)
+        chunk = run_setup(setup, share, before, report)
+        runs, done = chunk.runs, strategy == "dfs" and not chunk.frontier
         result.schedules += runs
-        seen |= ran
-        if failing is not None:
-            decisions, run = failing
+        seen |= chunk.seen
+        result.coverage = result.coverage.merge(chunk.coverage)
+        if chunk.failing is not None:
+            decisions, run = chunk.failing
             result.setups.append((_name(setup), runs, False))
             result.distinct = len(seen)
             result.counterexample = shrink(
@@ -261,6 +268,7 @@ class Chunk:
     #: (deviations, prefix) still to run, for dfs
     frontier: list[tuple[int, Prefix]] = field(default_factory=list)
     seen: set[Prefix] = field(default_factory=set)
+    coverage: Coverage = field(default_factory=lambda: Coverage(runs=0))
 
 
 def search_chunk(
@@ -302,6 +310,7 @@ def search_chunk(
             )
         chunk.runs += 1
         chunk.seen.add(tuple(d.chose for d in policy.decisions))
+        chunk.coverage = chunk.coverage.merge(run.coverage)
         if progress is not None:
             progress(chunk.runs)
         if not run.clean:
