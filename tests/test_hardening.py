@@ -279,3 +279,27 @@ def test_the_sample_mcm_completes_its_sends_before_it_deletes_a_vc() -> None:
     for variant in variants:
         run = run_one(goodbye, variant)
         assert run.report.totals() == {"CoNdisCloseCallWithSends": 1}, variant.name
+
+
+def test_another_drivers_vc_name_request_returns_failure_in_collect_mode() -> None:
+    from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_INVALID_DATA, VAR_STRING
+
+    ndis, _alice, vc = connected(mode=Mode.COLLECT)
+    ndis.load_driver(SampleClient(ndis), "carol")
+    ndis.run()
+    with ndis.driver_context("carol", DISPATCH_LEVEL):
+        named = ndis.NdisCoAssignInstanceName(vc.handle, "stolen")  # type: ignore[attr-defined]
+        tapi = ndis.NdisCoGetTapiCallId(vc.handle, VAR_STRING(ulTotalSize=256))  # type: ignore[attr-defined]
+    assert named == (NDIS_STATUS_FAILURE, None) and tapi == NDIS_STATUS_INVALID_DATA
+    returns = [
+        (r.name, r.driver, r.status)
+        for r in ndis.trace
+        if r.phase.value == "return"
+        and r.name in ("NdisCoAssignInstanceName", "NdisCoGetTapiCallId")
+    ]
+    assert returns == [
+        ("NdisCoAssignInstanceName", "carol", NDIS_STATUS_FAILURE),
+        ("NdisCoGetTapiCallId", "carol", NDIS_STATUS_INVALID_DATA),
+    ]
+    assert [v.rule for v in ndis.verifier.violations] == ["NdisHandleForeign"] * 2
+    assert ndis.check_invariants() == []
